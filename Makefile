@@ -1,0 +1,24 @@
+# The README's two commands for a fresh machine: `make run` (install, then the main job) and
+# `make test` (install with the test extras, then the test suite). Both use a virtual environment
+# in .venv, made on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+ARGS ?=
+
+.PHONY: run test bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+run: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/multimodal-genre data summary $(ARGS)
+
+test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python benchmarks/data_load.py $(ARGS)

@@ -1,0 +1,154 @@
+"""The ``multimodal-genre`` command line.
+
+Errors caused by the user's input (MultimodalGenreError) print as one line and exit with status 2;
+anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from multimodal_genre import __version__
+from multimodal_genre.config import ImageConfig, load_config
+from multimodal_genre.data import GENRES, GenreDataset, load_dataset, write_synthetic_dataset
+from multimodal_genre.data.images import output_shape
+from multimodal_genre.data.layout import FEATURES_CSV
+from multimodal_genre.errors import DatasetNotFoundError, MultimodalGenreError
+
+PROG = "multimodal-genre"
+DEFAULT_DATA_DIR = Path("data/gtzan")
+DEMO_DATA_DIR = Path("data/synthetic")
+HOW_TO_GET_GTZAN = (
+    'Get GTZAN from Kaggle ("GTZAN Dataset - Music Genre Classification"): its Data/ folder holds '
+    "features_30_sec.csv and images_original/; pass that folder with --data or GTZAN_DIR, or put it at data/gtzan."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return args.handler(args)
+        except MultimodalGenreError as error:
+            print(f"{PROG}: error: {error}", file=sys.stderr)
+            return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Classify music genres by fusing audio features with mel-spectrogram images."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="inspect a dataset or write a synthetic one")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    summary = data_commands.add_parser(
+        "summary", help="tracks per genre, dropped rows, duplicate groups, image size and load time"
+    )
+    _add_data_options(summary)
+    summary.set_defaults(handler=_data_summary)
+
+    synth = data_commands.add_parser("synth", help="write a synthetic dataset in the Kaggle GTZAN layout")
+    synth.add_argument("--out", type=Path, default=DEMO_DATA_DIR, help=f"folder to write (default: {DEMO_DATA_DIR})")
+    synth.add_argument("--tracks-per-genre", type=int, default=30, help="tracks per genre (default: 30)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    synth.set_defaults(handler=_data_synth)
+    return parser
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", type=Path, help=f"dataset folder in the Kaggle layout (default: $GTZAN_DIR, else {DEFAULT_DATA_DIR})"
+    )
+    parser.add_argument("--config", type=Path, help="YAML file with the settings to change from configs/default.yaml")
+
+
+def resolve_data_dir(explicit: Path | None) -> tuple[Path, str | None]:
+    """The dataset folder to use: ``--data``, else $GTZAN_DIR, else data/gtzan.
+
+    When none is named and data/gtzan does not exist, fall back to the synthetic demo dataset
+    (written on first use) and return a notice saying so; otherwise the notice is None. A folder
+    named explicitly but missing is an error, never silently replaced by synthetic data.
+    """
+    if explicit is not None:
+        return _existing(explicit, "--data"), None
+    if os.environ.get("GTZAN_DIR"):
+        return _existing(Path(os.environ["GTZAN_DIR"]), "GTZAN_DIR"), None
+    if DEFAULT_DATA_DIR.is_dir():
+        return DEFAULT_DATA_DIR, None
+    if not (DEMO_DATA_DIR / FEATURES_CSV).is_file():
+        write_synthetic_dataset(DEMO_DATA_DIR)
+    notice = (
+        f"No GTZAN dataset found: --data not given, GTZAN_DIR not set, {DEFAULT_DATA_DIR} does not exist.\n"
+        f"{HOW_TO_GET_GTZAN}\n"
+        f"Using the SYNTHETIC demo dataset in {DEMO_DATA_DIR} instead: its figures say nothing about real music."
+    )
+    return DEMO_DATA_DIR, notice
+
+
+def _existing(path: Path, source: str) -> Path:
+    if not path.is_dir():
+        raise DatasetNotFoundError(f"{path} (from {source}): no such dataset folder. {HOW_TO_GET_GTZAN}")
+    return path
+
+
+def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+    """One line per warning, without the source line Python shows by default."""
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _data_summary(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    root, notice = resolve_data_dir(args.data)
+    if notice:
+        print(notice, end="\n\n")
+    started = time.perf_counter()
+    dataset = load_dataset(root, config.data)
+    seconds = time.perf_counter() - started
+    print(_summary_text(dataset, config.data.image, seconds))
+    return 0
+
+
+def _summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: float) -> str:
+    width, height = dataset.source_image_size
+    out_height, out_width, channels = output_shape(image_config, dataset.source_image_size)
+    crop = image_config.crop
+    crop_text = f"crop rows {crop.rows[0]}-{crop.rows[1]}, cols {crop.cols[0]}-{crop.cols[1]}" if crop else "no crop"
+    duplicates = dataset.duplicate_sets()
+    distinct = len(np.unique(dataset.groups))
+    lines = []
+    if dataset.synthetic:
+        lines.append("SYNTHETIC DATA (made by the generator, not music)")
+    lines += [
+        f"Dataset      {dataset.root}",
+        f"Tracks       {len(dataset)} of {len(dataset) + len(dataset.dropped)} CSV rows, "
+        f"{len(np.unique(dataset.labels))} genres, {dataset.features.shape[1]} features",
+        f"Dropped      {len(dataset.dropped)} (CSV rows without an image)"
+        + (f": {', '.join(dataset.dropped)}" if dataset.dropped else ""),
+        f"Duplicates   {len(duplicates)} groups of identical tracks ({distinct} distinct groups over {len(dataset)} tracks)",
+        *(f"             {' = '.join(group)}" for group in duplicates),
+        f"Images       {width}x{height} PNG -> {out_height}x{out_width}x{channels} float32 in [0, 1] ({crop_text})",
+        f"Load time    {seconds:.2f} s (image cache: {dataset.image_cache})",
+        f"Fingerprint  {dataset.fingerprint}",
+        "",
+        "Tracks per genre",
+    ]
+    counts = np.bincount(dataset.labels, minlength=len(GENRES))
+    lines += [f"  {genre:<10} {count:>5}" for genre, count in zip(GENRES, counts)]
+    return "\n".join(lines)
+
+
+def _data_synth(args: argparse.Namespace) -> int:
+    root = write_synthetic_dataset(args.out, tracks_per_genre=args.tracks_per_genre, seed=args.seed)
+    print(f"Wrote a synthetic dataset ({args.tracks_per_genre} tracks per genre, seed {args.seed}) to {root}")
+    return 0

@@ -1,0 +1,206 @@
+"""Typed, validated configuration read from YAML.
+
+The default values live in ``configs/default.yaml`` (data, not code). The dataclasses below only
+describe the shape and the allowed values, so that a typo or a bad value fails before any work
+starts, with the file and the full key in the message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from multimodal_genre.errors import ConfigError
+
+Problems = Iterator[tuple[str, str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class CropBox:
+    """The plot area inside the spectrogram image, as inclusive pixel ranges."""
+
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+
+    def problems(self) -> Problems:
+        for name, (first, last) in (("rows", self.rows), ("cols", self.cols)):
+            if not 0 <= first <= last:
+                yield name, f"must be [first, last] with 0 <= first <= last, got [{first}, {last}]"
+
+    @property
+    def height(self) -> int:
+        return self.rows[1] - self.rows[0] + 1
+
+    @property
+    def width(self) -> int:
+        return self.cols[1] - self.cols[0] + 1
+
+    @property
+    def pil_box(self) -> tuple[int, int, int, int]:
+        """(left, upper, right, lower) with exclusive right and lower edges, as Pillow wants it."""
+        return self.cols[0], self.rows[0], self.cols[1] + 1, self.rows[1] + 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageConfig:
+    """How a spectrogram PNG becomes a model input array."""
+
+    crop: CropBox | None
+    height: int | None
+    width: int | None
+    color: Literal["rgb", "grayscale"]
+
+    def problems(self) -> Problems:
+        if self.height is None and self.width is None:
+            yield "height", "and width cannot both be null"
+        for name in ("height", "width"):
+            value = getattr(self, name)
+            if value is not None and not 8 <= value <= 4096:
+                yield name, f"must be between 8 and 4096 pixels, got {value}"
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.color == "rgb" else 1
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    image: ImageConfig
+    cache: bool
+    cache_dir: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitConfig:
+    seed: int
+    test_fraction: float
+    validation_fraction: float
+    folds: int
+
+    def problems(self) -> Problems:
+        for name in ("test_fraction", "validation_fraction"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 0.5:
+                yield name, f"must be in (0, 0.5], got {value}"
+        if self.test_fraction + self.validation_fraction > 0.6:
+            yield "validation_fraction", "plus test_fraction must leave at least 40% for training"
+        if self.folds < 2:
+            yield "folds", f"must be at least 2, got {self.folds}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    data: DataConfig
+    split: SplitConfig
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read the packaged defaults, overlay the keys of ``path`` (if given) and validate the result."""
+    defaults = _read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")
+    if path is None:
+        return _build(Config, defaults, "", "default.yaml")
+    overrides = _read_yaml(Path(path), str(path))
+    return _build(Config, _merge(defaults, overrides), "", str(path))
+
+
+def _read_yaml(path: Any, name: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{name}: config file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{name}: cannot read config file ({error.strerror})") from None
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise ConfigError(f"{name}: invalid YAML{line}") from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(f"{name}: the top level must be a mapping of sections, got {type(content).__name__}")
+    return content
+
+
+def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge: mappings merge key by key, any other value replaces the default."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _build(kind: Any, value: Any, key: str, source: str) -> Any:
+    """Convert parsed YAML to ``kind``, raising ConfigError that names ``source`` and ``key``."""
+
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(f"{source}: '{key}' {problem}")
+
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, Mapping):
+            raise fail(f"must be a mapping, got {value!r}") if key else ConfigError(f"{source}: not a mapping")
+        names = [field.name for field in dataclasses.fields(kind)]
+        for name in value:
+            if name not in names:
+                raise ConfigError(
+                    f"{source}: unknown key '{_join(key, str(name))}' (expected one of: {', '.join(sorted(names))})"
+                )
+        hints = typing.get_type_hints(kind)
+        missing = [name for name in names if name not in value]
+        if missing:
+            raise ConfigError(f"{source}: missing key '{_join(key, missing[0])}'")
+        built = kind(**{name: _build(hints[name], value[name], _join(key, name), source) for name in names})
+        for name, problem in getattr(built, "problems", lambda: ())():
+            raise ConfigError(f"{source}: '{_join(key, name)}' {problem}")
+        return built
+
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            if type(None) in args:
+                return None
+            raise fail("must not be null")
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return _build(inner, value, key, source)
+    if value is None:
+        raise fail("must not be null")
+    if origin is Literal:
+        if value in args:
+            return value
+        raise fail(f"must be one of {', '.join(map(str, args))}, got {value!r}")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise fail(f"must be a list of {len(args)} values, got {value!r}")
+        return tuple(_build(arg, item, f"{key}[{i}]", source) for i, (arg, item) in enumerate(zip(args, value)))
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise fail(f"must be true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise fail(f"must be an integer, got {value!r}")
+    if kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise fail(f"must be a number, got {value!r}")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise fail(f"must be a string, got {value!r}")
+    raise TypeError(f"config type {kind!r} of '{key}' is not supported")

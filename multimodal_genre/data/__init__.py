@@ -1,0 +1,19 @@
+"""Everything between the GTZAN files on disk and the arrays a model trains on."""
+
+from multimodal_genre.data.dataset import GenreDataset, MissingImageWarning, load_dataset
+from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES
+from multimodal_genre.data.splits import Split, fit_scaler, holdout_split, kfold_splits
+from multimodal_genre.data.synthetic import write_synthetic_dataset
+
+__all__ = [
+    "FEATURE_COLUMNS",
+    "GENRES",
+    "GenreDataset",
+    "MissingImageWarning",
+    "Split",
+    "fit_scaler",
+    "holdout_split",
+    "kfold_splits",
+    "load_dataset",
+    "write_synthetic_dataset",
+]

@@ -1,0 +1,140 @@
+"""The fused dataset: each track's feature row joined to its spectrogram array, label and duplicate group."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+from multimodal_genre.config import DataConfig
+from multimodal_genre.data import cache
+from multimodal_genre.data.duplicates import duplicate_groups
+from multimodal_genre.data.images import read_images, to_unit_float
+from multimodal_genre.data.layout import FEATURE_COLUMNS, FEATURES_CSV, GENRES, IMAGES_DIR, image_path, track_id
+from multimodal_genre.data.table import read_features_table
+from multimodal_genre.errors import DataError, DatasetNotFoundError
+
+# A dataset folder holding this file was made by the synthetic generator; reports say so.
+SYNTHETIC_MARKER = "SYNTHETIC.md"
+_NAMED_IN_WARNING = 20
+
+
+class MissingImageWarning(UserWarning):
+    """CSV rows without a spectrogram image; they are left out of the dataset."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GenreDataset:
+    """Tracks with both views. Row i of every array is the same track."""
+
+    track_ids: np.ndarray  # str, e.g. "blues.00000"
+    labels: np.ndarray  # int64 positions in GENRES
+    features: np.ndarray  # float64 (n, 57) as written in the CSV; scale with splits.fit_scaler
+    images: np.ndarray  # float32 (n, height, width, channels) in [0, 1]
+    groups: np.ndarray  # int64 duplicate-group id; identical tracks share one
+    root: Path
+    dropped: tuple[str, ...]  # CSV file names that had no image
+    source_image_size: tuple[int, int]  # (width, height) of the PNG files
+    fingerprint: str  # hash of the CSV and every image used
+    synthetic: bool  # made by the synthetic generator, not real music
+    image_cache: Literal["hit", "miss", "off"]
+
+    genres = GENRES
+    feature_names = FEATURE_COLUMNS
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def subset(self, indices: np.ndarray) -> GenreDataset:
+        """The same dataset restricted to ``indices`` (a split side, a fold)."""
+        return dataclasses.replace(
+            self,
+            track_ids=self.track_ids[indices],
+            labels=self.labels[indices],
+            features=self.features[indices],
+            images=self.images[indices],
+            groups=self.groups[indices],
+        )
+
+    def duplicate_sets(self) -> list[list[str]]:
+        """Track ids of every group with more than one track, in dataset order."""
+        ids, counts = np.unique(self.groups, return_counts=True)
+        return [self.track_ids[self.groups == group].tolist() for group in ids[counts > 1]]
+
+
+def load_dataset(root: str | Path, config: DataConfig) -> GenreDataset:
+    """Read, validate and join a dataset folder in the Kaggle GTZAN layout.
+
+    Raises DataError (naming the file, line or track) on any inconsistency, and warns once,
+    with MissingImageWarning, about CSV rows that have no image.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"{root}: dataset folder not found")
+    if not (root / IMAGES_DIR).is_dir():
+        raise DataError(f"{root / IMAGES_DIR}: image folder not found")
+    csv_path = root / FEATURES_CSV
+    table = read_features_table(csv_path)
+
+    paths = [image_path(root, label, number) for label, number in zip(table["label"], table["number"])]
+    present = np.array([path.is_file() for path in paths])
+    dropped = tuple(table["filename"][~present])
+    if dropped:
+        named = ", ".join(dropped[:_NAMED_IN_WARNING])
+        more = f" and {len(dropped) - _NAMED_IN_WARNING} more" if len(dropped) > _NAMED_IN_WARNING else ""
+        warnings.warn(
+            MissingImageWarning(f"{root / IMAGES_DIR}: no image for {_rows(len(dropped))}, left out: {named}{more}"),
+            stacklevel=2,
+        )
+        table = table[present].reset_index(drop=True)
+        paths = [path for path, exists in zip(paths, present) if exists]
+    if table.empty:
+        raise DataError(f"{root}: no track has both a CSV row and an image")
+
+    digests = [cache.file_digest(path) for path in paths]
+    features = table[list(FEATURE_COLUMNS)].to_numpy(np.float64)
+    images, cache_state = _load_images(paths, digests, config)
+    with Image.open(paths[0]) as first:
+        source_size = first.size
+    fingerprint = hashlib.sha256("\n".join([cache.file_digest(csv_path), *digests]).encode()).hexdigest()[:16]
+
+    return GenreDataset(
+        track_ids=np.array([track_id(name) for name in table["filename"]]),
+        labels=np.array([GENRES.index(label) for label in table["label"]], dtype=np.int64),
+        features=features,
+        images=to_unit_float(images),
+        groups=duplicate_groups(features, digests),
+        root=root,
+        dropped=dropped,
+        source_image_size=source_size,
+        fingerprint=fingerprint,
+        synthetic=(root / SYNTHETIC_MARKER).exists(),
+        image_cache=cache_state,
+    )
+
+
+def _rows(count: int) -> str:
+    return f"{count} CSV row" if count == 1 else f"{count} CSV rows"
+
+
+def _load_images(
+    paths: list[Path], digests: list[str], config: DataConfig
+) -> tuple[np.ndarray, Literal["hit", "miss", "off"]]:
+    if not config.cache:
+        return read_images(paths, config.image), "off"
+    directory = Path(config.cache_dir) if config.cache_dir else cache.default_cache_dir()
+    key = cache.images_key(digests, config.image)
+    cached = cache.load_array(directory, key)
+    if cached is not None:
+        return cached, "hit"
+    images = read_images(paths, config.image)
+    try:
+        cache.save_array(directory, key, images)
+    except OSError as error:
+        warnings.warn(f"{directory}: cannot write the image cache ({error.strerror}); the next load decodes again")
+    return images, "miss"

@@ -1,0 +1,56 @@
+"""The Kaggle GTZAN folder layout: file names, CSV columns and the fixed genre order.
+
+This is the format of the files, not a setting: a dataset made by other means (the synthetic
+generator, audio extraction) writes exactly this layout so that every command can read it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+FEATURES_CSV = "features_30_sec.csv"
+IMAGES_DIR = "images_original"
+# The Kaggle spectrogram PNG: 432x288 RGBA, the plot inside these inclusive pixel ranges, a blank
+# white border around it.
+IMAGE_SIZE = (432, 288)
+PLOT_ROWS = (35, 252)
+PLOT_COLS = (54, 389)
+
+# Label codes are positions in this tuple (GTZAN's alphabetical order); saved models and reports
+# depend on it, so it never changes.
+GENRES: tuple[str, ...] = (
+    "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
+)
+
+_SPECTRAL = (
+    "chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth", "rolloff",
+    "zero_crossing_rate", "harmony", "perceptr",
+)
+# The 57 model features, in CSV order: mean and variance of 8 spectral descriptors, the tempo,
+# and mean and variance of 20 MFCCs.
+FEATURE_COLUMNS: tuple[str, ...] = (
+    *(f"{name}_{stat}" for name in _SPECTRAL for stat in ("mean", "var")),
+    "tempo",
+    *(f"mfcc{i}_{stat}" for i in range(1, 21) for stat in ("mean", "var")),
+)
+# `filename` identifies the track and `length` is the sample count; neither is a model feature.
+CSV_COLUMNS: tuple[str, ...] = ("filename", "length", *FEATURE_COLUMNS, "label")
+
+_FILENAME = re.compile(r"(?P<genre>[a-z]+)\.(?P<number>\d{5})\.wav")
+
+
+def parse_filename(filename: str) -> tuple[str, str] | None:
+    """Split ``blues.00000.wav`` into its genre and number; None if it is not a GTZAN file name."""
+    match = _FILENAME.fullmatch(filename)
+    return (match["genre"], match["number"]) if match else None
+
+
+def track_id(filename: str) -> str:
+    """``blues.00000.wav`` -> ``blues.00000``: the name reports and predictions use."""
+    return filename.removesuffix(".wav")
+
+
+def image_path(root: Path, genre: str, number: str) -> Path:
+    """``blues``, ``00000`` -> ``<root>/images_original/blues/blues00000.png``."""
+    return root / IMAGES_DIR / genre / f"{genre}{number}.png"

@@ -1,0 +1,81 @@
+"""Grouped stratified splits and feature scaling fitted on training rows only.
+
+Every split keeps each duplicate group on one side (scikit-learn's StratifiedGroupKFold) and is
+seeded, so a run can be repeated exactly. The CSV is sorted by genre, so nothing here ever takes
+"the last rows" as a validation set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.preprocessing import StandardScaler
+
+from multimodal_genre.config import SplitConfig
+from multimodal_genre.data.layout import GENRES
+from multimodal_genre.errors import DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """Sorted row indices of one train / validation / test partition."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+
+def holdout_split(labels: np.ndarray, groups: np.ndarray, config: SplitConfig) -> Split:
+    """One grouped stratified train/validation/test split of sizes close to the configured fractions."""
+    everything = np.arange(len(labels))
+    rest, test = _hold_out_fold(labels, groups, everything, round(1 / config.test_fraction), config.seed)
+    return _with_validation(labels, groups, rest, test, config)
+
+
+def kfold_splits(labels: np.ndarray, groups: np.ndarray, config: SplitConfig) -> list[Split]:
+    """``config.folds`` grouped stratified folds: each is the test side once, and each fold's
+    remainder gives up a grouped validation part for early stopping."""
+    everything = np.arange(len(labels))
+    _check_enough_groups(labels, groups, config.folds)
+    folds = StratifiedGroupKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
+    return [
+        _with_validation(labels, groups, rest, test, config)
+        for rest, test in folds.split(everything, labels, groups)
+    ]
+
+
+def fit_scaler(features: np.ndarray, split: Split) -> StandardScaler:
+    """Standardisation statistics from the training rows alone; using any other row would leak
+    validation or test information into the model."""
+    return StandardScaler().fit(features[split.train])
+
+
+def _with_validation(
+    labels: np.ndarray, groups: np.ndarray, rest: np.ndarray, test: np.ndarray, config: SplitConfig
+) -> Split:
+    share_of_rest = len(rest) / len(labels)
+    n_splits = max(2, round(share_of_rest / config.validation_fraction))
+    train, validation = _hold_out_fold(labels, groups, rest, n_splits, config.seed + 1)
+    return Split(train=np.sort(train), validation=np.sort(validation), test=np.sort(test))
+
+
+def _hold_out_fold(
+    labels: np.ndarray, groups: np.ndarray, indices: np.ndarray, n_splits: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``indices`` into (kept, held out), the held-out part being one of ``n_splits`` folds."""
+    _check_enough_groups(labels[indices], groups[indices], n_splits)
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    kept, held = next(folds.split(indices, labels[indices], groups[indices]))
+    return indices[kept], indices[held]
+
+
+def _check_enough_groups(labels: np.ndarray, groups: np.ndarray, n_splits: int) -> None:
+    for code in np.unique(labels):
+        distinct = len(np.unique(groups[labels == code]))
+        if distinct < n_splits:
+            raise DataError(
+                f"genre '{GENRES[code]}' has {distinct} distinct tracks; a grouped stratified split into "
+                f"{n_splits} folds needs at least {n_splits} per genre (add tracks or change the 'split' settings)"
+            )

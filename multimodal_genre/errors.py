@@ -1,0 +1,21 @@
+"""Errors a user can fix: each message names the file, row or key at fault, on one line.
+
+The command line prints these as a single line and exits with status 2; anything else is a bug
+and keeps its traceback.
+"""
+
+
+class MultimodalGenreError(Exception):
+    """Base class for errors caused by the user's input rather than by this package."""
+
+
+class ConfigError(MultimodalGenreError, ValueError):
+    """A configuration file or key is missing, unknown or has a bad value."""
+
+
+class DataError(MultimodalGenreError, ValueError):
+    """A dataset file is missing, malformed or inconsistent."""
+
+
+class DatasetNotFoundError(DataError, FileNotFoundError):
+    """No dataset folder where one was expected."""

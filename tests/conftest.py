@@ -1,0 +1,56 @@
+"""Shared fixtures: a small synthetic dataset in the Kaggle layout, and an isolated image cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from multimodal_genre.config import Config, load_config
+from multimodal_genre.data import GenreDataset, load_dataset, write_synthetic_dataset
+from multimodal_genre.data.layout import FEATURES_CSV
+
+TRACKS_PER_GENRE = 16
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty image cache, so no test sees another's arrays."""
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("MULTIMODAL_GENRE_CACHE", str(directory))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A read-only-by-convention synthetic dataset; tests that modify files use ``dataset_copy``."""
+    return write_synthetic_dataset(tmp_path_factory.mktemp("synthetic") / "gtzan", tracks_per_genre=TRACKS_PER_GENRE)
+
+
+@pytest.fixture(scope="session")
+def synthetic(synthetic_root: Path, config: Config) -> GenreDataset:
+    with pytest.warns(UserWarning):
+        return load_dataset(synthetic_root, dataclasses.replace(config.data, cache=False))
+
+
+@pytest.fixture
+def dataset_copy(synthetic_root: Path, tmp_path: Path) -> Path:
+    """A private copy of the synthetic dataset that a test may damage."""
+    return Path(shutil.copytree(synthetic_root, tmp_path / "gtzan"))
+
+
+def read_csv_text(root: Path) -> pd.DataFrame:
+    """The features CSV as strings, exactly as written."""
+    return pd.read_csv(root / FEATURES_CSV, dtype=str, keep_default_na=False)
+
+
+def write_csv_text(root: Path, table: pd.DataFrame) -> None:
+    table.to_csv(root / FEATURES_CSV, index=False, lineterminator="\r\n")

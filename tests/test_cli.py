@@ -1,0 +1,125 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from multimodal_genre.cli import main
+from multimodal_genre.data.layout import FEATURES_CSV
+
+from conftest import TRACKS_PER_GENRE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def no_gtzan_env(monkeypatch):
+    monkeypatch.delenv("GTZAN_DIR", raising=False)
+
+
+def summary(capsys, *args):
+    code = main(["data", "summary", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_summary_reports_tracks_drops_duplicates_size_and_time(synthetic_root, capsys):
+    code, out, err = summary(capsys, "--data", str(synthetic_root))
+    assert code == 0
+    n = 10 * TRACKS_PER_GENRE
+    assert out.startswith("SYNTHETIC DATA")
+    assert f"Tracks       {n - 1} of {n} CSV rows, 10 genres, 57 features" in out
+    assert f"Dropped      1 (CSV rows without an image): jazz.{TRACKS_PER_GENRE // 2:05d}.wav" in out
+    assert f"Duplicates   3 groups of identical tracks ({n - 4} distinct groups over {n - 1} tracks)" in out
+    assert "metal.00001 = rock.00001" in out
+    assert "Images       432x288 PNG -> 128x197x3 float32 in [0, 1] (crop rows 35-252, cols 54-389)" in out
+    assert "Load time" in out and "(image cache: miss)" in out
+    assert f"  jazz       {TRACKS_PER_GENRE - 1:>5}" in out and f"  rock       {TRACKS_PER_GENRE:>5}" in out
+    assert err.count("warning:") == 1 and "jazz" in err
+
+
+def test_second_summary_uses_the_cache(synthetic_root, capsys):
+    summary(capsys, "--data", str(synthetic_root))
+    assert "(image cache: hit)" in summary(capsys, "--data", str(synthetic_root))[1]
+
+
+def test_config_file_changes_the_reported_input_size(synthetic_root, tmp_path, capsys):
+    settings = tmp_path / "small.yaml"
+    settings.write_text("data:\n  image:\n    height: 64\n    color: grayscale\n")
+    out = summary(capsys, "--data", str(synthetic_root), "--config", str(settings))[1]
+    assert "-> 64x99x1 float32" in out
+
+
+def test_gtzan_dir_is_used_when_data_is_not_given(synthetic_root, monkeypatch, capsys):
+    monkeypatch.setenv("GTZAN_DIR", str(synthetic_root))
+    code, out, _ = summary(capsys)
+    assert code == 0 and f"Dataset      {synthetic_root}" in out
+
+
+def test_data_option_wins_over_gtzan_dir(synthetic_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GTZAN_DIR", str(tmp_path / "elsewhere"))
+    code, out, _ = summary(capsys, "--data", str(synthetic_root))
+    assert code == 0 and f"Dataset      {synthetic_root}" in out
+
+
+def test_missing_gtzan_dir_is_an_error_not_a_fallback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GTZAN_DIR", str(tmp_path / "elsewhere"))
+    code, out, err = summary(capsys)
+    assert code == 2 and out == ""
+    assert "elsewhere (from GTZAN_DIR): no such dataset folder" in err
+
+
+def test_data_gtzan_in_the_working_directory_is_the_default(synthetic_root, tmp_path, monkeypatch, capsys, no_gtzan_env):
+    shutil.copytree(synthetic_root, tmp_path / "data" / "gtzan")
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = summary(capsys)
+    assert code == 0 and "Dataset      data/gtzan" in out
+
+
+def test_without_any_dataset_it_says_where_it_looked_and_runs_on_synthetic_data(tmp_path, monkeypatch, capsys, no_gtzan_env):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = summary(capsys)
+    assert code == 0
+    assert "No GTZAN dataset found: --data not given, GTZAN_DIR not set, data/gtzan does not exist." in out
+    assert "GTZAN Dataset - Music Genre Classification" in out
+    assert "Using the SYNTHETIC demo dataset in data/synthetic" in out
+    assert (tmp_path / "data" / "synthetic" / FEATURES_CSV).is_file()
+    assert "Tracks       299 of 300 CSV rows" in out
+
+
+def test_synth_command_writes_a_loadable_dataset(tmp_path, capsys):
+    assert main(["data", "synth", "--out", str(tmp_path / "demo"), "--tracks-per-genre", "5", "--seed", "1"]) == 0
+    assert "tracks per genre" in capsys.readouterr().out
+    code, out, _ = summary(capsys, "--data", str(tmp_path / "demo"))
+    assert code == 0 and "Tracks       49 of 50 CSV rows" in out
+
+
+def test_synth_command_refuses_to_overwrite_other_data(tmp_path, capsys):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert main(["data", "synth", "--out", str(tmp_path / "mine")]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "multimodal_genre", "data", "summary", "--help"],
+        [sys.executable, str(ROOT / "pipelines" / "data_summary.py"), "--help"],
+    ],
+    ids=["module", "pipeline script"],
+)
+def test_entry_points_show_help(command):
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env={**os.environ}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "--data" in result.stdout and "--config" in result.stdout
+
+
+def test_console_script_is_installed():
+    script = shutil.which("multimodal-genre", path=str(Path(sys.executable).parent))
+    assert script is not None, "the multimodal-genre console script is not installed next to this Python"
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("multimodal-genre ")

@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+
+from multimodal_genre.config import CropBox, load_config
+from multimodal_genre.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "my.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_come_from_the_yaml_file():
+    config = load_config()
+    assert config.data.image.crop == CropBox(rows=(35, 252), cols=(54, 389))
+    assert (config.data.image.height, config.data.image.width, config.data.image.color) == (128, None, "rgb")
+    assert config.split.folds == 5 and config.split.seed == 42
+
+
+def test_a_file_changes_only_the_keys_it_names(tmp_path):
+    config = load_config(write(tmp_path, "data:\n  image:\n    height: 64\n    color: grayscale\n"))
+    assert config.data.image.height == 64
+    assert config.data.image.channels == 1
+    assert config.data.image.crop == CropBox(rows=(35, 252), cols=(54, 389))
+    assert config.split == load_config().split
+
+
+def test_crop_can_be_switched_off(tmp_path):
+    assert load_config(write(tmp_path, "data:\n  image:\n    crop: null\n")).data.image.crop is None
+
+
+def test_integers_are_accepted_where_numbers_are_expected(tmp_path):
+    assert load_config(write(tmp_path, "split:\n  test_fraction: 0.25\n")).split.test_fraction == 0.25
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("data:\n  image:\n    colour: rgb\n", "unknown key 'data.image.colour' (expected one of: color, crop"),
+        ("splits:\n  seed: 1\n", "unknown key 'splits'"),
+        ("split:\n  folds: five\n", "'split.folds' must be an integer, got 'five'"),
+        ("split:\n  folds: 1\n", "'split.folds' must be at least 2"),
+        ("split:\n  seed: null\n", "'split.seed' must not be null"),
+        ("split:\n  test_fraction: 0.9\n", "'split.test_fraction' must be in (0, 0.5]"),
+        ("split:\n  test_fraction: 0.4\n  validation_fraction: 0.4\n", "'split.validation_fraction' plus test_fraction"),
+        ("data:\n  image:\n    color: sepia\n", "'data.image.color' must be one of rgb, grayscale, got 'sepia'"),
+        ("data:\n  image:\n    crop:\n      rows: [1]\n", "'data.image.crop.rows' must be a list of 2 values"),
+        ("data:\n  image:\n    crop:\n      rows: [200, 100]\n", "'data.image.crop.rows' must be [first, last]"),
+        ("data:\n  image:\n    height: null\n", "'data.image.height' and width cannot both be null"),
+        ("data:\n  image:\n    height: 3\n", "'data.image.height' must be between 8 and 4096"),
+        ("data:\n  cache: yes please\n", "'data.cache' must be true or false"),
+        ("data: 5\n", "'data' must be a mapping"),
+        ("- a\n- b\n", "the top level must be a mapping"),
+        ("data: [unclosed\n", "invalid YAML at line"),
+    ],
+)
+def test_bad_config_names_the_file_and_key(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'my.yaml'}: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="nope.yaml: config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_an_empty_file_means_all_defaults(tmp_path):
+    assert load_config(write(tmp_path, "")) == load_config()

@@ -1,0 +1,94 @@
+"""The real Kaggle GTZAN files, named by GTZAN_DIR: the figures every later result depends on.
+
+Skipped on a machine without the data; under CI=true a missing GTZAN_DIR is a failure instead.
+"""
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from multimodal_genre.data import GENRES, MissingImageWarning, holdout_split, kfold_splits, load_dataset
+from multimodal_genre.data.images import open_image, preprocess, to_unit_float
+from multimodal_genre.data.layout import CSV_COLUMNS, FEATURES_CSV, image_path
+
+pytestmark = pytest.mark.real_data
+
+KNOWN_DUPLICATES = [
+    ["disco.00098", "disco.00099"],
+    ["hiphop.00039", "hiphop.00045"],
+    ["hiphop.00076", "hiphop.00078"],
+    ["metal.00034", "metal.00094"],
+    ["metal.00040", "metal.00061"],
+    ["metal.00041", "metal.00062"],
+    ["metal.00042", "metal.00063"],
+    ["metal.00043", "metal.00064"],
+    ["metal.00044", "metal.00065"],
+    ["metal.00045", "metal.00066"],
+    ["metal.00058", "rock.00016"],
+    ["pop.00054", "pop.00060"],
+    ["pop.00067", "pop.00071"],
+    ["reggae.00081", "reggae.00082"],
+]
+
+
+@pytest.fixture(scope="module")
+def gtzan_root() -> Path:
+    value = os.environ.get("GTZAN_DIR")
+    if not value:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI must set GTZAN_DIR to the real dataset (../shared/gtzan)")
+        pytest.skip("GTZAN_DIR is not set")
+    return Path(value)
+
+
+@pytest.fixture(scope="module")
+def loaded(gtzan_root, config):
+    with pytest.warns(MissingImageWarning) as caught:
+        dataset = load_dataset(gtzan_root, dataclasses.replace(config.data, cache=False))
+    return dataset, [str(warning.message) for warning in caught if warning.category is MissingImageWarning]
+
+
+def test_csv_header_is_the_layout_this_package_expects(gtzan_root):
+    header = (gtzan_root / FEATURES_CSV).read_bytes().split(b"\r\n", 1)[0].decode()
+    assert header.split(",") == list(CSV_COLUMNS)
+
+
+def test_999_tracks_in_10_genres_with_57_features(loaded):
+    dataset, warnings = loaded
+    assert len(dataset) == 999
+    assert np.bincount(dataset.labels).tolist() == [100, 100, 100, 100, 100, 99, 100, 100, 100, 100]
+    assert dataset.features.shape == (999, 57)
+    assert dataset.images.shape == (999, 128, 197, 3)
+    assert dataset.dropped == ("jazz.00054.wav",)
+    assert len(warnings) == 1 and "jazz.00054.wav" in warnings[0]
+    assert dataset.synthetic is False
+    assert GENRES[dataset.labels[0]] == "blues" and dataset.track_ids[0] == "blues.00000"
+
+
+def test_14_duplicate_groups_and_985_distinct(loaded):
+    dataset, _ = loaded
+    assert dataset.duplicate_sets() == KNOWN_DUPLICATES
+    assert len(np.unique(dataset.groups)) == 985
+
+
+def test_blues_00000_is_joined_to_blues00000_png_without_its_border(loaded, gtzan_root, config):
+    dataset, _ = loaded
+    expected = preprocess(open_image(image_path(gtzan_root, "blues", "00000")), config.data.image)
+    np.testing.assert_array_equal(dataset.images[0], to_unit_float(expected))
+    # The border is white; the plot's top rows are near-black in every GTZAN spectrogram.
+    assert dataset.images[:, 0].mean() < 0.2
+
+
+def test_no_duplicate_group_crosses_a_split(loaded, config):
+    dataset, _ = loaded
+    splits = [holdout_split(dataset.labels, dataset.groups, config.split)]
+    splits += kfold_splits(dataset.labels, dataset.groups, config.split)
+    for split in splits:
+        sides = [set(dataset.groups[side].tolist()) for side in (split.train, split.validation, split.test)]
+        assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
+        assert sum(map(len, (split.train, split.validation, split.test))) == 999
+    tests = np.sort(np.concatenate([split.test for split in splits[1:]]))
+    np.testing.assert_array_equal(tests, np.arange(999))
