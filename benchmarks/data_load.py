@@ -17,7 +17,7 @@ import statistics
 import tempfile
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from multimodal_genre import __version__
@@ -59,11 +59,16 @@ def main() -> None:
     medians = {"cold": statistics.median(cold), "cached": statistics.median(cached)}
     result = {
         "benchmark": "data_load",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "package_version": __version__,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "dataset": {"path": str(args.data), "tracks": len(dataset), "fingerprint": dataset.fingerprint,
-                    "synthetic": dataset.synthetic, "image_shape": list(dataset.images.shape[1:])},
+        "dataset": {
+            "path": str(args.data),
+            "tracks": len(dataset),
+            "fingerprint": dataset.fingerprint,
+            "synthetic": dataset.synthetic,
+            "image_shape": list(dataset.images.shape[1:]),
+        },
         "seconds": {"cold": cold, "cached": cached},
         "median_seconds": medians,
         "targets_seconds": TARGETS,

@@ -19,7 +19,6 @@ import numpy as np
 from multimodal_genre import __version__
 from multimodal_genre.config import ImageConfig, load_config
 from multimodal_genre.data import GENRES, GenreDataset, load_dataset, write_synthetic_dataset
-from multimodal_genre.data.images import output_shape
 from multimodal_genre.data.layout import FEATURES_CSV
 from multimodal_genre.errors import DatasetNotFoundError, MultimodalGenreError
 
@@ -121,7 +120,7 @@ def _data_summary(args: argparse.Namespace) -> int:
 
 def _summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: float) -> str:
     width, height = dataset.source_image_size
-    out_height, out_width, channels = output_shape(image_config, dataset.source_image_size)
+    out_height, out_width, channels = dataset.images.shape[1:]
     crop = image_config.crop
     crop_text = f"crop rows {crop.rows[0]}-{crop.rows[1]}, cols {crop.cols[0]}-{crop.cols[1]}" if crop else "no crop"
     duplicates = dataset.duplicate_sets()
@@ -135,7 +134,8 @@ def _summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: flo
         f"{len(np.unique(dataset.labels))} genres, {dataset.features.shape[1]} features",
         f"Dropped      {len(dataset.dropped)} (CSV rows without an image)"
         + (f": {', '.join(dataset.dropped)}" if dataset.dropped else ""),
-        f"Duplicates   {len(duplicates)} groups of identical tracks ({distinct} distinct groups over {len(dataset)} tracks)",
+        f"Duplicates   {len(duplicates)} groups of identical tracks "
+        f"({distinct} distinct groups over {len(dataset)} tracks)",
         *(f"             {' = '.join(group)}" for group in duplicates),
         f"Images       {width}x{height} PNG -> {out_height}x{out_width}x{channels} float32 in [0, 1] ({crop_text})",
         f"Load time    {seconds:.2f} s (image cache: {dataset.image_cache})",
@@ -144,7 +144,7 @@ def _summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: flo
         "Tracks per genre",
     ]
     counts = np.bincount(dataset.labels, minlength=len(GENRES))
-    lines += [f"  {genre:<10} {count:>5}" for genre, count in zip(GENRES, counts)]
+    lines += [f"  {genre:<10} {count:>5}" for genre, count in zip(GENRES, counts, strict=True)]
     return "\n".join(lines)
 
 

@@ -153,7 +153,7 @@ def _build(kind: Any, value: Any, key: str, source: str) -> Any:
 
     if dataclasses.is_dataclass(kind):
         if not isinstance(value, Mapping):
-            raise fail(f"must be a mapping, got {value!r}") if key else ConfigError(f"{source}: not a mapping")
+            raise fail(f"must be a mapping, got {value!r}")
         names = [field.name for field in dataclasses.fields(kind)]
         for name in value:
             if name not in names:
@@ -186,7 +186,9 @@ def _build(kind: Any, value: Any, key: str, source: str) -> Any:
     if origin is tuple:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise fail(f"must be a list of {len(args)} values, got {value!r}")
-        return tuple(_build(arg, item, f"{key}[{i}]", source) for i, (arg, item) in enumerate(zip(args, value)))
+        return tuple(
+            _build(arg, item, f"{key}[{i}]", source) for i, (arg, item) in enumerate(zip(args, value, strict=True))
+        )
     if kind is bool:
         if isinstance(value, bool):
             return value

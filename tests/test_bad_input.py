@@ -65,7 +65,9 @@ CASES = {
         "line 4 (blues.00002.wav): label 'rock' disagrees with its file name and image folder 'blues'",
     ),
     "unknown genre": (
-        lambda root: edit_csv(root, lambda t: set_cell(0, "label", "polka")(set_cell(0, "filename", "polka.00000.wav")(t))),
+        lambda root: edit_csv(
+            root, lambda t: set_cell(0, "label", "polka")(set_cell(0, "filename", "polka.00000.wav")(t))
+        ),
         "line 2 (polka.00000.wav): unknown genre 'polka' (known: blues, classical",
     ),
     "malformed file name": (
@@ -76,8 +78,14 @@ CASES = {
         lambda root: edit_csv(root, set_cell(5, "filename", "blues.00001.wav")),
         "lines 3 and 7: filename 'blues.00001.wav' appears twice",
     ),
-    "corrupt PNG": (lambda root: damage_image(root, lambda data: b"not a png at all"), "blues00004.png: corrupt or truncated image"),
-    "truncated PNG": (lambda root: damage_image(root, lambda data: data[: len(data) // 2]), "blues00004.png: corrupt or truncated image"),
+    "corrupt PNG": (
+        lambda root: damage_image(root, lambda data: b"not a png at all"),
+        "blues00004.png: corrupt or truncated image",
+    ),
+    "truncated PNG": (
+        lambda root: damage_image(root, lambda data: data[: len(data) // 2]),
+        "blues00004.png: corrupt or truncated image",
+    ),
     "header only": (lambda root: edit_csv(root, lambda t: t.iloc[:0]), f"{FEATURES_CSV}: no data rows, only a header"),
     "empty CSV file": (lambda root: (root / FEATURES_CSV).write_bytes(b""), f"{FEATURES_CSV}: the file is empty"),
     "ragged CSV row": (
@@ -133,4 +141,5 @@ def test_bad_config_key_from_the_command_line(synthetic_root, tmp_path, capsys):
     bad.write_text("data:\n  image:\n    hieght: 64\n")
     assert main(["data", "summary", "--data", str(synthetic_root), "--config", str(bad)]) == 2
     error = capsys.readouterr().err.strip()
-    assert error == f"multimodal-genre: error: {bad}: unknown key 'data.image.hieght' (expected one of: color, crop, height, width)"
+    expected = f"{bad}: unknown key 'data.image.hieght' (expected one of: color, crop, height, width)"
+    assert error == f"multimodal-genre: error: {expected}"

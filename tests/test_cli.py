@@ -71,14 +71,18 @@ def test_missing_gtzan_dir_is_an_error_not_a_fallback(tmp_path, monkeypatch, cap
     assert "elsewhere (from GTZAN_DIR): no such dataset folder" in err
 
 
-def test_data_gtzan_in_the_working_directory_is_the_default(synthetic_root, tmp_path, monkeypatch, capsys, no_gtzan_env):
+def test_data_gtzan_in_the_working_directory_is_the_default(
+    synthetic_root, tmp_path, monkeypatch, capsys, no_gtzan_env
+):
     shutil.copytree(synthetic_root, tmp_path / "data" / "gtzan")
     monkeypatch.chdir(tmp_path)
     code, out, _ = summary(capsys)
     assert code == 0 and "Dataset      data/gtzan" in out
 
 
-def test_without_any_dataset_it_says_where_it_looked_and_runs_on_synthetic_data(tmp_path, monkeypatch, capsys, no_gtzan_env):
+def test_without_any_dataset_it_says_where_it_looked_and_runs_on_synthetic_data(
+    tmp_path, monkeypatch, capsys, no_gtzan_env
+):
     monkeypatch.chdir(tmp_path)
     code, out, _ = summary(capsys)
     assert code == 0

@@ -44,7 +44,10 @@ def test_integers_are_accepted_where_numbers_are_expected(tmp_path):
         ("split:\n  folds: 1\n", "'split.folds' must be at least 2"),
         ("split:\n  seed: null\n", "'split.seed' must not be null"),
         ("split:\n  test_fraction: 0.9\n", "'split.test_fraction' must be in (0, 0.5]"),
-        ("split:\n  test_fraction: 0.4\n  validation_fraction: 0.4\n", "'split.validation_fraction' plus test_fraction"),
+        (
+            "split:\n  test_fraction: 0.4\n  validation_fraction: 0.4\n",
+            "'split.validation_fraction' plus test_fraction",
+        ),
         ("data:\n  image:\n    color: sepia\n", "'data.image.color' must be one of rgb, grayscale, got 'sepia'"),
         ("data:\n  image:\n    crop:\n      rows: [1]\n", "'data.image.crop.rows' must be a list of 2 values"),
         ("data:\n  image:\n    crop:\n      rows: [200, 100]\n", "'data.image.crop.rows' must be [first, last]"),

@@ -39,7 +39,7 @@ def test_arrays_line_up_with_the_expected_shapes(synthetic):
 def test_labels_follow_the_fixed_genre_order(synthetic):
     counts = np.bincount(synthetic.labels, minlength=10)
     assert counts.tolist() == [TRACKS_PER_GENRE] * 5 + [TRACKS_PER_GENRE - 1] + [TRACKS_PER_GENRE] * 4
-    for track, label in zip(synthetic.track_ids, synthetic.labels):
+    for track, label in zip(synthetic.track_ids, synthetic.labels, strict=True):
         assert track.split(".")[0] == GENRES[label]
 
 

@@ -50,7 +50,7 @@ def test_resized_output_has_no_border_and_the_configured_shape(config):
 def test_uncropped_keeps_the_border(config):
     image, _ = kaggle_like_image()
     array = preprocess(image, dataclasses.replace(config.data.image, crop=None, height=288, width=432))
-    assert (array[:PLOT_ROWS[0]] == 255).all() and (array[:, : PLOT_COLS[0]] == 255).all()
+    assert (array[: PLOT_ROWS[0]] == 255).all() and (array[:, : PLOT_COLS[0]] == 255).all()
 
 
 def test_grayscale_has_one_channel(config):

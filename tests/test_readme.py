@@ -9,7 +9,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def setup_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     first_block = re.search(r"```sh\n(.*?)```", text, re.S)
-    assert first_block is not None and text.index("```") == first_block.start(), "the README must open with its commands"
+    assert first_block is not None and text.index("```") == first_block.start(), (
+        "the README must open with its commands"
+    )
     return [line.split("#")[0].strip() for line in first_block.group(1).splitlines() if line.strip()]
 
 

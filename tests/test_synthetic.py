@@ -34,7 +34,10 @@ def test_images_are_432x288_rgba_with_a_blank_border(synthetic_root):
     plot = pixels[inside]
     assert (plot[:, 3] == 255).all() and plot[:, :3].mean() < 200
     # The first and last rows and columns of the plot box are drawn, not blank.
-    for edge in (pixels[PLOT_ROWS[0], PLOT_COLS[0] : PLOT_COLS[1] + 1], pixels[PLOT_ROWS[1], PLOT_COLS[0] : PLOT_COLS[1] + 1]):
+    for edge in (
+        pixels[PLOT_ROWS[0], PLOT_COLS[0] : PLOT_COLS[1] + 1],
+        pixels[PLOT_ROWS[1], PLOT_COLS[0] : PLOT_COLS[1] + 1],
+    ):
         assert not (edge[:, :3] == 255).all()
 
 

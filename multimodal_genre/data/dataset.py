@@ -44,9 +44,6 @@ class GenreDataset:
     synthetic: bool  # made by the synthetic generator, not real music
     image_cache: Literal["hit", "miss", "off"]
 
-    genres = GENRES
-    feature_names = FEATURE_COLUMNS
-
     def __len__(self) -> int:
         return len(self.track_ids)
 
@@ -81,7 +78,7 @@ def load_dataset(root: str | Path, config: DataConfig) -> GenreDataset:
     csv_path = root / FEATURES_CSV
     table = read_features_table(csv_path)
 
-    paths = [image_path(root, label, number) for label, number in zip(table["label"], table["number"])]
+    paths = [image_path(root, label, number) for label, number in zip(table["label"], table["number"], strict=True)]
     present = np.array([path.is_file() for path in paths])
     dropped = tuple(table["filename"][~present])
     if dropped:
@@ -92,7 +89,7 @@ def load_dataset(root: str | Path, config: DataConfig) -> GenreDataset:
             stacklevel=2,
         )
         table = table[present].reset_index(drop=True)
-        paths = [path for path, exists in zip(paths, present) if exists]
+        paths = [path for path, exists in zip(paths, present, strict=True) if exists]
     if table.empty:
         raise DataError(f"{root}: no track has both a CSV row and an image")
 
@@ -136,5 +133,7 @@ def _load_images(
     try:
         cache.save_array(directory, key, images)
     except OSError as error:
-        warnings.warn(f"{directory}: cannot write the image cache ({error.strerror}); the next load decodes again")
+        warnings.warn(
+            f"{directory}: cannot write the image cache ({error.strerror}); the next load decodes again", stacklevel=2
+        )
     return images, "miss"

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from multimodal_genre.config import ImageConfig
 from multimodal_genre.errors import DataError
@@ -36,8 +36,7 @@ def preprocess(image: Image.Image, config: ImageConfig, name: str = "image") -> 
     ``name`` (usually the file path) is what an error message calls the image.
     """
     if config.crop is not None:
-        left, upper, right, lower = config.crop.pil_box
-        if right > image.width or lower > image.height:
+        if config.crop.rows[1] >= image.height or config.crop.cols[1] >= image.width:
             raise DataError(
                 f"{name}: the crop box (rows {config.crop.rows[0]}-{config.crop.rows[1]}, "
                 f"cols {config.crop.cols[0]}-{config.crop.cols[1]}) does not fit a {image.width}x{image.height} image"
@@ -58,6 +57,8 @@ def open_image(path: Path) -> Image.Image:
             return image.copy()
     except FileNotFoundError:
         raise DataError(f"{path}: image not found") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{path}: corrupt or truncated image (not a readable PNG)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise DataError(f"{path}: corrupt or truncated image ({error})") from None
 

@@ -20,12 +20,27 @@ PLOT_COLS = (54, 389)
 # Label codes are positions in this tuple (GTZAN's alphabetical order); saved models and reports
 # depend on it, so it never changes.
 GENRES: tuple[str, ...] = (
-    "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock",
+    "blues",
+    "classical",
+    "country",
+    "disco",
+    "hiphop",
+    "jazz",
+    "metal",
+    "pop",
+    "reggae",
+    "rock",
 )
 
 _SPECTRAL = (
-    "chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth", "rolloff",
-    "zero_crossing_rate", "harmony", "perceptr",
+    "chroma_stft",
+    "rms",
+    "spectral_centroid",
+    "spectral_bandwidth",
+    "rolloff",
+    "zero_crossing_rate",
+    "harmony",
+    "perceptr",
 )
 # The 57 model features, in CSV order: mean and variance of 8 spectral descriptors, the tempo,
 # and mean and variance of 20 MFCCs.

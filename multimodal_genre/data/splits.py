@@ -41,8 +41,7 @@ def kfold_splits(labels: np.ndarray, groups: np.ndarray, config: SplitConfig) ->
     _check_enough_groups(labels, groups, config.folds)
     folds = StratifiedGroupKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
     return [
-        _with_validation(labels, groups, rest, test, config)
-        for rest, test in folds.split(everything, labels, groups)
+        _with_validation(labels, groups, rest, test, config) for rest, test in folds.split(everything, labels, groups)
     ]
 
 

@@ -75,7 +75,7 @@ def write_synthetic_dataset(root: str | Path, *, tracks_per_genre: int = 30, see
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
     try:
         _write_csv(staging / FEATURES_CSV, genres, numbers, features)
-        for index, (genre, number) in enumerate(zip(genres, numbers)):
+        for index, (genre, number) in enumerate(zip(genres, numbers, strict=True)):
             if index != without_image:
                 path = image_path(staging, GENRES[genre], f"{number:05d}")
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,7 @@ def _render(values: np.ndarray) -> Image.Image:
 
 def _write_csv(path: Path, genres: np.ndarray, numbers: np.ndarray, features: np.ndarray) -> None:
     table = pd.DataFrame(features, columns=list(FEATURE_COLUMNS))
-    table.insert(0, "filename", [f"{GENRES[g]}.{n:05d}.wav" for g, n in zip(genres, numbers)])
+    table.insert(0, "filename", [f"{GENRES[g]}.{n:05d}.wav" for g, n in zip(genres, numbers, strict=True)])
     table.insert(1, "length", _SAMPLES_PER_CLIP)
     table["label"] = [GENRES[g] for g in genres]
     table[list(CSV_COLUMNS)].to_csv(path, index=False, lineterminator="\r\n")  # CRLF, as Kaggle's file

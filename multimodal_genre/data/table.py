@@ -86,7 +86,7 @@ def _parse_features(raw: pd.DataFrame, lines: np.ndarray, path: Path) -> np.ndar
 def _check_tracks(raw: pd.DataFrame, lines: np.ndarray, path: Path) -> list[str]:
     """Check file names and labels; return each track's five-digit number."""
     numbers = []
-    for line, filename, label in zip(lines, raw["filename"], raw["label"]):
+    for line, filename, label in zip(lines, raw["filename"], raw["label"], strict=True):
         where = f"{path} line {line}"
         parsed = parse_filename(filename)
         if parsed is None:
