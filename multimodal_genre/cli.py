@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from multimodal_genre import __version__
-from multimodal_genre.config import ImageConfig, load_config
+from multimodal_genre.config import MODEL_NAMES, Config, ImageConfig, load_config
 from multimodal_genre.data import GENRES, GenreDataset, load_dataset, write_synthetic_dataset
 from multimodal_genre.data.layout import FEATURES_CSV
-from multimodal_genre.errors import DatasetNotFoundError, MultimodalGenreError
+from multimodal_genre.errors import ConfigError, DatasetNotFoundError, MultimodalGenreError, RunError
 
 PROG = "multimodal-genre"
 DEFAULT_DATA_DIR = Path("data/gtzan")
+RUNS_DIR = Path("reports/runs")
 DEMO_DATA_DIR = Path("data/synthetic")
 HOW_TO_GET_GTZAN = (
     'Get GTZAN from Kaggle ("GTZAN Dataset - Music Genre Classification"): its Data/ folder holds '
@@ -62,6 +63,32 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--tracks-per-genre", type=int, default=30, help="tracks per genre (default: 30)")
     synth.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     synth.set_defaults(handler=_data_synth)
+
+    train = commands.add_parser("train", help="train one model on the grouped hold-out split and write its run folder")
+    train.add_argument("--model", choices=MODEL_NAMES, required=True, help="which model to train")
+    _add_data_options(train)
+    _add_out_option(train)
+    train.set_defaults(handler=_train)
+
+    compare = commands.add_parser(
+        "compare", help="train all models on the same split (or K folds) and compare them genre by genre"
+    )
+    compare.add_argument("--folds", type=int, help="grouped stratified K-fold instead of one hold-out split")
+    compare.add_argument(
+        "--models", nargs="+", choices=MODEL_NAMES, default=list(MODEL_NAMES), help="models to compare (default: all)"
+    )
+    _add_data_options(compare)
+    _add_out_option(compare)
+    compare.set_defaults(handler=_compare)
+
+    predict = commands.add_parser("predict", help="genre probabilities from a trained model's run folder")
+    predict.add_argument("run", type=Path, metavar="RUN_DIR", help="a model's run folder (written by train or compare)")
+    predict.add_argument("--data", type=Path, help=f"dataset folder (default: $GTZAN_DIR, else {DEFAULT_DATA_DIR})")
+    predict.add_argument(
+        "--tracks", nargs="+", metavar="TRACK", help="tracks to score, e.g. blues.00000 (default: all)"
+    )
+    predict.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+    predict.set_defaults(handler=_predict)
     return parser
 
 
@@ -70,6 +97,12 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         "--data", type=Path, help=f"dataset folder in the Kaggle layout (default: $GTZAN_DIR, else {DEFAULT_DATA_DIR})"
     )
     parser.add_argument("--config", type=Path, help="YAML file with the settings to change from configs/default.yaml")
+
+
+def _add_out_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, help=f"folder for the results, new or empty (default: a new folder under {RUNS_DIR})"
+    )
 
 
 def resolve_data_dir(explicit: Path | None) -> tuple[Path, str | None]:
@@ -146,6 +179,83 @@ def _summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: flo
     counts = np.bincount(dataset.labels, minlength=len(GENRES))
     lines += [f"  {genre:<10} {count:>5}" for genre, count in zip(GENRES, counts, strict=True)]
     return "\n".join(lines)
+
+
+def _load(args: argparse.Namespace) -> tuple[Config, GenreDataset]:
+    """Config and dataset for a training command, announcing a fall-back to synthetic data."""
+    config = load_config(args.config)
+    root, notice = resolve_data_dir(args.data)
+    if notice:
+        print(notice, end="\n\n")
+    return config, load_dataset(root, config.data)
+
+
+def _output_dir(out: Path | None, name: str) -> Path:
+    """``--out`` if it is new or empty (earlier results are never overwritten), else a fresh run folder."""
+    from multimodal_genre.runs import new_run_dir
+
+    if out is None:
+        return new_run_dir(RUNS_DIR, name)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise RunError(f"{out}: exists and is not an empty folder; choose a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _command_line() -> str:
+    return " ".join([PROG, *sys.argv[1:]])
+
+
+def _train(args: argparse.Namespace) -> int:
+    from multimodal_genre.data import holdout_split
+    from multimodal_genre.experiments import run_model
+    from multimodal_genre.training import default_progress
+
+    config, dataset = _load(args)
+    split = holdout_split(dataset.labels, dataset.groups, config.split)
+    out = _output_dir(args.out, args.model)
+    run_model(args.model, dataset, config, split, out, progress=default_progress(), command=_command_line())
+    print(f"Run folder: {out}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from multimodal_genre.experiments import run_comparison
+    from multimodal_genre.training import default_progress
+
+    if args.folds is not None and args.folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {args.folds}")
+    config, dataset = _load(args)
+    out = _output_dir(args.out, "compare" if args.folds is None else f"compare-{args.folds}fold")
+    result = run_comparison(
+        dataset,
+        config,
+        out,
+        models=args.models,
+        folds=args.folds,
+        progress=default_progress(),
+        command=_command_line(),
+    )
+    print(f"\n{(result.directory / 'comparison.md').read_text()}")
+    print(f"Wall time {result.seconds:.0f} s. Results: {result.directory}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from multimodal_genre.prediction import predict_tracks
+    from multimodal_genre.runs import load_model_run
+
+    run = load_model_run(args.run)
+    root, notice = resolve_data_dir(args.data)
+    if notice:
+        print(notice, end="\n\n", file=sys.stderr)
+    table = predict_tracks(run, load_dataset(root, run.config.data), args.tracks)
+    if args.out is None:
+        table.to_csv(sys.stdout, index=False, float_format="%.4f")
+    else:
+        table.to_csv(args.out, index=False)
+        print(f"Wrote {len(table)} predictions to {args.out}")
+    return 0
 
 
 def _data_synth(args: argparse.Namespace) -> int:

@@ -95,10 +95,184 @@ class SplitConfig:
             yield "folds", f"must be at least 2, got {self.folds}"
 
 
+def _positive(names: tuple[str, ...], values: tuple[float, ...]) -> Problems:
+    for name, value in zip(names, values, strict=True):
+        if value <= 0:
+            yield name, f"must be positive, got {value}"
+
+
+def _rate(name: str, value: float, top: float = 0.9) -> Problems:
+    if not 0.0 <= value <= top:
+        yield name, f"must be between 0 and {top}, got {value}"
+
+
+def _widths(name: str, widths: tuple[int, ...]) -> Problems:
+    if any(width < 1 for width in widths):
+        yield name, f"must all be at least 1, got {list(widths)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageBranchConfig:
+    """Blocks of same-padded convolutions, each followed by pooling and dropout."""
+
+    filters: tuple[int, ...]  # one block per entry
+    convs_per_block: int
+    kernel_size: int
+    batch_norm: bool
+    pooling: Literal["max", "average"]
+    dropout: float
+    global_pooling: Literal["time_average", "average", "max", "flatten"]
+    # Momentum of the batch-norm moving averages. With about 25 steps an epoch, 0.9 lets them
+    # settle within an epoch, so the weights early stopping restores come with fitting statistics.
+    batch_norm_momentum: float
+    # Training-time augmentation: roll each spectrogram along time by up to this fraction of its width.
+    time_shift: float
+
+    def problems(self) -> Problems:
+        if not self.filters:
+            yield "filters", "must list at least one block"
+        yield from _widths("filters", self.filters)
+        yield from _positive(("convs_per_block",), (self.convs_per_block,))
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            yield "kernel_size", f"must be an odd number of pixels, got {self.kernel_size}"
+        yield from _rate("dropout", self.dropout)
+        if not 0.0 < self.batch_norm_momentum < 1.0:
+            yield "batch_norm_momentum", f"must be between 0 and 1, got {self.batch_norm_momentum}"
+        yield from _rate("time_shift", self.time_shift, top=1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class TabularBranchConfig:
+    """An MLP over the standardised feature row."""
+
+    widths: tuple[int, ...]
+    dropout: float
+
+    def problems(self) -> Problems:
+        yield from _widths("widths", self.widths)
+        yield from _rate("dropout", self.dropout)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadConfig:
+    """Dense layers between the (concatenated) branch outputs and the softmax."""
+
+    widths: tuple[int, ...]
+    dropout: float
+    # Chance of silencing one branch's whole output for a training example, so that the fused
+    # model cannot lean on one view alone; it has no effect on a single-branch model.
+    branch_dropout: float
+
+    def problems(self) -> Problems:
+        yield from _widths("widths", self.widths)
+        yield from _rate("dropout", self.dropout)
+        yield from _rate("branch_dropout", self.branch_dropout, top=0.5)
+
+
+@dataclasses.dataclass(frozen=True)
+class EarlyStoppingConfig:
+    monitor: Literal["val_loss", "val_accuracy"]
+    patience: int
+
+    def problems(self) -> Problems:
+        yield from _positive(("patience",), (self.patience,))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReduceLRConfig:
+    monitor: Literal["val_loss", "val_accuracy"]
+    factor: float
+    patience: int
+    min_learning_rate: float
+
+    def problems(self) -> Problems:
+        if not 0.0 < self.factor < 1.0:
+            yield "factor", f"must be between 0 and 1, got {self.factor}"
+        yield from _positive(("patience",), (self.patience,))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    epochs: int
+    batch_size: int
+    optimizer: Literal["adam", "nadam", "adamw"]
+    learning_rate: float
+    weight_decay: float  # used by adamw only
+    early_stopping: EarlyStoppingConfig
+    reduce_lr: ReduceLRConfig
+
+    def problems(self) -> Problems:
+        yield from _positive(
+            ("epochs", "batch_size", "learning_rate"), (self.epochs, self.batch_size, self.learning_rate)
+        )
+        if self.weight_decay < 0:
+            yield "weight_decay", f"must not be negative, got {self.weight_decay}"
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkConfig:
+    """A Keras model: an image branch, a tabular branch or both, a head, and how to train it."""
+
+    image: ImageBranchConfig | None
+    tabular: TabularBranchConfig | None
+    head: HeadConfig
+    training: TrainingConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class XGBoostConfig:
+    """Gradient-boosted trees on the raw feature row; the number of rounds comes from early stopping."""
+
+    max_depth: int
+    learning_rate: float
+    subsample: float
+    colsample_bytree: float
+    min_child_weight: float
+    reg_alpha: float
+    reg_lambda: float
+    max_rounds: int
+    early_stopping_rounds: int
+
+    def problems(self) -> Problems:
+        yield from _positive(
+            ("max_depth", "learning_rate", "max_rounds", "early_stopping_rounds"),
+            (self.max_depth, self.learning_rate, self.max_rounds, self.early_stopping_rounds),
+        )
+        for name in ("subsample", "colsample_bytree"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                yield name, f"must be in (0, 1], got {getattr(self, name)}"
+        for name in ("min_child_weight", "reg_alpha", "reg_lambda"):
+            if getattr(self, name) < 0:
+                yield name, f"must not be negative, got {getattr(self, name)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelsConfig:
+    """The four models a comparison trains: each network has exactly the branches its name says."""
+
+    fused: NetworkConfig
+    cnn: NetworkConfig
+    mlp: NetworkConfig
+    xgboost: XGBoostConfig
+
+    def problems(self) -> Problems:
+        expected = {"fused": (True, True), "cnn": (True, False), "mlp": (False, True)}
+        for name, (image, tabular) in expected.items():
+            network = getattr(self, name)
+            if (network.image is not None, network.tabular is not None) != (image, tabular):
+                branches = " and ".join(b for b, on in (("image", image), ("tabular", tabular)) if on)
+                yield name, f"must have the {branches} branch{'es' if image and tabular else ''} and no other"
+
+
+MODEL_NAMES = ("fused", "cnn", "mlp", "xgboost")
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     data: DataConfig
     split: SplitConfig
+    seed: int  # weight initialisation, shuffling and XGBoost sampling
+    models: ModelsConfig
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -184,6 +358,10 @@ def _build(kind: Any, value: Any, key: str, source: str) -> Any:
             return value
         raise fail(f"must be one of {', '.join(map(str, args))}, got {value!r}")
     if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            if not isinstance(value, (list, tuple)):
+                raise fail(f"must be a list, got {value!r}")
+            args = (args[0],) * len(value)
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise fail(f"must be a list of {len(args)} values, got {value!r}")
         return tuple(

@@ -19,3 +19,7 @@ class DataError(MultimodalGenreError, ValueError):
 
 class DatasetNotFoundError(DataError, FileNotFoundError):
     """No dataset folder where one was expected."""
+
+
+class RunError(MultimodalGenreError, ValueError):
+    """A run folder is missing, incomplete or written by an incompatible version."""

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from multimodal_genre.config import Config, load_config
-from multimodal_genre.data import GenreDataset, load_dataset, write_synthetic_dataset
+from multimodal_genre.data import GenreDataset, MissingImageWarning, load_dataset, write_synthetic_dataset
 from multimodal_genre.data.layout import FEATURES_CSV
 
 TRACKS_PER_GENRE = 16
+FAST_CONFIG = Path(__file__).parent / "configs" / "fast.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +55,23 @@ def read_csv_text(root: Path) -> pd.DataFrame:
 
 def write_csv_text(root: Path, table: pd.DataFrame) -> None:
     table.to_csv(root / FEATURES_CSV, index=False, lineterminator="\r\n")
+
+
+@pytest.fixture(scope="session")
+def fast_config() -> Config:
+    """Small models (tests/configs/fast.yaml) on 32-pixel grayscale images."""
+    return load_config(FAST_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def fast_dataset(synthetic_root: Path, fast_config: Config) -> GenreDataset:
+    with pytest.warns(MissingImageWarning):
+        return load_dataset(synthetic_root, dataclasses.replace(fast_config.data, cache=False))
+
+
+@pytest.fixture(scope="session")
+def comparison(tmp_path_factory: pytest.TempPathFactory, fast_dataset: GenreDataset, fast_config: Config):
+    """All four models trained once on the synthetic hold-out split; many tests read its folders."""
+    from multimodal_genre.experiments import run_comparison
+
+    return run_comparison(fast_dataset, fast_config, tmp_path_factory.mktemp("runs") / "compare")

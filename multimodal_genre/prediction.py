@@ -1,0 +1,74 @@
+"""Genre probabilities from a saved model: for tracks of a dataset, or for one image and feature row
+held in memory. Images go through the same preprocessing the model was trained with (from the run's
+config), so a caller never resizes or scales anything by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from multimodal_genre.data import FEATURE_COLUMNS, GENRES, GenreDataset
+from multimodal_genre.data.images import open_image, preprocess, to_unit_float
+from multimodal_genre.errors import DataError
+from multimodal_genre.models import predict_proba
+from multimodal_genre.reports import predictions_table
+from multimodal_genre.runs import ModelRun
+
+
+def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per track (all of ``dataset`` when ``tracks`` is None): its true and predicted genre
+    and the probability of each genre. Tracks are named ``blues.00000`` or ``blues.00000.wav``."""
+    if tracks:
+        position = {track: row for row, track in enumerate(dataset.track_ids)}
+        wanted = [track.removesuffix(".wav") for track in tracks]
+        unknown = [track for track in wanted if track not in position]
+        if unknown:
+            raise DataError(f"{dataset.root}: no track named {', '.join(unknown)} (names look like blues.00000)")
+        rows = np.array([position[track] for track in wanted])
+    else:
+        rows = np.arange(len(dataset))
+    expected = tuple(run.model.input["image"].shape[1:]) if _takes_images(run) else None
+    if expected is not None and expected != dataset.images.shape[1:]:
+        raise DataError(
+            f"{run.directory}: the model takes {expected} images, the dataset gives {dataset.images.shape[1:]}"
+        )
+    probabilities = predict_proba(run.model, dataset.images[rows], dataset.features[rows])
+    return predictions_table(dataset.track_ids[rows], dataset.labels[rows], probabilities)
+
+
+def predict_one(
+    run: ModelRun, image: Image.Image | str | Path, features: Mapping[str, float] | Sequence[float]
+) -> dict[str, float]:
+    """Genre -> probability for one spectrogram (a PNG path or a Pillow image in the Kaggle layout)
+    and its feature row (the 57 CSV features by name, or as a sequence in CSV order)."""
+    picture = open_image(Path(image)) if isinstance(image, (str, Path)) else image
+    pixels = to_unit_float(preprocess(picture, run.config.data.image))[np.newaxis]
+    row = _feature_row(features)[np.newaxis]
+    probabilities = predict_proba(run.model, pixels, row)[0]
+    return {genre: float(probability) for genre, probability in zip(GENRES, probabilities, strict=True)}
+
+
+def _takes_images(run: ModelRun) -> bool:
+    return isinstance(getattr(run.model, "input", None), dict) and "image" in run.model.input
+
+
+def _feature_row(features: Mapping[str, float] | Sequence[float]) -> np.ndarray:
+    if isinstance(features, Mapping):
+        missing = [name for name in FEATURE_COLUMNS if name not in features]
+        extra = [name for name in features if name not in FEATURE_COLUMNS]
+        if missing or extra:
+            raise DataError(f"feature row: missing {missing or 'none'}, unexpected {extra or 'none'}")
+        values = np.array([features[name] for name in FEATURE_COLUMNS], dtype=np.float64)
+    else:
+        values = np.asarray(features, dtype=np.float64)
+        if values.shape != (len(FEATURE_COLUMNS),):
+            raise DataError(f"feature row: expected {len(FEATURE_COLUMNS)} values in CSV order, got {values.size}")
+    bad = [name for name, value in zip(FEATURE_COLUMNS, values, strict=True) if not np.isfinite(value)]
+    if bad:
+        raise DataError(f"feature row: {', '.join(bad)} must be finite numbers")
+    return values

@@ -1,0 +1,110 @@
+"""Tables and figures written into run folders: predictions, per-genre reports, confusion matrices,
+learning curves and the comparison across models.
+
+Figures use Matplotlib's object API (no pyplot state, no display needed), genre names on the axes
+and one colour per model, the same in every chart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.metrics import ConfusionMatrixDisplay
+
+from multimodal_genre.data import GENRES
+
+MODEL_COLORS = {"fused": "#d62728", "cnn": "#1f77b4", "mlp": "#2ca02c", "xgboost": "#ff7f0e"}
+_OTHER_COLOR = "#7f7f7f"
+_REPORT_ROWS = (*GENRES, "macro avg", "weighted avg")
+
+
+def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
+    return table.to_markdown(floatfmt=f".{digits}f") + "\n"
+
+
+def write_json(path: Path, content: Mapping) -> None:
+    path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")
+
+
+def predictions_table(track_ids: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
+    """One row per track: id, true and predicted genre, then the probability of each genre."""
+    table = pd.DataFrame(probabilities, columns=[f"p_{genre}" for genre in GENRES])
+    table.insert(0, "track", track_ids)
+    table.insert(1, "true_genre", [GENRES[code] for code in labels])
+    table.insert(2, "predicted_genre", [GENRES[code] for code in probabilities.argmax(axis=1)])
+    return table
+
+
+def write_classification_report(directory: Path, report: Mapping, title: str) -> pd.DataFrame:
+    """scikit-learn's per-genre report as classification_report.{csv,json,md}; returns the table."""
+    table = pd.DataFrame(
+        [{key: report[row][key] for key in ("precision", "recall", "f1-score", "support")} for row in _REPORT_ROWS],
+        index=pd.Index(_REPORT_ROWS, name="genre"),
+    )
+    table["support"] = table["support"].astype(int)
+    table.to_csv(directory / "classification_report.csv")
+    write_json(directory / "classification_report.json", report)
+    (directory / "classification_report.md").write_text(
+        f"# {title}\n\n{markdown_table(table)}\nAccuracy: {report['accuracy']:.3f}\n"
+    )
+    return table
+
+
+def plot_confusion(path: Path, counts: np.ndarray, title: str) -> None:
+    """Counts and row-normalised shares side by side: rows are true genres."""
+    figure = Figure(figsize=(15, 6.5), layout="constrained")
+    count_axes, share_axes = figure.subplots(1, 2)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    for axes, matrix, fmt, name in ((count_axes, counts, "d", "counts"), (share_axes, shares, ".2f", "share of row")):
+        ConfusionMatrixDisplay(matrix, display_labels=list(GENRES)).plot(
+            ax=axes, cmap="Blues", values_format=fmt, xticks_rotation=45, colorbar=False
+        )
+        axes.set_title(f"{title}: {name}")
+    figure.savefig(path, dpi=100)
+
+
+def plot_learning_curves(path: Path, history: pd.DataFrame, best_epoch: int, title: str) -> None:
+    """Loss (and accuracy, for networks) on training and validation data, per epoch or boosting
+    round (the history's first column)."""
+    unit = history.columns[0]
+    panels = [name for name in ("loss", "accuracy") if name in history]
+    figure = Figure(figsize=(6 * len(panels), 4.5), layout="constrained")
+    for axes, metric in zip(np.atleast_1d(figure.subplots(1, len(panels))), panels, strict=True):
+        axes.plot(history[unit], history[metric], label="training")
+        axes.plot(history[unit], history[f"val_{metric}"], label="validation")
+        axes.axvline(best_epoch, color="black", linestyle=":", label=f"kept: {unit} {best_epoch}")
+        axes.set_xlabel(unit)
+        axes.set_ylabel("log loss" if metric == "loss" else metric)
+        axes.set_title(f"{title}: {metric}")
+        axes.legend()
+    figure.savefig(path, dpi=100)
+
+
+def plot_per_genre_f1(path: Path, means: pd.DataFrame, stds: pd.DataFrame | None, title: str) -> None:
+    """Grouped bars: genres along the axis, one bar per model (columns of ``means``)."""
+    figure = Figure(figsize=(13, 5), layout="constrained")
+    axes = figure.subplots()
+    positions = np.arange(len(means.index))
+    width = 0.8 / len(means.columns)
+    for offset, model in enumerate(means.columns):
+        axes.bar(
+            positions + (offset - (len(means.columns) - 1) / 2) * width,
+            means[model],
+            width,
+            yerr=None if stds is None else stds[model],
+            capsize=2,
+            label=model,
+            color=MODEL_COLORS.get(model, _OTHER_COLOR),
+        )
+    axes.set_xticks(positions, list(means.index))
+    axes.set_ylim(0, 1.15)
+    axes.set_ylabel("F1")
+    axes.set_title(title)
+    axes.legend(ncols=len(means.columns), loc="upper center")
+    axes.grid(axis="y", alpha=0.3)
+    figure.savefig(path, dpi=100)

@@ -1,0 +1,170 @@
+"""Fitting one model on the training side of a split, with early stopping on its validation side.
+
+The validation side is the grouped validation split, never Keras' ``validation_split`` (which would
+take the last rows of a genre-sorted CSV). Training data is reshuffled every epoch, and every run
+is seeded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Callable
+from typing import Literal
+
+import keras
+import numpy as np
+import pandas as pd
+import xgboost
+
+from multimodal_genre.config import Config, NetworkConfig, TrainingConfig, XGBoostConfig
+from multimodal_genre.data import GENRES, GenreDataset, Split, fit_scaler
+from multimodal_genre.errors import DataError
+from multimodal_genre.models import build_network, build_xgboost, model_inputs
+
+Progress = Literal["bar", "lines", "silent"]
+Write = Callable[[str], None]
+
+
+@dataclasses.dataclass
+class TrainedModel:
+    """A fitted model and what its training did."""
+
+    name: str
+    model: keras.Model | xgboost.XGBClassifier
+    history: pd.DataFrame  # first column "epoch" (networks) or "round" (XGBoost), then the losses
+    best_epoch: int  # 1-based epoch or round whose weights were kept
+    seconds: float
+
+    @property
+    def unit(self) -> str:
+        return str(self.history.columns[0])
+
+
+def default_progress() -> Progress:
+    """Keras' progress bar on a terminal, one line per epoch in a log or a pipe."""
+    return "bar" if sys.stdout.isatty() else "lines"
+
+
+def train_model(
+    name: str, config: Config, dataset: GenreDataset, split: Split, progress: Progress = "silent", write: Write = print
+) -> TrainedModel:
+    """Train the model ``name`` (fused, cnn, mlp or xgboost) as ``config`` describes it."""
+    missing = sorted(set(range(len(GENRES))) - set(dataset.labels[split.train].tolist()))
+    if missing:
+        names = ", ".join(GENRES[code] for code in missing)
+        raise DataError(f"{dataset.root}: the training split has no tracks of {names}; every genre needs some")
+    if name == "xgboost":
+        return train_xgboost(config.models.xgboost, dataset, split, config.seed)
+    return train_network(name, getattr(config.models, name), dataset, split, config.seed, progress, write)
+
+
+def train_network(
+    name: str,
+    config: NetworkConfig,
+    dataset: GenreDataset,
+    split: Split,
+    seed: int,
+    progress: Progress = "silent",
+    write: Write = print,
+) -> TrainedModel:
+    keras.utils.set_random_seed(seed)
+    scaler = fit_scaler(dataset.features, split)
+    model = build_network(name, config, dataset.images.shape[1:], scaler.mean_, scaler.var_)
+    model.compile(optimizer=_optimizer(config.training), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    settings = config.training
+    stopping = keras.callbacks.EarlyStopping(
+        monitor=settings.early_stopping.monitor, patience=settings.early_stopping.patience, restore_best_weights=True
+    )
+    callbacks = [
+        stopping,
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=settings.reduce_lr.monitor,
+            factor=settings.reduce_lr.factor,
+            patience=settings.reduce_lr.patience,
+            min_lr=settings.reduce_lr.min_learning_rate,
+        ),
+    ]
+    if progress == "lines":
+        callbacks.append(EpochLine(name, settings.epochs, write))
+    started = time.perf_counter()
+    train_inputs = model_inputs(model, dataset.images[split.train], dataset.features[split.train])
+    fitted = model.fit(
+        train_inputs,
+        dataset.labels[split.train],
+        validation_data=(
+            model_inputs(model, dataset.images[split.validation], dataset.features[split.validation]),
+            dataset.labels[split.validation],
+        ),
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=1 if progress == "bar" else 0,
+    )
+    settle_batch_norm(model, train_inputs, settings.batch_size)
+    history = pd.DataFrame(fitted.history)
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    return TrainedModel(name, model, history, stopping.best_epoch + 1, time.perf_counter() - started)
+
+
+def train_xgboost(config: XGBoostConfig, dataset: GenreDataset, split: Split, seed: int) -> TrainedModel:
+    model = build_xgboost(config, seed)
+    features, labels = dataset.features, dataset.labels
+    started = time.perf_counter()
+    model.fit(
+        features[split.train],
+        labels[split.train],
+        eval_set=[(features[split.train], labels[split.train]), (features[split.validation], labels[split.validation])],
+        verbose=False,
+    )
+    seconds = time.perf_counter() - started
+    curves = model.evals_result()
+    history = pd.DataFrame({"loss": curves["validation_0"]["mlogloss"], "val_loss": curves["validation_1"]["mlogloss"]})
+    history.insert(0, "round", np.arange(1, len(history) + 1))
+    return TrainedModel("xgboost", model, history, model.best_iteration + 1, seconds)
+
+
+def settle_batch_norm(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int) -> None:
+    """Set every batch-norm layer's moving mean and variance to the exact statistics of its input
+    over ``inputs`` (the training rows), layer by layer in inference mode, with the final weights.
+
+    With about 25 steps an epoch, exponential moving averages lag the weights, and early stopping
+    may restore an epoch whose averages had not settled; recomputing them makes the statistics
+    match the restored weights exactly, without dropout or augmentation noise in them.
+    """
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.BatchNormalization):
+            continue
+        upstream = keras.Model(model.input, layer.input)
+        total = total_squares = 0.0
+        count = 0
+        for start in range(0, len(next(iter(inputs.values()))), batch_size):
+            batch = {name: array[start : start + batch_size] for name, array in inputs.items()}
+            values = np.asarray(upstream(batch, training=False), dtype=np.float64)
+            values = values.reshape(-1, values.shape[-1])
+            total, total_squares, count = total + values.sum(0), total_squares + (values**2).sum(0), count + len(values)
+        mean = total / count
+        layer.moving_mean.assign(mean.astype(np.float32))
+        layer.moving_variance.assign(np.maximum(total_squares / count - mean**2, 0.0).astype(np.float32))
+
+
+class EpochLine(keras.callbacks.Callback):
+    """One line per epoch, for logs and pipes where a progress bar would be noise."""
+
+    def __init__(self, name: str, epochs: int, write: Write) -> None:
+        super().__init__()
+        self.name, self.epochs, self.write = name, epochs, write
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        values = " ".join(f"{key} {value:.4g}" for key, value in (logs or {}).items())
+        self.write(f"{self.name} epoch {epoch + 1}/{self.epochs}: {values}")
+
+
+def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
+    if config.optimizer == "nadam":
+        return keras.optimizers.Nadam(learning_rate=config.learning_rate)
+    return keras.optimizers.Adam(learning_rate=config.learning_rate)

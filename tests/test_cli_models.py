@@ -1,0 +1,104 @@
+"""The train, compare and predict commands, end to end on synthetic data with the small test models."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from multimodal_genre.cli import main
+
+from conftest import FAST_CONFIG
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def trained_mlp(tmp_path_factory, synthetic_root):
+    out = tmp_path_factory.mktemp("cli") / "mlp-run"
+    code = main(
+        ["train", "--model", "mlp", "--data", str(synthetic_root), "--config", str(FAST_CONFIG), "--out", str(out)]
+    )
+    assert code == 0
+    return out
+
+
+def test_train_writes_a_model_run_folder(trained_mlp):
+    assert {"model.keras", "metrics.json", "predictions.csv", "run.json"} <= {p.name for p in trained_mlp.iterdir()}
+
+
+def test_predict_prints_probabilities_for_the_named_tracks(trained_mlp, synthetic_root, capsys):
+    assert (
+        main(["predict", str(trained_mlp), "--data", str(synthetic_root), "--tracks", "disco.00003", "rock.00007"]) == 0
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("track,true_genre,predicted_genre,p_blues,")
+    assert [line.split(",")[0] for line in lines[1:]] == ["disco.00003", "rock.00007"]
+
+
+def test_predict_writes_a_csv_file(trained_mlp, synthetic_root, tmp_path, capsys):
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(trained_mlp), "--data", str(synthetic_root), "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 10 * 16 - 1
+    assert "Wrote 159 predictions" in capsys.readouterr().out
+
+
+def test_compare_writes_the_comparison_and_prints_it(synthetic_root, tmp_path, capsys):
+    out = tmp_path / "compare"
+    args = ["compare", "--models", "mlp", "xgboost", "--data", str(synthetic_root), "--config", str(FAST_CONFIG)]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mlp      hold-out split: macro-F1" in printed and "# Model comparison: hold-out split" in printed
+    assert (out / "comparison.md").is_file() and (out / "xgboost" / "model.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "--folds", "1"], "--folds must be at least 2, got 1"),
+        (["predict", "nowhere"], "nowhere: no such run folder"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(args, message, capsys, synthetic_root):
+    assert main([*args, "--data", str(synthetic_root)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("multimodal-genre: error:") and message in error and "\n" not in error
+
+
+def test_existing_results_are_never_overwritten(synthetic_root, tmp_path, capsys):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "notes.md").write_text("earlier results")
+    assert main(["train", "--model", "xgboost", "--data", str(synthetic_root), "--out", str(out)]) == 2
+    assert "exists and is not an empty folder" in capsys.readouterr().err
+    assert [path.name for path in out.iterdir()] == ["notes.md"]
+
+
+def test_predict_refuses_a_comparison_folder(synthetic_root, tmp_path, capsys):
+    out = tmp_path / "compare"
+    main(
+        [
+            "compare",
+            "--models",
+            "xgboost",
+            "--data",
+            str(synthetic_root),
+            "--config",
+            str(FAST_CONFIG),
+            "--out",
+            str(out),
+        ]
+    )
+    capsys.readouterr()
+    assert main(["predict", str(out), "--data", str(synthetic_root)]) == 2
+    assert "its model runs are in: xgboost" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["train_fused.py", "compare.py"])
+def test_pipeline_scripts_have_help(script):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "pipelines" / script), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--data" in result.stdout and "--config" in result.stdout

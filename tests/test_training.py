@@ -1,0 +1,137 @@
+import dataclasses
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from multimodal_genre.data import GENRES, holdout_split
+from multimodal_genre.errors import DataError
+from multimodal_genre.models import build_network, model_inputs
+from multimodal_genre.training import settle_batch_norm, train_model
+
+
+@pytest.fixture(scope="module")
+def split(fast_dataset, fast_config):
+    return holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
+
+
+def with_training(config, name, **changes):
+    network = getattr(config.models, name)
+    network = dataclasses.replace(network, training=dataclasses.replace(network.training, **changes))
+    return dataclasses.replace(config, models=dataclasses.replace(config.models, **{name: network}))
+
+
+def predictions(comparison, name):
+    return pd.read_csv(comparison.directory / name / "predictions.csv")
+
+
+def share_right(table, view):
+    """Accuracy on what one view of the synthetic data encodes: the genre family or the member."""
+    true = table["true_genre"].map(GENRES.index)
+    predicted = table["predicted_genre"].map(GENRES.index)
+    return float(np.mean(view(true) == view(predicted)))
+
+
+def test_every_model_beats_chance_clearly(comparison):
+    scores = comparison.scores.set_index("model")
+    assert set(scores.index) == {"fused", "cnn", "mlp", "xgboost"}
+    # Guessing scores a log loss of ln(10) = 2.30 and a ROC AUC of 0.5. Knowing one view's half
+    # of the synthetic signal (family or member) is worth ln(10) - ln(5) = 0.69 of log loss.
+    assert (scores["log_loss"] < np.log(10) - 0.5).all(), scores["log_loss"].to_dict()
+    assert (scores["roc_auc_ovr"] > 0.75).all(), scores["roc_auc_ovr"].to_dict()
+    assert (scores["accuracy"] > 0.2).all(), scores["accuracy"].to_dict()
+
+
+def test_each_baseline_learns_what_its_view_carries(comparison):
+    # The synthetic features encode the family (genre // 2), the images the member (genre % 2).
+    assert share_right(predictions(comparison, "mlp"), lambda g: g // 2) > 0.8
+    assert share_right(predictions(comparison, "xgboost"), lambda g: g // 2) > 0.8
+    assert share_right(predictions(comparison, "cnn"), lambda g: g % 2) > 0.8
+
+
+def test_fusion_pays_where_each_view_holds_half_the_answer(comparison):
+    scores = comparison.scores.set_index("model")["macro_f1"]
+    assert scores["fused"] > 0.8
+    assert scores["fused"] > scores.drop("fused").max() + 0.2
+
+
+def test_early_stopping_restores_the_best_epoch(fast_dataset, fast_config, split):
+    # The MLP has no batch norm, so the restored weights alone decide the validation loss.
+    config = with_training(fast_config, "mlp", epochs=25)
+    trained = train_model("mlp", config, fast_dataset, split)
+    assert 1 <= trained.best_epoch <= len(trained.history) <= 25
+    best = trained.history.loc[trained.best_epoch - 1]
+    assert best["val_loss"] == trained.history["val_loss"].min()
+    inputs = model_inputs(trained.model, fast_dataset.images[split.validation], fast_dataset.features[split.validation])
+    loss, _ = trained.model.evaluate(inputs, fast_dataset.labels[split.validation], verbose=0)
+    assert loss == pytest.approx(best["val_loss"], rel=1e-4)
+
+
+def batch_norm_gaps(model, images):
+    """Per BN layer: largest |moving mean - mean of its inputs on ``images``| in units of their spread."""
+    gaps = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            inputs = keras.Model(model.input, layer.input).predict({"image": images}, verbose=0)
+            mean, spread = inputs.mean(axis=(0, 1, 2)), inputs.std(axis=(0, 1, 2)) + 1e-6
+            gaps.append(float(np.max(np.abs(np.asarray(layer.moving_mean) - mean) / spread)))
+    return gaps
+
+
+def test_settle_batch_norm_fixes_statistics_that_lag_the_weights(fast_dataset, fast_config, split):
+    keras.utils.set_random_seed(0)
+    model = build_network("cnn", fast_config.models.cnn, fast_dataset.images.shape[1:], np.zeros(57), np.ones(57))
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.999  # averages that barely move in a few steps
+    model.compile("adam", "sparse_categorical_crossentropy")
+    images, labels = fast_dataset.images[split.train], fast_dataset.labels[split.train]
+    model.fit({"image": images}, labels, epochs=2, batch_size=32, verbose=0)
+    assert max(batch_norm_gaps(model, images)) > 1.0
+    settle_batch_norm(model, {"image": images}, batch_size=32)
+    assert max(batch_norm_gaps(model, images)) < 1e-3
+
+
+def test_trained_networks_keep_settled_batch_norm_statistics(fast_dataset, fast_config, split):
+    # A short run that early stopping may restore at an early epoch: the statistics still fit.
+    trained = train_model("cnn", with_training(fast_config, "cnn", epochs=6), fast_dataset, split)
+    assert max(batch_norm_gaps(trained.model, fast_dataset.images[split.train])) < 1e-3
+
+
+def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split):
+    lines = []
+    trained = train_model(
+        "mlp", with_training(fast_config, "mlp", epochs=5), fast_dataset, split, "lines", lines.append
+    )
+    assert len(lines) == len(trained.history) == 5
+    assert lines[0].startswith("mlp epoch 1/5: ") and "val_loss" in lines[0]
+
+
+def test_training_is_seeded(fast_dataset, fast_config, split):
+    config = with_training(fast_config, "mlp", epochs=5)
+    first = train_model("mlp", config, fast_dataset, split).history
+    again = train_model("mlp", config, fast_dataset, split).history
+    pd.testing.assert_frame_equal(first, again)
+    other = train_model("mlp", dataclasses.replace(config, seed=1), fast_dataset, split).history
+    assert not first["loss"].equals(other["loss"])
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "nadam", "adamw"])
+def test_optimizer_comes_from_config(fast_dataset, fast_config, split, optimizer):
+    trained = train_model("mlp", with_training(fast_config, "mlp", epochs=1, optimizer=optimizer), fast_dataset, split)
+    assert type(trained.model.optimizer).__name__.lower() == optimizer
+
+
+def test_xgboost_history_is_per_round(fast_dataset, fast_config, split):
+    trained = train_model("xgboost", fast_config, fast_dataset, split)
+    assert list(trained.history.columns) == ["round", "loss", "val_loss"]
+    assert trained.best_epoch < len(trained.history) <= fast_config.models.xgboost.max_rounds
+    assert trained.unit == "round"
+
+
+def test_a_genre_missing_from_training_is_an_error(fast_dataset, fast_config, split):
+    without_pop = split.train[fast_dataset.labels[split.train] != GENRES.index("pop")]
+    broken = dataclasses.replace(split, train=without_pop)
+    with pytest.raises(DataError, match="the training split has no tracks of pop"):
+        train_model("mlp", fast_config, fast_dataset, broken)
