@@ -13,12 +13,16 @@ $(BIN)/python:
 
 run: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/multimodal-genre data summary $(ARGS)
+	$(BIN)/multimodal-genre compare $(ARGS)
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	$(BIN)/python -m pytest $(ARGS)
 
+# Every benchmark, results in reports/benchmarks/ (about half an hour on 2 cores), e.g.
+# make bench ARGS="--data ../shared/gtzan"
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	$(BIN)/python benchmarks/data_load.py $(ARGS)
+	$(BIN)/python benchmarks/model_comparison.py --folds 0 $(ARGS)
+	$(BIN)/python benchmarks/model_comparison.py --folds 5 $(ARGS)

@@ -145,6 +145,8 @@ class ImageBranchConfig:
 class TabularBranchConfig:
     """An MLP over the standardised feature row."""
 
+    # Take the log of the 28 variance columns first: their values span several orders of magnitude.
+    log_variances: bool
     widths: tuple[int, ...]
     dropout: float
 
@@ -162,11 +164,16 @@ class HeadConfig:
     # Chance of silencing one branch's whole output for a training example, so that the fused
     # model cannot lean on one view alone; it has no effect on a single-branch model.
     branch_dropout: float
+    # Weight of an extra softmax on each branch, trained alongside the fused output so that each
+    # branch learns to classify on its own (a slow image branch is not left behind by a quick
+    # tabular one). Training only: the saved model has the fused output alone. 0 switches it off.
+    auxiliary_weight: float
 
     def problems(self) -> Problems:
         yield from _widths("widths", self.widths)
         yield from _rate("dropout", self.dropout)
         yield from _rate("branch_dropout", self.branch_dropout, top=0.5)
+        yield from _rate("auxiliary_weight", self.auxiliary_weight, top=2.0)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,13 +14,14 @@ import os
 import keras
 import numpy as np
 import xgboost
-from keras import layers
+from keras import layers, ops
 
 from multimodal_genre.config import HeadConfig, ImageBranchConfig, NetworkConfig, TabularBranchConfig, XGBoostConfig
-from multimodal_genre.data import GENRES
+from multimodal_genre.data import FEATURE_COLUMNS, GENRES
 
 IMAGE_INPUT = "image"
 FEATURES_INPUT = "features"
+GENRE_OUTPUT = "genre"
 
 
 def conv_block(x: keras.KerasTensor, filters: int, config: ImageBranchConfig, name: str) -> keras.KerasTensor:
@@ -59,12 +60,37 @@ def image_branch(image: keras.KerasTensor, config: ImageBranchConfig) -> keras.K
     return layers.Flatten(name="image_flatten")(x)
 
 
+@keras.saving.register_keras_serializable(package="multimodal_genre")
+class LogVariances(layers.Layer):
+    """Natural log of the variance columns; the other columns pass through unchanged."""
+
+    def __init__(self, columns: list[int], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.columns = list(columns)
+
+    def call(self, x: keras.KerasTensor) -> keras.KerasTensor:
+        chosen = np.isin(np.arange(x.shape[-1]), self.columns)
+        return ops.where(chosen, ops.log(ops.maximum(x, 1e-12)), x)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "columns": self.columns}
+
+
+VARIANCE_COLUMNS = [index for index, name in enumerate(FEATURE_COLUMNS) if name.endswith("_var")]
+
+
 def tabular_branch(
-    features: keras.KerasTensor, config: TabularBranchConfig, mean: np.ndarray, variance: np.ndarray
+    features: keras.KerasTensor, config: TabularBranchConfig, training_rows: np.ndarray
 ) -> keras.KerasTensor:
-    """Feature row -> vector. Standardisation is the first layer, with statistics from the training
-    rows, so the saved model takes the raw CSV values."""
-    x = layers.Normalization(mean=mean, variance=variance, name="features_standardised")(features)
+    """Feature row -> vector. The log transform and standardisation are the first layers, adapted
+    to ``training_rows`` only (never validation or test rows), so a saved model takes raw CSV values."""
+    x, rows = features, np.asarray(training_rows, dtype=np.float32)
+    if config.log_variances:
+        logs = LogVariances(VARIANCE_COLUMNS, name="features_log_variances")
+        x, rows = logs(x), np.asarray(logs(rows))
+    standardise = layers.Normalization(name="features_standardised")
+    standardise.adapt(rows)
+    x = standardise(x)
     for index, width in enumerate(config.widths, start=1):
         x = layers.Dense(width, activation="relu", name=f"tabular_dense{index}")(x)
         x = layers.Dropout(config.dropout, name=f"tabular_dropout{index}")(x)
@@ -86,25 +112,40 @@ def classification_head(branches: list[keras.KerasTensor], config: HeadConfig) -
     for index, width in enumerate(config.widths, start=1):
         x = layers.Dense(width, activation="relu", name=f"head_dense{index}")(x)
         x = layers.Dropout(config.dropout, name=f"head_dropout{index}")(x)
-    return layers.Dense(len(GENRES), activation="softmax", name="genre")(x)
+    return layers.Dense(len(GENRES), activation="softmax", name=GENRE_OUTPUT)(x)
 
 
 def build_network(
-    name: str,
-    config: NetworkConfig,
-    image_shape: tuple[int, int, int],
-    feature_mean: np.ndarray,
-    feature_variance: np.ndarray,
+    name: str, config: NetworkConfig, image_shape: tuple[int, int, int], training_features: np.ndarray
 ) -> keras.Model:
-    """The fused model or a single-branch baseline, depending on which branches ``config`` has."""
-    inputs, branches = {}, []
+    """The fused model or a single-branch baseline, depending on which branches ``config`` has.
+    ``training_features`` are the raw feature rows of the training split, for standardisation.
+
+    With ``head.auxiliary_weight`` and two branches, the model has a dict of outputs for
+    training: ``genre`` plus ``image_genre`` and ``features_genre`` (see ``inference_model``).
+    """
+    inputs, branches = {}, {}
     if config.image is not None:
         inputs[IMAGE_INPUT] = keras.Input(image_shape, name=IMAGE_INPUT)
-        branches.append(image_branch(inputs[IMAGE_INPUT], config.image))
+        branches[IMAGE_INPUT] = image_branch(inputs[IMAGE_INPUT], config.image)
     if config.tabular is not None:
-        inputs[FEATURES_INPUT] = keras.Input((len(feature_mean),), name=FEATURES_INPUT)
-        branches.append(tabular_branch(inputs[FEATURES_INPUT], config.tabular, feature_mean, feature_variance))
-    return keras.Model(inputs, classification_head(branches, config.head), name=name)
+        inputs[FEATURES_INPUT] = keras.Input((training_features.shape[1],), name=FEATURES_INPUT)
+        branches[FEATURES_INPUT] = tabular_branch(inputs[FEATURES_INPUT], config.tabular, training_features)
+    genre = classification_head(list(branches.values()), config.head)
+    if not config.head.auxiliary_weight or len(branches) < 2:
+        return keras.Model(inputs, genre, name=name)
+    auxiliary = {
+        f"{view}_genre": layers.Dense(len(GENRES), activation="softmax", name=f"{view}_genre")(vector)
+        for view, vector in branches.items()
+    }
+    return keras.Model(inputs, {GENRE_OUTPUT: genre, **auxiliary}, name=name)
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """The model with its fused output alone: auxiliary heads exist for training only."""
+    if not isinstance(model.output, dict):
+        return model
+    return keras.Model(model.input, model.output[GENRE_OUTPUT], name=model.name)
 
 
 def build_xgboost(config: XGBoostConfig, seed: int) -> xgboost.XGBClassifier:

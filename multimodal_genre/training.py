@@ -19,9 +19,9 @@ import pandas as pd
 import xgboost
 
 from multimodal_genre.config import Config, NetworkConfig, TrainingConfig, XGBoostConfig
-from multimodal_genre.data import GENRES, GenreDataset, Split, fit_scaler
+from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import DataError
-from multimodal_genre.models import build_network, build_xgboost, model_inputs
+from multimodal_genre.models import GENRE_OUTPUT, build_network, build_xgboost, inference_model, model_inputs
 
 Progress = Literal["bar", "lines", "silent"]
 Write = Callable[[str], None]
@@ -70,17 +70,20 @@ def train_network(
     write: Write = print,
 ) -> TrainedModel:
     keras.utils.set_random_seed(seed)
-    scaler = fit_scaler(dataset.features, split)
-    model = build_network(name, config, dataset.images.shape[1:], scaler.mean_, scaler.var_)
-    model.compile(optimizer=_optimizer(config.training), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = build_network(name, config, dataset.images.shape[1:], dataset.features[split.train])
+    logged = _compile(model, config)
     settings = config.training
     stopping = keras.callbacks.EarlyStopping(
-        monitor=settings.early_stopping.monitor, patience=settings.early_stopping.patience, restore_best_weights=True
+        monitor=logged(settings.early_stopping.monitor),
+        mode=_mode(settings.early_stopping.monitor),
+        patience=settings.early_stopping.patience,
+        restore_best_weights=True,
     )
     callbacks = [
         stopping,
         keras.callbacks.ReduceLROnPlateau(
-            monitor=settings.reduce_lr.monitor,
+            monitor=logged(settings.reduce_lr.monitor),
+            mode=_mode(settings.reduce_lr.monitor),
             factor=settings.reduce_lr.factor,
             patience=settings.reduce_lr.patience,
             min_lr=settings.reduce_lr.min_learning_rate,
@@ -92,10 +95,10 @@ def train_network(
     train_inputs = model_inputs(model, dataset.images[split.train], dataset.features[split.train])
     fitted = model.fit(
         train_inputs,
-        dataset.labels[split.train],
+        _targets(model, dataset.labels[split.train]),
         validation_data=(
             model_inputs(model, dataset.images[split.validation], dataset.features[split.validation]),
-            dataset.labels[split.validation],
+            _targets(model, dataset.labels[split.validation]),
         ),
         epochs=settings.epochs,
         batch_size=settings.batch_size,
@@ -105,8 +108,13 @@ def train_network(
     )
     settle_batch_norm(model, train_inputs, settings.batch_size)
     history = pd.DataFrame(fitted.history)
+    if isinstance(model.output, dict):
+        # "loss" is the weighted sum over all heads; the fused output's own figures take the plain
+        # names, so that every model's history reads the same.
+        history = history.rename(columns=_TOTALS | {logged(key): key for key in _FUSED_LOGS})
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    return TrainedModel(name, model, history, stopping.best_epoch + 1, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return TrainedModel(name, inference_model(model), history, stopping.best_epoch + 1, seconds)
 
 
 def train_xgboost(config: XGBoostConfig, dataset: GenreDataset, split: Split, seed: int) -> TrainedModel:
@@ -144,7 +152,9 @@ def settle_batch_norm(model: keras.Model, inputs: dict[str, np.ndarray], batch_s
             batch = {name: array[start : start + batch_size] for name, array in inputs.items()}
             values = np.asarray(upstream(batch, training=False), dtype=np.float64)
             values = values.reshape(-1, values.shape[-1])
-            total, total_squares, count = total + values.sum(0), total_squares + (values**2).sum(0), count + len(values)
+            total = total + values.sum(axis=0)
+            total_squares = total_squares + (values**2).sum(axis=0)
+            count += len(values)
         mean = total / count
         layer.moving_mean.assign(mean.astype(np.float32))
         layer.moving_variance.assign(np.maximum(total_squares / count - mean**2, 0.0).astype(np.float32))
@@ -160,6 +170,37 @@ class EpochLine(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         values = " ".join(f"{key} {value:.4g}" for key, value in (logs or {}).items())
         self.write(f"{self.name} epoch {epoch + 1}/{self.epochs}: {values}")
+
+
+_LOSS = "sparse_categorical_crossentropy"
+_FUSED_LOGS = ("loss", "accuracy", "val_loss", "val_accuracy")
+_TOTALS = {"loss": "total_loss", "val_loss": "val_total_loss"}
+
+
+def _compile(model: keras.Model, config: NetworkConfig) -> Callable[[str], str]:
+    """Compile ``model``; return how a quantity such as ``val_loss`` is named in its training logs."""
+    optimizer = _optimizer(config.training)
+    if not isinstance(model.output, dict):
+        model.compile(optimizer=optimizer, loss=_LOSS, metrics=["accuracy"])
+        return lambda key: key
+    weights = {name: 1.0 if name == GENRE_OUTPUT else config.head.auxiliary_weight for name in model.output}
+    model.compile(
+        optimizer=optimizer,
+        loss={name: _LOSS for name in model.output},
+        loss_weights=weights,
+        metrics={GENRE_OUTPUT: ["accuracy"]},
+    )
+    return lambda key: (
+        key.replace("val_", f"val_{GENRE_OUTPUT}_") if key.startswith("val_") else f"{GENRE_OUTPUT}_{key}"
+    )
+
+
+def _mode(monitor: str) -> str:
+    return "min" if monitor.endswith("loss") else "max"
+
+
+def _targets(model: keras.Model, labels: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
+    return {name: labels for name in model.output} if isinstance(model.output, dict) else labels
 
 
 def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:

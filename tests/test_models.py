@@ -4,14 +4,15 @@ import keras
 import numpy as np
 import pytest
 
-from multimodal_genre.models import build_network, model_inputs, predict_proba
+from multimodal_genre.data import FEATURE_COLUMNS
+from multimodal_genre.models import build_network, inference_model, model_inputs, predict_proba
 
 SHAPE = (32, 49, 1)
-MEAN, VARIANCE = np.arange(57, dtype=float), np.full(57, 4.0)
+TRAINING_ROWS = np.random.default_rng(0).lognormal(3.0, 1.0, size=(40, 57))
 
 
 def build(config, name):
-    return build_network(name, getattr(config.models, name), SHAPE, MEAN, VARIANCE)
+    return build_network(name, getattr(config.models, name), SHAPE, TRAINING_ROWS)
 
 
 def layer_names(model):
@@ -50,7 +51,7 @@ def test_image_branch_follows_its_config(config):
     assert len(norms) == len(convs) and all(layer.momentum == 0.9 for layer in norms)
 
     image = dataclasses.replace(config.models.cnn.image, kernel_size=5, convs_per_block=2, batch_norm=False)
-    variant = build_network("cnn", dataclasses.replace(config.models.cnn, image=image), SHAPE, MEAN, VARIANCE)
+    variant = build_network("cnn", dataclasses.replace(config.models.cnn, image=image), SHAPE, TRAINING_ROWS)
     convs = [layer for layer in variant.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 2 * len(image.filters) and all(layer.kernel_size == (5, 5) for layer in convs)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in variant.layers)
@@ -59,7 +60,7 @@ def test_image_branch_follows_its_config(config):
 @pytest.mark.parametrize("pooling", ["time_average", "average", "max", "flatten"])
 def test_every_global_pooling_builds_and_predicts(config, pooling):
     image = dataclasses.replace(config.models.cnn.image, global_pooling=pooling)
-    model = build_network("cnn", dataclasses.replace(config.models.cnn, image=image), SHAPE, MEAN, VARIANCE)
+    model = build_network("cnn", dataclasses.replace(config.models.cnn, image=image), SHAPE, TRAINING_ROWS)
     probabilities = predict_proba(model, np.random.default_rng(0).random((3, *SHAPE)), np.zeros((3, 57)))
     assert probabilities.shape == (3, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
@@ -67,17 +68,41 @@ def test_every_global_pooling_builds_and_predicts(config, pooling):
 
 def test_time_average_keeps_the_frequency_rows(config):
     image = dataclasses.replace(config.models.cnn.image, global_pooling="time_average")
-    model = build_network("cnn", dataclasses.replace(config.models.cnn, image=image), SHAPE, MEAN, VARIANCE)
+    model = build_network("cnn", dataclasses.replace(config.models.cnn, image=image), SHAPE, TRAINING_ROWS)
     rows_left = SHAPE[0] // 2 ** len(image.filters)
     assert model.get_layer("image_flatten").output.shape[-1] == rows_left * image.filters[-1]
 
 
-def test_tabular_branch_standardises_with_the_given_statistics(config):
-    model = build(config, "mlp")
-    scaling = model.get_layer("features_standardised")
-    row = np.array([[MEAN[i] + 2.0 for i in range(57)]], dtype=np.float32)
-    scaled = keras.Model(model.input, scaling.output).predict({"features": row}, verbose=0)
-    np.testing.assert_allclose(scaled, 1.0, rtol=1e-5)
+def standardised(model, rows):
+    layer = model.get_layer("features_standardised")
+    return keras.Model(model.input, layer.output).predict({"features": rows}, verbose=0)
+
+
+def test_tabular_branch_takes_raw_rows_and_standardises_their_logs(config):
+    scaled = standardised(build(config, "mlp"), TRAINING_ROWS)
+    np.testing.assert_allclose(scaled.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(scaled.std(axis=0), 1.0, atol=1e-3)
+    variances = [index for index, name in enumerate(FEATURE_COLUMNS) if name.endswith("_var")]
+    logged = TRAINING_ROWS.copy()
+    logged[:, variances] = np.log(logged[:, variances])
+    expected = (logged - logged.mean(axis=0)) / logged.std(axis=0)
+    np.testing.assert_allclose(scaled, expected, atol=1e-3)
+
+
+def test_log_of_variances_can_be_switched_off(config):
+    tabular = dataclasses.replace(config.models.mlp.tabular, log_variances=False)
+    model = build_network("mlp", dataclasses.replace(config.models.mlp, tabular=tabular), SHAPE, TRAINING_ROWS)
+    expected = (TRAINING_ROWS - TRAINING_ROWS.mean(axis=0)) / TRAINING_ROWS.std(axis=0)
+    np.testing.assert_allclose(standardised(model, TRAINING_ROWS), expected, atol=1e-3)
+    assert "features_log_variances" not in layer_names(model)
+
+
+def test_a_saved_model_with_the_log_layer_reloads(config, tmp_path):
+    model = build(config, "fused")
+    model.save(tmp_path / "model.keras")
+    again = keras.saving.load_model(tmp_path / "model.keras")
+    inputs = {"image": np.random.default_rng(1).random((2, *SHAPE)), "features": TRAINING_ROWS[:2]}
+    np.testing.assert_allclose(again.predict(inputs, verbose=0), model.predict(inputs, verbose=0), atol=1e-6)
 
 
 def test_model_inputs_give_each_model_only_its_views(config):
@@ -86,3 +111,22 @@ def test_model_inputs_give_each_model_only_its_views(config):
     assert set(model_inputs(build(config, "mlp"), images, features)) == {"features"}
     assert set(model_inputs(build(config, "fused"), images, features)) == {"image", "features"}
     assert model_inputs(build(config, "mlp"), images, features)["features"].dtype == np.float32
+
+
+def test_auxiliary_heads_are_for_training_only(config):
+    head = dataclasses.replace(config.models.fused.head, auxiliary_weight=0.3)
+    model = build_network("fused", dataclasses.replace(config.models.fused, head=head), SHAPE, TRAINING_ROWS)
+    assert set(model.output) == {"genre", "image_genre", "features_genre"}
+    served = inference_model(model)
+    assert tuple(served.output.shape) == (None, 10)
+    assert not {"image_genre", "features_genre"} & layer_names(served)
+    inputs = {"image": np.random.default_rng(2).random((2, *SHAPE)), "features": TRAINING_ROWS[:2]}
+    np.testing.assert_allclose(served.predict(inputs, verbose=0), model.predict(inputs, verbose=0)["genre"], atol=1e-6)
+
+
+def test_single_branch_models_never_get_auxiliary_heads(config):
+    for name in ("cnn", "mlp"):
+        network = getattr(config.models, name)
+        head = dataclasses.replace(network.head, auxiliary_weight=0.5)
+        model = build_network(name, dataclasses.replace(network, head=head), SHAPE, TRAINING_ROWS)
+        assert not isinstance(model.output, dict) and inference_model(model) is model

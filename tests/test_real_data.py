@@ -4,15 +4,21 @@ Skipped on a machine without the data; under CI=true a missing GTZAN_DIR is a fa
 """
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import yaml
 
+from multimodal_genre.cli import main
 from multimodal_genre.data import GENRES, MissingImageWarning, holdout_split, kfold_splits, load_dataset
 from multimodal_genre.data.images import open_image, preprocess, to_unit_float
 from multimodal_genre.data.layout import CSV_COLUMNS, FEATURES_CSV, image_path
+
+from conftest import FAST_CONFIG
 
 pytestmark = pytest.mark.real_data
 
@@ -92,3 +98,21 @@ def test_no_duplicate_group_crosses_a_split(loaded, config):
         assert sum(map(len, (split.train, split.validation, split.test))) == 999
     tests = np.sort(np.concatenate([split.test for split in splits[1:]]))
     np.testing.assert_array_equal(tests, np.arange(999))
+
+
+def test_fused_model_trains_on_the_real_data_for_a_few_epochs(gtzan_root, fast_config, tmp_path, capsys):
+    """Smoke test: the whole train command on the real files, small model, 5 epochs."""
+    settings = tmp_path / "five_epochs.yaml"
+    config = yaml.safe_load(FAST_CONFIG.read_text())
+    config["models"]["fused"]["training"]["epochs"] = 5
+    settings.write_text(yaml.safe_dump(config))
+    out = tmp_path / "fused"
+    assert (
+        main(["train", "--model", "fused", "--data", str(gtzan_root), "--config", str(settings), "--out", str(out)])
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["macro_f1"] > 0.3, metrics  # chance is 0.1
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert 150 <= len(predictions) <= 250 and predictions["track"].str.match(r"[a-z]+\.\d{5}").all()
+    assert "fused    hold-out split: macro-F1" in capsys.readouterr().out

@@ -3,7 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from multimodal_genre.data import fit_scaler, holdout_split, kfold_splits
+from multimodal_genre.data import holdout_split, kfold_splits
 from multimodal_genre.errors import DataError
 
 
@@ -70,16 +70,3 @@ def test_too_few_tracks_in_a_genre_is_a_clear_error(config):
     groups = np.arange(23)
     with pytest.raises(DataError, match="genre 'classical' has 3 distinct tracks; .* into 5 folds needs at least 5"):
         kfold_splits(labels, groups, config.split)
-
-
-def test_scaler_sees_only_training_rows(synthetic, config):
-    split = holdout_split(synthetic.labels, synthetic.groups, config.split)
-    scaler = fit_scaler(synthetic.features, split)
-    scaled_train = scaler.transform(synthetic.features[split.train])
-    np.testing.assert_allclose(scaled_train.mean(axis=0), 0.0, atol=1e-9)
-    np.testing.assert_allclose(scaled_train.std(axis=0), 1.0, atol=1e-9)
-
-    tampered = synthetic.features.copy()
-    tampered[split.test] *= 1000.0
-    tampered[split.validation] += 5.0
-    np.testing.assert_array_equal(fit_scaler(tampered, split).mean_, scaler.mean_)

@@ -81,7 +81,7 @@ def batch_norm_gaps(model, images):
 
 def test_settle_batch_norm_fixes_statistics_that_lag_the_weights(fast_dataset, fast_config, split):
     keras.utils.set_random_seed(0)
-    model = build_network("cnn", fast_config.models.cnn, fast_dataset.images.shape[1:], np.zeros(57), np.ones(57))
+    model = build_network("cnn", fast_config.models.cnn, fast_dataset.images.shape[1:], fast_dataset.features)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = 0.999  # averages that barely move in a few steps
@@ -97,6 +97,37 @@ def test_trained_networks_keep_settled_batch_norm_statistics(fast_dataset, fast_
     # A short run that early stopping may restore at an early epoch: the statistics still fit.
     trained = train_model("cnn", with_training(fast_config, "cnn", epochs=6), fast_dataset, split)
     assert max(batch_norm_gaps(trained.model, fast_dataset.images[split.train])) < 1e-3
+
+
+def test_feature_standardisation_is_fitted_on_training_rows_only(fast_dataset, fast_config, split):
+    trained = train_model("mlp", with_training(fast_config, "mlp", epochs=1), fast_dataset, split)
+    layer = trained.model.get_layer("features_standardised")
+    logs = np.asarray(trained.model.get_layer("features_log_variances")(fast_dataset.features))
+    np.testing.assert_allclose(np.ravel(layer.mean), logs[split.train].mean(axis=0), rtol=1e-4, atol=1e-4)
+    assert not np.allclose(np.ravel(layer.mean), logs.mean(axis=0), rtol=1e-4, atol=1e-4)
+
+
+def test_auxiliary_heads_train_alongside_and_are_dropped_after(fast_dataset, fast_config, split):
+    config = with_training(fast_config, "fused", epochs=6)
+    head = dataclasses.replace(config.models.fused.head, auxiliary_weight=0.5)
+    fused = dataclasses.replace(config.models.fused, head=head)
+    trained = train_model(
+        "fused",
+        dataclasses.replace(config, models=dataclasses.replace(config.models, fused=fused)),
+        fast_dataset,
+        split,
+    )
+    assert tuple(trained.model.output.shape) == (None, 10)
+    history = trained.history
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "total_loss", "val_image_genre_loss"} <= set(history)
+    # The fused output's own loss is what early stopping watches and what "loss" reports.
+    assert trained.best_epoch == int(history["val_loss"].idxmin()) + 1
+    assert (history["total_loss"] > history["loss"]).all()
+
+
+def test_history_columns_are_the_same_for_every_network(fast_dataset, fast_config, split):
+    trained = train_model("mlp", with_training(fast_config, "mlp", epochs=2), fast_dataset, split)
+    assert list(trained.history.columns) == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"]
 
 
 def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split):

@@ -34,7 +34,7 @@ class GenreDataset:
 
     track_ids: np.ndarray  # str, e.g. "blues.00000"
     labels: np.ndarray  # int64 positions in GENRES
-    features: np.ndarray  # float64 (n, 57) as written in the CSV; scale with splits.fit_scaler
+    features: np.ndarray  # float64 (n, 57) as written in the CSV, unscaled
     images: np.ndarray  # float32 (n, height, width, channels) in [0, 1]
     groups: np.ndarray  # int64 duplicate-group id; identical tracks share one
     root: Path

@@ -1,4 +1,4 @@
-"""Grouped stratified splits and feature scaling fitted on training rows only.
+"""Grouped stratified splits.
 
 Every split keeps each duplicate group on one side (scikit-learn's StratifiedGroupKFold) and is
 seeded, so a run can be repeated exactly. The CSV is sorted by genre, so nothing here ever takes
@@ -11,7 +11,6 @@ import dataclasses
 
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
-from sklearn.preprocessing import StandardScaler
 
 from multimodal_genre.config import SplitConfig
 from multimodal_genre.data.layout import GENRES
@@ -43,12 +42,6 @@ def kfold_splits(labels: np.ndarray, groups: np.ndarray, config: SplitConfig) ->
     return [
         _with_validation(labels, groups, rest, test, config) for rest, test in folds.split(everything, labels, groups)
     ]
-
-
-def fit_scaler(features: np.ndarray, split: Split) -> StandardScaler:
-    """Standardisation statistics from the training rows alone; using any other row would leak
-    validation or test information into the model."""
-    return StandardScaler().fit(features[split.train])
 
 
 def _with_validation(
