@@ -42,7 +42,7 @@ def test_changed_settings_miss_the_cache(synthetic_root, config):
     load_dataset(synthetic_root, config.data)
     smaller = dataclasses.replace(config.data, image=dataclasses.replace(config.data.image, height=40))
     dataset = load_dataset(synthetic_root, smaller)
-    assert dataset.image_cache == "miss" and dataset.images.shape[1:] == (40, 62, 3)
+    assert dataset.image_cache == "miss" and dataset.images.shape[1:] == (40, 62, 1)
 
 
 def test_cache_can_be_switched_off(synthetic_root, config, isolated_cache):

@@ -34,7 +34,7 @@ def test_summary_reports_tracks_drops_duplicates_size_and_time(synthetic_root, c
     assert f"Dropped      1 (CSV rows without an image): jazz.{TRACKS_PER_GENRE // 2:05d}.wav" in out
     assert f"Duplicates   3 groups of identical tracks ({n - 4} distinct groups over {n - 1} tracks)" in out
     assert "metal.00001 = rock.00001" in out
-    assert "Images       432x288 PNG -> 128x197x3 float32 in [0, 1] (crop rows 35-252, cols 54-389)" in out
+    assert "Images       432x288 PNG -> 64x99x1 float32 in [0, 1] (crop rows 35-252, cols 54-389)" in out
     assert "Load time" in out and "(image cache: miss)" in out
     assert f"  jazz       {TRACKS_PER_GENRE - 1:>5}" in out and f"  rock       {TRACKS_PER_GENRE:>5}" in out
     assert err.count("warning:") == 1 and "jazz" in err

@@ -15,7 +15,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_come_from_the_yaml_file():
     config = load_config()
     assert config.data.image.crop == CropBox(rows=(35, 252), cols=(54, 389))
-    assert (config.data.image.height, config.data.image.width, config.data.image.color) == (128, None, "rgb")
+    assert (config.data.image.height, config.data.image.width, config.data.image.color) == (64, None, "grayscale")
     assert config.split.folds == 5 and config.split.seed == 42
 
 

@@ -29,7 +29,7 @@ def test_file_name_maps_to_its_image(tmp_path):
 def test_arrays_line_up_with_the_expected_shapes(synthetic):
     assert len(synthetic) == N_TRACKS
     assert synthetic.features.shape == (N_TRACKS, 57) and synthetic.features.dtype == np.float64
-    assert synthetic.images.shape == (N_TRACKS, 128, 197, 3) and synthetic.images.dtype == np.float32
+    assert synthetic.images.shape == (N_TRACKS, 64, 99, 1) and synthetic.images.dtype == np.float32
     assert 0.0 <= synthetic.images.min() and synthetic.images.max() <= 1.0
     assert synthetic.labels.dtype == np.int64 and synthetic.groups.dtype == np.int64
     assert synthetic.source_image_size == (432, 288)

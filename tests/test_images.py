@@ -20,27 +20,27 @@ def kaggle_like_image() -> tuple[Image.Image, np.ndarray]:
 
 
 def test_default_size_keeps_the_plot_aspect_ratio(config):
-    # The plot area is 336x218; 128 rows keep the ratio with round(128 * 336 / 218) = 197 columns.
-    assert output_shape(config.data.image, IMAGE_SIZE) == (128, 197, 3)
+    # The plot area is 336x218; 64 rows keep the ratio with round(64 * 336 / 218) = 99 columns.
+    assert output_shape(config.data.image, IMAGE_SIZE) == (64, 99, 1)
 
 
 def test_output_shape_variants(config):
-    image = config.data.image
+    image = dataclasses.replace(config.data.image, color="rgb")
     assert output_shape(dataclasses.replace(image, height=None, width=100), IMAGE_SIZE) == (65, 100, 3)
     assert output_shape(dataclasses.replace(image, height=64, width=64), IMAGE_SIZE) == (64, 64, 3)
     assert output_shape(dataclasses.replace(image, crop=None, height=144), IMAGE_SIZE) == (144, 216, 3)
-    assert output_shape(dataclasses.replace(image, color="grayscale"), IMAGE_SIZE) == (128, 197, 1)
+    assert output_shape(dataclasses.replace(image, color="rgb", height=128), IMAGE_SIZE) == (128, 197, 3)
 
 
 def test_crop_keeps_exactly_the_plot_area(config):
     image, plot = kaggle_like_image()
-    full_size = dataclasses.replace(config.data.image, height=plot.shape[0], width=plot.shape[1])
+    full_size = dataclasses.replace(config.data.image, color="rgb", height=plot.shape[0], width=plot.shape[1])
     np.testing.assert_array_equal(preprocess(image, full_size), plot)
 
 
 def test_resized_output_has_no_border_and_the_configured_shape(config):
     image, plot = kaggle_like_image()
-    array = preprocess(image, config.data.image)
+    array = preprocess(image, dataclasses.replace(config.data.image, color="rgb", height=128))
     assert array.shape == (128, 197, 3) and array.dtype == np.uint8
     # The pattern never reaches 255, so any white pixel would be border leaking in.
     assert array.max() < 255
@@ -55,7 +55,7 @@ def test_uncropped_keeps_the_border(config):
 
 def test_grayscale_has_one_channel(config):
     image, _ = kaggle_like_image()
-    array = preprocess(image, dataclasses.replace(config.data.image, color="grayscale"))
+    array = preprocess(image, dataclasses.replace(config.data.image, color="grayscale", height=128))
     assert array.shape == (128, 197, 1)
 
 
@@ -78,7 +78,9 @@ def test_read_images_stacks_in_order(config, tmp_path):
     second = Image.fromarray(np.asarray(first)[::-1].copy(), mode="RGBA")
     first.save(tmp_path / "a.png")
     second.save(tmp_path / "b.png")
-    config_full = dataclasses.replace(config.data.image, crop=CropBox(rows=(0, 287), cols=(0, 431)), height=288)
+    config_full = dataclasses.replace(
+        config.data.image, crop=CropBox(rows=(0, 287), cols=(0, 431)), height=288, color="rgb"
+    )
     stacked = read_images([tmp_path / "a.png", tmp_path / "b.png"], config_full)
     assert stacked.shape == (2, 288, 432, 3)
     np.testing.assert_array_equal(stacked[1], np.asarray(second)[..., :3])

@@ -28,11 +28,11 @@ def test_each_network_takes_the_named_inputs_of_its_branches(config):
     assert shapes["cnn"] == {"image": (None, *SHAPE)}
     assert shapes["mlp"] == {"features": (None, 57)}
     for name in ("fused", "cnn", "mlp"):
-        assert tuple(build(config, name).output.shape) == (None, 10)
+        assert tuple(inference_model(build(config, name)).output.shape) == (None, 10)
 
 
 def test_baselines_are_the_fused_models_branches(config):
-    fused, cnn, mlp = (layer_names(build(config, name)) for name in ("fused", "cnn", "mlp"))
+    fused, cnn, mlp = (layer_names(inference_model(build(config, name))) for name in ("fused", "cnn", "mlp"))
     image_layers = {name for name in fused if name.startswith("image")}
     tabular_layers = {name for name in fused if name.startswith(("tabular", "features"))}
     assert image_layers and tabular_layers
@@ -98,7 +98,7 @@ def test_log_of_variances_can_be_switched_off(config):
 
 
 def test_a_saved_model_with_the_log_layer_reloads(config, tmp_path):
-    model = build(config, "fused")
+    model = inference_model(build(config, "fused"))
     model.save(tmp_path / "model.keras")
     again = keras.saving.load_model(tmp_path / "model.keras")
     inputs = {"image": np.random.default_rng(1).random((2, *SHAPE)), "features": TRAINING_ROWS[:2]}

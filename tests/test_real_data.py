@@ -67,7 +67,7 @@ def test_999_tracks_in_10_genres_with_57_features(loaded):
     assert len(dataset) == 999
     assert np.bincount(dataset.labels).tolist() == [100, 100, 100, 100, 100, 99, 100, 100, 100, 100]
     assert dataset.features.shape == (999, 57)
-    assert dataset.images.shape == (999, 128, 197, 3)
+    assert dataset.images.shape == (999, 64, 99, 1)
     assert dataset.dropped == ("jazz.00054.wav",)
     assert len(warnings) == 1 and "jazz.00054.wav" in warnings[0]
     assert dataset.synthetic is False
