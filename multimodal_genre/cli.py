@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 import warnings
@@ -25,6 +26,7 @@ from multimodal_genre.errors import ConfigError, DatasetNotFoundError, Multimoda
 PROG = "multimodal-genre"
 DEFAULT_DATA_DIR = Path("data/gtzan")
 RUNS_DIR = Path("reports/runs")
+TUNING_DIR = Path("reports/tuning")
 DEMO_DATA_DIR = Path("data/synthetic")
 HOW_TO_GET_GTZAN = (
     'Get GTZAN from Kaggle ("GTZAN Dataset - Music Genre Classification"): its Data/ folder holds '
@@ -80,6 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(compare)
     _add_out_option(compare)
     compare.set_defaults(handler=_compare)
+
+    tune = commands.add_parser(
+        "tune", help="tune a model with Optuna, then re-train the best settings and test them once"
+    )
+    tune.add_argument("--model", choices=[*MODEL_NAMES, "all"], required=True, help="which model to tune")
+    tune.add_argument("--trials", type=int, help="trials to run in this process (at least one of --trials, --timeout)")
+    tune.add_argument("--timeout", type=float, help="stop starting new trials after this many seconds")
+    tune.add_argument(
+        "--storage", help="study storage URL, e.g. postgresql://user@host/db (default: an SQLite file under --out)"
+    )
+    tune.add_argument(
+        "--study-name", help="study to create or resume (default: the model's name; with --model all, NAME-<model>)"
+    )
+    tune.add_argument("--folds", type=int, help="objective: mean over K grouped inner folds of train + validation")
+    tune.add_argument("--search", type=Path, help="YAML file with the changes to configs/search.yaml")
+    _add_data_options(tune)
+    tune.add_argument("--out", type=Path, default=TUNING_DIR, help=f"folder for study reports (default: {TUNING_DIR})")
+    tune.set_defaults(handler=_tune)
 
     predict = commands.add_parser("predict", help="genre probabilities from a trained model's run folder")
     predict.add_argument("run", type=Path, metavar="RUN_DIR", help="a model's run folder (written by train or compare)")
@@ -238,6 +258,55 @@ def _compare(args: argparse.Namespace) -> int:
     )
     print(f"\n{(result.directory / 'comparison.md').read_text()}")
     print(f"Wall time {result.seconds:.0f} s. Results: {result.directory}")
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    import optuna
+
+    from multimodal_genre.search import load_search
+    from multimodal_genre.training import default_progress
+    from multimodal_genre.tuning import tune
+
+    if args.trials is None and args.timeout is None:
+        raise ConfigError("tune needs --trials N or --timeout SECONDS (or both)")
+    if args.trials is not None and args.trials < 1:
+        raise ConfigError(f"--trials must be at least 1, got {args.trials}")
+    if args.folds is not None and args.folds < 2:
+        raise ConfigError(f"--folds must be at least 2, got {args.folds}")
+    if args.study_name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.study_name):
+        raise ConfigError(
+            f"--study-name must be letters, digits, '_', '.' or '-' (it names a folder), got {args.study_name!r}"
+        )
+    config = load_config(args.config)
+    search = load_search(config, args.search)
+    _, dataset = _load(args)
+    models = MODEL_NAMES if args.model == "all" else (args.model,)
+    # Optuna's progress bar (terminal) or one line per trial (log) replaces its own log records.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for model in models:
+        name = args.study_name if len(models) == 1 else (f"{args.study_name}-{model}" if args.study_name else None)
+        result = tune(
+            model,
+            dataset,
+            config,
+            search,
+            trials=args.trials,
+            timeout=args.timeout,
+            storage_url=args.storage,
+            study_name=name,
+            folds=args.folds,
+            out=args.out,
+            progress=default_progress(),
+            command=_command_line(),
+        )
+        counts = result.counts
+        print(
+            f"Study '{result.study_name}': best validation macro-F1 {result.best_value:.4f}; "
+            f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed; "
+            f"{result.trials_per_hour:.1f} trials/hour. Re-trained on train + validation: test macro-F1 "
+            f"{result.test_scores['macro_f1']:.4f}. Tuned config: {result.directory / 'tuned.yaml'}"
+        )
     return 0
 
 

@@ -8,6 +8,7 @@ starts, with the file and the full key in the message.
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -284,14 +285,24 @@ class Config:
 
 def load_config(path: str | Path | None = None) -> Config:
     """Read the packaged defaults, overlay the keys of ``path`` (if given) and validate the result."""
-    defaults = _read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")
+    defaults = read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")
     if path is None:
         return _build(Config, defaults, "", "default.yaml")
-    overrides = _read_yaml(Path(path), str(path))
-    return _build(Config, _merge(defaults, overrides), "", str(path))
+    overrides = read_yaml(Path(path), str(path))
+    return _build(Config, merge(defaults, overrides), "", str(path))
 
 
-def _read_yaml(path: Any, name: str) -> dict[str, Any]:
+def config_dict(config: Config) -> dict[str, Any]:
+    """The config as plain YAML-able data (tuples as lists): ``config_from_dict`` reads it back."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def config_from_dict(data: Mapping[str, Any], source: str) -> Config:
+    """Validate a complete config given as plain data; errors name ``source`` and the key."""
+    return _build(Config, data, "", source)
+
+
+def read_yaml(path: Any, name: str) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -311,12 +322,12 @@ def _read_yaml(path: Any, name: str) -> dict[str, Any]:
     return content
 
 
-def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """Deep-merge: mappings merge key by key, any other value replaces the default."""
     merged = dict(base)
     for key, value in overrides.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
-            merged[key] = _merge(base[key], value)
+            merged[key] = merge(base[key], value)
         else:
             merged[key] = value
     return merged

@@ -18,7 +18,7 @@ import keras
 import pandas as pd
 import yaml
 
-from multimodal_genre.config import MODEL_NAMES, Config
+from multimodal_genre.config import MODEL_NAMES, Config, config_dict
 from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split, kfold_splits
 from multimodal_genre.evaluation import METRICS
 from multimodal_genre.models import predict_proba
@@ -27,7 +27,6 @@ from multimodal_genre.runs import (
     CONFIG_FILE,
     RUN_FILE,
     RUN_FORMAT,
-    config_dict,
     dataset_info,
     library_versions,
     write_model_run,

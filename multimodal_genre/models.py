@@ -132,13 +132,18 @@ def build_network(
         inputs[FEATURES_INPUT] = keras.Input((training_features.shape[1],), name=FEATURES_INPUT)
         branches[FEATURES_INPUT] = tabular_branch(inputs[FEATURES_INPUT], config.tabular, training_features)
     genre = classification_head(list(branches.values()), config.head)
-    if not config.head.auxiliary_weight or len(branches) < 2:
+    if not has_auxiliary_heads(config):
         return keras.Model(inputs, genre, name=name)
     auxiliary = {
         f"{view}_genre": layers.Dense(len(GENRES), activation="softmax", name=f"{view}_genre")(vector)
         for view, vector in branches.items()
     }
     return keras.Model(inputs, {GENRE_OUTPUT: genre, **auxiliary}, name=name)
+
+
+def has_auxiliary_heads(config: NetworkConfig) -> bool:
+    """Whether ``build_network`` gives the model per-branch training heads (two branches and a weight)."""
+    return bool(config.head.auxiliary_weight) and config.image is not None and config.tabular is not None
 
 
 def inference_model(model: keras.Model) -> keras.Model:
@@ -161,7 +166,9 @@ def build_xgboost(config: XGBoostConfig, seed: int) -> xgboost.XGBClassifier:
         reg_alpha=config.reg_alpha,
         reg_lambda=config.reg_lambda,
         objective="multi:softprob",
-        eval_metric="mlogloss",
+        # Early stopping watches the last metric; the AUC (higher is better) is there for pruning
+        # tuning trials, whose objective is maximised.
+        eval_metric=["auc", "mlogloss"],
         tree_method="hist",
         n_jobs=os.cpu_count(),
         random_state=seed,

@@ -70,13 +70,15 @@ def plot_confusion(path: Path, counts: np.ndarray, title: str) -> None:
 
 def plot_learning_curves(path: Path, history: pd.DataFrame, best_epoch: int, title: str) -> None:
     """Loss (and accuracy, for networks) on training and validation data, per epoch or boosting
-    round (the history's first column)."""
+    round (the history's first column); a model trained without a validation side has no
+    validation curve."""
     unit = history.columns[0]
     panels = [name for name in ("loss", "accuracy") if name in history]
     figure = Figure(figsize=(6 * len(panels), 4.5), layout="constrained")
     for axes, metric in zip(np.atleast_1d(figure.subplots(1, len(panels))), panels, strict=True):
         axes.plot(history[unit], history[metric], label="training")
-        axes.plot(history[unit], history[f"val_{metric}"], label="validation")
+        if f"val_{metric}" in history:
+            axes.plot(history[unit], history[f"val_{metric}"], label="validation")
         axes.axvline(best_epoch, color="black", linestyle=":", label=f"kept: {unit} {best_epoch}")
         axes.set_xlabel(unit)
         axes.set_ylabel("log loss" if metric == "loss" else metric)

@@ -23,7 +23,7 @@ import xgboost
 import yaml
 
 from multimodal_genre import __version__
-from multimodal_genre.config import Config, load_config
+from multimodal_genre.config import Config, config_dict, load_config
 from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import confusion, per_genre_report, score
@@ -77,11 +77,6 @@ def library_versions() -> dict[str, str]:
         "numpy": np.__version__,
         "pandas": pd.__version__,
     }
-
-
-def config_dict(config: Config) -> dict:
-    """The config as plain YAML-able data (tuples as lists)."""
-    return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
 def write_model_run(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import keras
@@ -21,7 +21,14 @@ import xgboost
 from multimodal_genre.config import Config, NetworkConfig, TrainingConfig, XGBoostConfig
 from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import DataError
-from multimodal_genre.models import GENRE_OUTPUT, build_network, build_xgboost, inference_model, model_inputs
+from multimodal_genre.models import (
+    GENRE_OUTPUT,
+    build_network,
+    build_xgboost,
+    has_auxiliary_heads,
+    inference_model,
+    model_inputs,
+)
 
 Progress = Literal["bar", "lines", "silent"]
 Write = Callable[[str], None]
@@ -48,16 +55,27 @@ def default_progress() -> Progress:
 
 
 def train_model(
-    name: str, config: Config, dataset: GenreDataset, split: Split, progress: Progress = "silent", write: Write = print
+    name: str,
+    config: Config,
+    dataset: GenreDataset,
+    split: Split,
+    progress: Progress = "silent",
+    write: Write = print,
+    callbacks: Sequence[keras.callbacks.Callback | xgboost.callback.TrainingCallback] = (),
 ) -> TrainedModel:
-    """Train the model ``name`` (fused, cnn, mlp or xgboost) as ``config`` describes it."""
+    """Train the model ``name`` (fused, cnn, mlp or xgboost) as ``config`` describes it.
+
+    ``callbacks`` (Keras callbacks for a network, XGBoost ones for XGBoost) see every epoch or
+    round; tuning uses them for pruning. With an empty validation side there is no early stopping:
+    a network trains for ``training.epochs`` and XGBoost for ``max_rounds``.
+    """
     missing = sorted(set(range(len(GENRES))) - set(dataset.labels[split.train].tolist()))
     if missing:
         names = ", ".join(GENRES[code] for code in missing)
         raise DataError(f"{dataset.root}: the training split has no tracks of {names}; every genre needs some")
     if name == "xgboost":
-        return train_xgboost(config.models.xgboost, dataset, split, config.seed)
-    return train_network(name, getattr(config.models, name), dataset, split, config.seed, progress, write)
+        return train_xgboost(config.models.xgboost, dataset, split, config.seed, callbacks)
+    return train_network(name, getattr(config.models, name), dataset, split, config.seed, progress, write, callbacks)
 
 
 def train_network(
@@ -68,42 +86,52 @@ def train_network(
     seed: int,
     progress: Progress = "silent",
     write: Write = print,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainedModel:
     keras.utils.set_random_seed(seed)
     model = build_network(name, config, dataset.images.shape[1:], dataset.features[split.train])
-    logged = _compile(model, config)
+    _compile(model, config)
     settings = config.training
-    stopping = keras.callbacks.EarlyStopping(
-        monitor=logged(settings.early_stopping.monitor),
-        mode=_mode(settings.early_stopping.monitor),
-        patience=settings.early_stopping.patience,
-        restore_best_weights=True,
-    )
-    callbacks = [
-        stopping,
+    validating = len(split.validation) > 0
+    # Without a validation side the learning rate follows the training loss, and every epoch is kept.
+    monitored = log_name(config, settings.reduce_lr.monitor if validating else settings.reduce_lr.monitor[4:])
+    schedule = [
         keras.callbacks.ReduceLROnPlateau(
-            monitor=logged(settings.reduce_lr.monitor),
-            mode=_mode(settings.reduce_lr.monitor),
+            monitor=monitored,
+            mode=_mode(monitored),
             factor=settings.reduce_lr.factor,
             patience=settings.reduce_lr.patience,
             min_lr=settings.reduce_lr.min_learning_rate,
         ),
+        *callbacks,
     ]
+    stopping = None
+    if validating:
+        stopping = keras.callbacks.EarlyStopping(
+            monitor=log_name(config, settings.early_stopping.monitor),
+            mode=_mode(settings.early_stopping.monitor),
+            patience=settings.early_stopping.patience,
+            restore_best_weights=True,
+        )
+        schedule.insert(0, stopping)
     if progress == "lines":
-        callbacks.append(EpochLine(name, settings.epochs, write))
+        schedule.append(EpochLine(name, settings.epochs, write))
     started = time.perf_counter()
     train_inputs = model_inputs(model, dataset.images[split.train], dataset.features[split.train])
+    validation_data = None
+    if validating:
+        validation_data = (
+            model_inputs(model, dataset.images[split.validation], dataset.features[split.validation]),
+            _targets(model, dataset.labels[split.validation]),
+        )
     fitted = model.fit(
         train_inputs,
         _targets(model, dataset.labels[split.train]),
-        validation_data=(
-            model_inputs(model, dataset.images[split.validation], dataset.features[split.validation]),
-            _targets(model, dataset.labels[split.validation]),
-        ),
+        validation_data=validation_data,
         epochs=settings.epochs,
         batch_size=settings.batch_size,
         shuffle=True,
-        callbacks=callbacks,
+        callbacks=schedule,
         verbose=1 if progress == "bar" else 0,
     )
     settle_batch_norm(model, train_inputs, settings.batch_size)
@@ -111,27 +139,47 @@ def train_network(
     if isinstance(model.output, dict):
         # "loss" is the weighted sum over all heads; the fused output's own figures take the plain
         # names, so that every model's history reads the same.
-        history = history.rename(columns=_TOTALS | {logged(key): key for key in _FUSED_LOGS})
+        history = history.rename(columns=_TOTALS | {log_name(config, key): key for key in _FUSED_LOGS})
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     seconds = time.perf_counter() - started
-    return TrainedModel(name, inference_model(model), history, stopping.best_epoch + 1, seconds)
+    best_epoch = stopping.best_epoch + 1 if stopping is not None else len(history)
+    return TrainedModel(name, inference_model(model), history, best_epoch, seconds)
 
 
-def train_xgboost(config: XGBoostConfig, dataset: GenreDataset, split: Split, seed: int) -> TrainedModel:
+def train_xgboost(
+    config: XGBoostConfig,
+    dataset: GenreDataset,
+    split: Split,
+    seed: int,
+    callbacks: Sequence[xgboost.callback.TrainingCallback] = (),
+) -> TrainedModel:
     model = build_xgboost(config, seed)
     features, labels = dataset.features, dataset.labels
+    sides = [(features[split.train], labels[split.train])]
+    if len(split.validation):
+        sides.append((features[split.validation], labels[split.validation]))
+    else:
+        model.set_params(early_stopping_rounds=None)
+    if callbacks:
+        model.set_params(callbacks=list(callbacks))
     started = time.perf_counter()
-    model.fit(
-        features[split.train],
-        labels[split.train],
-        eval_set=[(features[split.train], labels[split.train]), (features[split.validation], labels[split.validation])],
-        verbose=False,
-    )
+    model.fit(features[split.train], labels[split.train], eval_set=sides, verbose=False)
     seconds = time.perf_counter() - started
     curves = model.evals_result()
-    history = pd.DataFrame({"loss": curves["validation_0"]["mlogloss"], "val_loss": curves["validation_1"]["mlogloss"]})
+    history = pd.DataFrame({"loss": curves["validation_0"]["mlogloss"]})
+    if len(sides) > 1:
+        history["val_loss"] = curves["validation_1"]["mlogloss"]
     history.insert(0, "round", np.arange(1, len(history) + 1))
-    return TrainedModel("xgboost", model, history, model.best_iteration + 1, seconds)
+    best_round = model.best_iteration + 1 if len(sides) > 1 else len(history)
+    return TrainedModel("xgboost", model, history, best_round, seconds)
+
+
+def log_name(config: NetworkConfig, key: str) -> str:
+    """How a quantity such as ``val_accuracy`` is named in the training logs of ``config``'s model:
+    with auxiliary heads, the fused output's own figures carry its name (``val_genre_accuracy``)."""
+    if not has_auxiliary_heads(config):
+        return key
+    return key.replace("val_", f"val_{GENRE_OUTPUT}_") if key.startswith("val_") else f"{GENRE_OUTPUT}_{key}"
 
 
 def settle_batch_norm(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int) -> None:
@@ -177,21 +225,17 @@ _FUSED_LOGS = ("loss", "accuracy", "val_loss", "val_accuracy")
 _TOTALS = {"loss": "total_loss", "val_loss": "val_total_loss"}
 
 
-def _compile(model: keras.Model, config: NetworkConfig) -> Callable[[str], str]:
-    """Compile ``model``; return how a quantity such as ``val_loss`` is named in its training logs."""
+def _compile(model: keras.Model, config: NetworkConfig) -> None:
     optimizer = _optimizer(config.training)
     if not isinstance(model.output, dict):
         model.compile(optimizer=optimizer, loss=_LOSS, metrics=["accuracy"])
-        return lambda key: key
+        return
     weights = {name: 1.0 if name == GENRE_OUTPUT else config.head.auxiliary_weight for name in model.output}
     model.compile(
         optimizer=optimizer,
         loss={name: _LOSS for name in model.output},
         loss_weights=weights,
         metrics={GENRE_OUTPUT: ["accuracy"]},
-    )
-    return lambda key: (
-        key.replace("val_", f"val_{GENRE_OUTPUT}_") if key.startswith("val_") else f"{GENRE_OUTPUT}_{key}"
     )
 
 

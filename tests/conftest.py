@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -46,6 +47,17 @@ def synthetic(synthetic_root: Path, config: Config) -> GenreDataset:
 def dataset_copy(synthetic_root: Path, tmp_path: Path) -> Path:
     """A private copy of the synthetic dataset that a test may damage."""
     return Path(shutil.copytree(synthetic_root, tmp_path / "gtzan"))
+
+
+def required_by_ci(variable: str, what: str) -> str:
+    """The value of an environment variable naming an outside resource (the real data, a server):
+    without it the test is skipped, except under CI=true, which always provides it."""
+    value = os.environ.get(variable)
+    if not value:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must set {variable} ({what})")
+        pytest.skip(f"{variable} is not set ({what})")
+    return value
 
 
 def read_csv_text(root: Path) -> pd.DataFrame:

@@ -5,7 +5,6 @@ Skipped on a machine without the data; under CI=true a missing GTZAN_DIR is a fa
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from multimodal_genre.data import GENRES, MissingImageWarning, holdout_split, kf
 from multimodal_genre.data.images import open_image, preprocess, to_unit_float
 from multimodal_genre.data.layout import CSV_COLUMNS, FEATURES_CSV, image_path
 
-from conftest import FAST_CONFIG
+from conftest import FAST_CONFIG, required_by_ci
 
 pytestmark = pytest.mark.real_data
 
@@ -42,12 +41,7 @@ KNOWN_DUPLICATES = [
 
 @pytest.fixture(scope="module")
 def gtzan_root() -> Path:
-    value = os.environ.get("GTZAN_DIR")
-    if not value:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI must set GTZAN_DIR to the real dataset (../shared/gtzan)")
-        pytest.skip("GTZAN_DIR is not set")
-    return Path(value)
+    return Path(required_by_ci("GTZAN_DIR", "the real dataset, e.g. ../shared/gtzan"))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,238 @@
+"""Search spaces for tuning, read from ``configs/search.yaml`` (data, not code).
+
+A space maps settings of one model's config section to Optuna distributions. Every range is
+checked when the file is read: each bound and each choice is applied to the model's config and
+validated there, so a range that would produce an invalid model fails before any trial runs, with
+the file and the key in the message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import optuna
+
+from multimodal_genre.config import (
+    MODEL_NAMES,
+    Config,
+    config_dict,
+    config_from_dict,
+    merge,
+    read_yaml,
+)
+from multimodal_genre.errors import ConfigError
+
+# Settings that stand for a list in the config: (count key, size key) -> list key and how sizes step.
+DERIVED = {
+    "image.filters": ("image.blocks", "image.first_filters", 2.0),
+    "tabular.widths": ("tabular.layers", "tabular.width", 0.5),
+    "head.widths": ("head.layers", "head.width", 0.5),
+}
+_DERIVED_KEYS = {key for count, size, _ in DERIVED.values() for key in (count, size)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """One searched setting, as Optuna's ``trial.suggest_float``, ``suggest_int`` or ``suggest_categorical``."""
+
+    kind: Literal["float", "int", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple[Any, ...] = ()
+
+    def suggest(self, trial: optuna.Trial, name: str) -> Any:
+        if self.kind == "categorical":
+            return trial.suggest_categorical(name, list(self.choices))
+        if self.kind == "int":
+            return trial.suggest_int(name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log)
+        return trial.suggest_float(name, self.low, self.high, step=self.step, log=self.log)
+
+    def extremes(self) -> list[Any]:
+        """The values whose validity proves the whole range valid."""
+        if self.kind == "categorical":
+            return list(self.choices)
+        cast = int if self.kind == "int" else float
+        return [cast(self.low), cast(self.high)]
+
+
+@dataclasses.dataclass(frozen=True)
+class PrunerConfig:
+    kind: Literal["median", "hyperband", "none"]
+    startup_trials: int
+    warmup_steps: int
+
+    def build(self) -> optuna.pruners.BasePruner:
+        if self.kind == "median":
+            return optuna.pruners.MedianPruner(n_startup_trials=self.startup_trials, n_warmup_steps=self.warmup_steps)
+        if self.kind == "hyperband":
+            return optuna.pruners.HyperbandPruner(min_resource=max(1, self.warmup_steps))
+        return optuna.pruners.NopPruner()
+
+
+@dataclasses.dataclass(frozen=True)
+class StorageConfig:
+    heartbeat_seconds: int
+    grace_seconds: int
+    retries: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig:
+    pruner: PrunerConfig
+    storage: StorageConfig
+    spaces: Mapping[str, Mapping[str, Distribution]]  # model -> dotted setting -> distribution
+
+
+def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
+    """The packaged search spaces, overlaid with ``path``'s keys, each range checked against ``config``."""
+    data = read_yaml(files("multimodal_genre.configs") / "search.yaml", "search.yaml")
+    source = "search.yaml"
+    if path is not None:
+        data, source = merge(data, read_yaml(Path(path), str(path))), str(path)
+    _only_keys(data, {"pruner", "storage", "spaces"}, "", source)
+    pruner = _section(data, "pruner", {"type", "startup_trials", "warmup_steps"}, source)
+    if pruner["type"] not in ("median", "hyperband", "none"):
+        raise ConfigError(f"{source}: 'pruner.type' must be one of median, hyperband, none, got {pruner['type']!r}")
+    storage = _section(data, "storage", {"heartbeat_seconds", "grace_seconds", "retries"}, source)
+    for key, value in [*pruner.items(), *storage.items()]:
+        if key != "type" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            section = "pruner" if key in pruner else "storage"
+            raise ConfigError(f"{source}: '{section}.{key}' must be a whole number >= 0, got {value!r}")
+    if storage["heartbeat_seconds"] < 1 or storage["grace_seconds"] <= storage["heartbeat_seconds"]:
+        raise ConfigError(f"{source}: 'storage.grace_seconds' must exceed 'storage.heartbeat_seconds' (>= 1)")
+    spaces = data.get("spaces")
+    if not isinstance(spaces, Mapping):
+        raise ConfigError(f"{source}: 'spaces' must be a mapping of model names to search spaces")
+    _only_keys(spaces, set(MODEL_NAMES), "spaces", source)
+    return SearchConfig(
+        pruner=PrunerConfig(pruner["type"], pruner["startup_trials"], pruner["warmup_steps"]),
+        storage=StorageConfig(**storage),
+        spaces={model: _space(config, model, spaces.get(model) or {}, source) for model in MODEL_NAMES},
+    )
+
+
+def suggest(trial: optuna.Trial, space: Mapping[str, Distribution]) -> dict[str, Any]:
+    """One value per searched setting, named by its dotted key (the trial's parameter names)."""
+    return {key: distribution.suggest(trial, key) for key, distribution in space.items()}
+
+
+def apply(config: Config, model: str, params: Mapping[str, Any], source: str = "tuned parameters") -> Config:
+    """``config`` with ``params`` (dotted settings of ``model``, derived ones included) put in place."""
+    data = config_dict(config)
+    section = data["models"][model]
+    for key, value in _expand(params, section).items():
+        *parents, leaf = key.split(".")
+        target = section
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return config_from_dict(data, source)
+
+
+def _expand(params: Mapping[str, Any], section: Mapping[str, Any]) -> dict[str, Any]:
+    """Replace derived settings (blocks and first filters, layers and width) by the list they stand for."""
+    plain = {key: value for key, value in params.items() if key not in _DERIVED_KEYS}
+    for target, (count_key, size_key, ratio) in DERIVED.items():
+        if count_key not in params and size_key not in params:
+            continue
+        branch, name = target.split(".")
+        current = section[branch][name]
+        count = params.get(count_key, len(current))
+        size = params.get(size_key, current[0] if current else 64)
+        plain[target] = [max(1, round(size * ratio**index)) for index in range(count)]
+    return plain
+
+
+def _space(config: Config, model: str, raw: Mapping[str, Any], source: str) -> dict[str, Distribution]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: 'spaces.{model}' must be a mapping of settings to distributions")
+    section = config_dict(config)["models"][model]
+    space = {}
+    for key, value in raw.items():
+        where = f"spaces.{model}.{key}"
+        if value is None:
+            continue
+        _check_setting(str(key), section, where, source)
+        distribution = _distribution(value, where, source)
+        for extreme in distribution.extremes():
+            try:
+                apply(config, model, {key: extreme}, source)
+            except ConfigError as error:
+                reason = str(error).split(": ", 1)[-1]
+                raise ConfigError(f"{source}: '{where}' admits {extreme!r}, which is not valid: {reason}") from None
+        space[str(key)] = distribution
+    return space
+
+
+def _check_setting(key: str, section: Mapping[str, Any], where: str, source: str) -> None:
+    if key in _DERIVED_KEYS:
+        branch = key.split(".")[0]
+        if section.get(branch) is None:
+            raise ConfigError(f"{source}: '{where}' is not a setting of this model (it has no {branch} branch)")
+        return
+    target: Any = section
+    for part in key.split("."):
+        if not isinstance(target, Mapping) or part not in target:
+            raise ConfigError(f"{source}: unknown parameter '{where}' (not a setting of this model)")
+        target = target[part]
+    if isinstance(target, (Mapping, list)):
+        derived = [f"{count} and {size}" for name, (count, size, _) in DERIVED.items() if name == key]
+        hint = f"; search {derived[0]} instead" if derived else ""
+        raise ConfigError(f"{source}: '{where}' is a list or section, not a single setting{hint}")
+
+
+def _distribution(raw: Any, where: str, source: str) -> Distribution:
+    def fail(problem: str) -> ConfigError:
+        return ConfigError(f"{source}: '{where}' {problem}")
+
+    if not isinstance(raw, Mapping) or raw.get("type") not in ("float", "int", "categorical"):
+        raise fail("must be a distribution: {type: float|int|categorical, ...}")
+    kind = raw["type"]
+    if kind == "categorical":
+        _only_keys(raw, {"type", "choices"}, where, source)
+        choices = raw.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise fail("needs a non-empty list of choices")
+        if not all(isinstance(choice, (bool, int, float, str)) for choice in choices):
+            raise fail("choices must be numbers, strings or booleans")
+        return Distribution("categorical", choices=tuple(choices))
+    _only_keys(raw, {"type", "low", "high", "log", "step"}, where, source)
+    low, high, log, step = raw.get("low"), raw.get("high"), raw.get("log", False), raw.get("step")
+    number = int if kind == "int" else (int, float)
+    for name, value in (("low", low), ("high", high)):
+        if not isinstance(value, number) or isinstance(value, bool) or not math.isfinite(value):
+            raise fail(f"needs a{'n integer' if kind == 'int' else ' number'} '{name}', got {value!r}")
+    if low >= high:
+        raise fail(f"needs low < high, got low {low} and high {high}")
+    if not isinstance(log, bool):
+        raise fail(f"'log' must be true or false, got {log!r}")
+    if log and low <= 0:
+        raise fail(f"is log-scaled, so low must be positive, got {low}")
+    if step is not None and (not isinstance(step, number) or isinstance(step, bool) or step <= 0 or log):
+        raise fail(f"'step' must be a positive {kind} (and not combined with log), got {step!r}")
+    return Distribution(kind, low=low, high=high, log=log, step=step)
+
+
+def _section(data: Mapping[str, Any], name: str, keys: set[str], source: str) -> dict[str, Any]:
+    section = data.get(name)
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{source}: '{name}' must be a mapping")
+    _only_keys(section, keys, name, source)
+    missing = sorted(keys - set(section))
+    if missing:
+        raise ConfigError(f"{source}: missing key '{name}.{missing[0]}'")
+    return dict(section)
+
+
+def _only_keys(data: Mapping[str, Any], allowed: set[str], prefix: str, source: str) -> None:
+    for key in data:
+        if key not in allowed:
+            where = f"{prefix}.{key}" if prefix else str(key)
+            raise ConfigError(f"{source}: unknown key '{where}' (expected one of: {', '.join(sorted(allowed))})")

@@ -1,0 +1,338 @@
+"""Optuna studies: tune one model's settings on validation data, then re-train and test it once.
+
+The objective is macro-F1 on the grouped validation split (or its mean over grouped inner folds
+of train + validation); the test split never enters a study. Trials are pruned through
+optuna-integration's callbacks and kept in a storage URL (SQLite under reports/ by default, or a
+PostgreSQL server that several workers share). Workers send heartbeats, so the trial of a worker
+that dies is failed and run again rather than left running for ever.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import matplotlib.pyplot
+import numpy as np
+import optuna
+import sqlalchemy.exc
+import yaml
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+from optuna.visualization import matplotlib as optuna_plots
+from optuna_integration import KerasPruningCallback, XGBoostPruningCallback
+from sklearn.metrics import f1_score
+
+from multimodal_genre.config import Config, config_dict
+from multimodal_genre.data import GenreDataset, Split, holdout_split, kfold_splits
+from multimodal_genre.errors import RunError
+from multimodal_genre.experiments import run_model
+from multimodal_genre.models import predict_proba
+from multimodal_genre.reports import write_json
+from multimodal_genre.runs import dataset_info, new_run_dir
+from multimodal_genre.search import SearchConfig, apply, suggest
+from multimodal_genre.training import Progress, Write, log_name, train_model
+
+TUNING_DIR = Path("reports/tuning")
+# What pruning watches: higher is better, like the objective.
+PRUNING_MONITOR = "val_accuracy"
+XGBOOST_PRUNING_KEY = "validation_1-auc"
+
+
+def default_storage(directory: Path = TUNING_DIR) -> str:
+    """An SQLite file under ``directory``: nothing to install, resumable, one machine."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'studies.db'}"
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningResult:
+    study_name: str
+    directory: Path  # trials table, plots, tuned config, summary and the final run folder
+    best_value: float
+    best_params: dict[str, Any]
+    counts: dict[str, int]  # trials by state: complete, pruned, fail, running, waiting
+    trials_per_hour: float
+    test_scores: dict[str, float]
+    final_run: Path
+
+
+@dataclasses.dataclass
+class Objective:
+    """Validation macro-F1 of ``model`` trained with one trial's settings (mean over ``splits``)."""
+
+    model: str
+    config: Config
+    search: SearchConfig
+    dataset: GenreDataset
+    splits: Sequence[Split]  # train and validation sides only are used
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = suggest(trial, self.search.spaces[self.model])
+        config = apply(self.config, self.model, params)
+        scores, kept = [], []
+        for index, split in enumerate(self.splits):
+            # Pruning steps are epochs (or rounds) of the first split; later folds run unpruned.
+            callbacks = pruning_callbacks(trial, self.model, config) if index == 0 else []
+            trained = train_model(self.model, config, self.dataset, split, callbacks=callbacks)
+            rows = split.validation
+            predicted = predict_proba(trained.model, self.dataset.images[rows], self.dataset.features[rows])
+            scores.append(float(f1_score(self.dataset.labels[rows], predicted.argmax(axis=1), average="macro")))
+            kept.append(trained.best_epoch)
+            keras.backend.clear_session()
+        trial.set_user_attr("fold_macro_f1", scores)
+        trial.set_user_attr("kept", kept)
+        return float(np.mean(scores))
+
+
+def pruning_callbacks(trial: optuna.Trial, model: str, config: Config) -> list:
+    """optuna-integration's pruning callback for ``model``, watching a validation figure that rises."""
+    if model == "xgboost":
+        return [XGBoostPruningCallback(trial, XGBOOST_PRUNING_KEY)]
+    return [KerasPruningCallback(trial, log_name(getattr(config.models, model), PRUNING_MONITOR))]
+
+
+def study_splits(dataset: GenreDataset, config: Config, folds: int | None) -> tuple[Split, list[Split]]:
+    """The outer hold-out split, and what trials train and validate on: its own train and validation
+    sides, or ``folds`` grouped folds of train + validation. Test rows are in none of them."""
+    outer = holdout_split(dataset.labels, dataset.groups, config.split)
+    if folds is None:
+        return outer, [outer]
+    rest = np.sort(np.concatenate([outer.train, outer.validation]))
+    inner = kfold_splits(dataset.labels[rest], dataset.groups[rest], dataclasses.replace(config.split, folds=folds))
+    return outer, [
+        Split(
+            train=np.sort(rest[np.concatenate([fold.train, fold.validation])]),
+            validation=rest[fold.test],
+            test=outer.test,
+        )
+        for fold in inner
+    ]
+
+
+def open_study(name: str, storage_url: str, search: SearchConfig, identity: dict[str, Any], seed: int) -> optuna.Study:
+    """Create the study, or resume it if ``identity`` (model, dataset, folds) matches what made it."""
+    try:
+        study = optuna.create_study(
+            study_name=name,
+            storage=_storage(storage_url, search),
+            direction="maximize",
+            load_if_exists=True,
+            pruner=search.pruner.build(),
+        )
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        raise RunError(f"{mask(storage_url)}: cannot open the study storage ({_first_line(error)})") from None
+    made_for = study.user_attrs.get("identity")
+    if made_for is None:
+        study.set_user_attr("identity", identity)
+    elif made_for != identity:
+        raise RunError(
+            f"study '{name}' in {mask(storage_url)} was made for {_describe(made_for)}, not "
+            f"{_describe(identity)}; resume it with the same settings or choose another --study-name"
+        )
+    # A fresh seed per worker start: workers sharing a study should not draw the same trials.
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials), constant_liar=True)
+    return study
+
+
+def _storage(url: str, search: SearchConfig, attempts: int = 5) -> RDBStorage:
+    """The storage with heartbeats on, its tables created if the database is new."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    heartbeat_interval=search.storage.heartbeat_seconds,
+                    grace_period=search.storage.grace_seconds,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=search.storage.retries),
+                )
+        except ImportError as error:
+            missing = getattr(error.__cause__, "name", None) or getattr(error, "name", None)
+            raise RunError(
+                f"{mask(url)}: the database driver '{missing}' is not installed "
+                "(for PostgreSQL: pip install 'multimodal-genre[postgres]')"
+            ) from None
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as error:
+            # Workers started together on a new database race to create its tables; the
+            # losers find them made on a second look.
+            if attempt == attempts:
+                raise RunError(f"{mask(url)}: cannot create the study tables ({_first_line(error)})") from None
+            time.sleep(0.5 * attempt)
+        except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
+            raise RunError(f"{mask(url)}: cannot open the study storage ({_first_line(error)})") from None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0]
+
+
+def tune(
+    model: str,
+    dataset: GenreDataset,
+    config: Config,
+    search: SearchConfig,
+    trials: int | None,
+    timeout: float | None = None,
+    storage_url: str | None = None,
+    study_name: str | None = None,
+    folds: int | None = None,
+    out: Path = TUNING_DIR,
+    progress: Progress = "silent",
+    write: Write = print,
+    command: str | None = None,
+) -> TuningResult:
+    """Run (or resume) a study of ``model``, then re-train the best settings on train + validation
+    and score them once on the test split. ``trials`` more trials run in this process."""
+    if not search.spaces[model]:
+        raise RunError(f"the search space of '{model}' is empty: nothing to tune")
+    name = study_name or model
+    storage_url = storage_url or default_storage(out)
+    outer, splits = study_splits(dataset, config, folds)
+    identity = {"model": model, "dataset": dataset.fingerprint, "folds": folds, "split_seed": config.split.seed}
+    study = open_study(name, storage_url, search, identity, config.seed)
+    before = len(study.trials)
+    started = time.perf_counter()
+    study.optimize(
+        Objective(model, config, search, dataset, splits),
+        n_trials=trials,
+        timeout=timeout,
+        callbacks=[TrialLine(write)] if progress == "lines" else [],
+        show_progress_bar=progress == "bar",
+        gc_after_trial=True,
+    )
+    seconds = time.perf_counter() - started
+    ran = len(study.trials) - before
+    finished = [trial for trial in study.trials if trial.state == TrialState.COMPLETE]
+    if not finished:
+        raise RunError(f"study '{name}': no trial has finished yet, so there is no best setting to re-train")
+
+    directory = out / name
+    directory.mkdir(parents=True, exist_ok=True)
+    best = study.best_trial
+    tuned = apply(config, model, best.params)
+    (directory / "tuned.yaml").write_text(
+        f"# Tuned by study '{name}' (trial {best.number}, validation macro-F1 {best.value:.4f}).\n"
+        f"# Use it with: multimodal-genre compare --config {directory / 'tuned.yaml'}\n"
+        + yaml.safe_dump(config_dict(tuned), sort_keys=False)
+    )
+    write_study_reports(study, directory)
+    final_run = new_run_dir(directory, "final")
+    refit = Split(
+        train=np.sort(np.concatenate([outer.train, outer.validation])), validation=outer.validation[:0], test=outer.test
+    )
+    test_scores = run_model(
+        model, dataset, _fixed_length(tuned, model, best), refit, final_run, None, progress, write, command
+    )
+    counts = {state.name.lower(): sum(trial.state == state for trial in study.trials) for state in TrialState}
+    result = TuningResult(
+        study_name=name,
+        directory=directory,
+        best_value=float(best.value),
+        best_params=dict(best.params),
+        counts=counts,
+        trials_per_hour=ran / seconds * 3600 if seconds > 0 else 0.0,
+        test_scores=test_scores,
+        final_run=final_run,
+    )
+    write_json(
+        directory / "study.json",
+        {
+            "study": name,
+            "model": model,
+            "storage": mask(storage_url),
+            "command": command,
+            "dataset": dataset_info(dataset),
+            "objective": "validation macro-F1" + (f", mean over {folds} grouped inner folds" if folds else ""),
+            "best_trial": best.number,
+            "best_validation_macro_f1": result.best_value,
+            "best_params": result.best_params,
+            "trials": counts,
+            "this_run": {
+                "trials": ran,
+                "seconds": round(seconds, 1),
+                "trials_per_hour": round(result.trials_per_hour, 1),
+            },
+            "final_run": str(final_run),
+            "test": {key: value for key, value in test_scores.items() if not key.startswith("f1_")},
+        },
+    )
+    return result
+
+
+def _fixed_length(config: Config, model: str, best: optuna.trial.FrozenTrial) -> Config:
+    """The re-training config: with no validation side to stop on, train as long as the best trial kept."""
+    length = int(np.median(best.user_attrs.get("kept", [])) or 1)
+    if model == "xgboost":
+        return apply(config, model, {"max_rounds": length})
+    return apply(config, model, {"training.epochs": length})
+
+
+def write_study_reports(study: optuna.Study, directory: Path) -> None:
+    """The trials table and Optuna's plots: optimisation history, parameter importances, parallel coordinates."""
+    study.trials_dataframe().to_csv(directory / "trials.csv", index=False)
+    complete = [trial for trial in study.trials if trial.state == TrialState.COMPLETE]
+    figures: dict[str, Callable[[], Any]] = {
+        "optimization_history": lambda: optuna_plots.plot_optimization_history(study)
+    }
+    if len(complete) >= 2:
+        figures["parallel_coordinate"] = lambda: optuna_plots.plot_parallel_coordinate(study)
+        figures["param_importances"] = lambda: optuna_plots.plot_param_importances(study)
+    with warnings.catch_warnings():
+        # Optuna's plots warn about short studies (flat axes, equal importances); the plots stand.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        for name, plot in figures.items():
+            try:
+                axes = plot()
+            except (ValueError, RuntimeError):
+                # Importances need settings that varied across finished trials; a short study may have none.
+                continue
+            figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
+            figure.set_size_inches(10, 6)
+            figure.savefig(directory / f"{name}.png", dpi=100, bbox_inches="tight")
+            matplotlib.pyplot.close(figure)
+
+
+class TrialLine:
+    """One line per finished trial, for logs and pipes where Optuna's progress bar would be noise."""
+
+    def __init__(self, write: Write) -> None:
+        self.write = write
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        seconds = trial.duration.total_seconds() if trial.duration else 0.0
+        if trial.state == TrialState.COMPLETE:
+            outcome = (
+                f"validation macro-F1 {trial.value:.4f} (best {study.best_value:.4f}, trial {study.best_trial.number})"
+            )
+        elif trial.state == TrialState.PRUNED:
+            outcome = f"pruned at step {trial.last_step}"
+        else:
+            outcome = trial.state.name.lower()
+        params = ", ".join(f"{key}={_short(value)}" for key, value in trial.params.items())
+        self.write(f"{study.study_name} trial {trial.number}: {outcome}, {seconds:.0f} s; {params}")
+
+
+def mask(url: str) -> str:
+    """A storage URL with its password hidden, for messages and reports."""
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _describe(identity: dict[str, Any]) -> str:
+    folds = f"{identity.get('folds')} inner folds" if identity.get("folds") else "the validation split"
+    return f"model {identity.get('model')} on dataset {identity.get('dataset')} ({folds})"

@@ -1,0 +1,127 @@
+"""Search spaces from configs/search.yaml: what they cover, how they apply, and bad ranges."""
+
+import optuna
+import pytest
+import yaml
+
+from multimodal_genre.errors import ConfigError
+from multimodal_genre.search import Distribution, apply, load_search, suggest
+
+REQUIRED = {
+    "training.learning_rate",
+    "training.batch_size",
+    "training.optimizer",
+    "training.reduce_lr.factor",
+    "training.reduce_lr.patience",
+    "training.early_stopping.patience",
+}
+
+
+def test_the_default_spaces_cover_what_every_model_needs(config):
+    spaces = load_search(config).spaces
+    for network in ("fused", "cnn", "mlp"):
+        assert REQUIRED <= set(spaces[network])
+    for network in ("fused", "cnn"):
+        assert {"image.blocks", "image.first_filters", "image.kernel_size", "image.dropout"} <= set(spaces[network])
+        assert spaces[network]["image.kernel_size"].choices == (3, 5, 7)
+    assert {"tabular.width", "tabular.dropout", "head.width", "head.dropout"} <= set(spaces["fused"])
+    assert spaces["fused"]["training.learning_rate"].log
+    assert spaces["fused"]["training.optimizer"].choices == ("adam", "nadam", "adamw")
+    assert spaces["mlp"]["tabular.dropout"] == Distribution("float", low=0.2, high=0.7)
+    xgboost = {"max_depth", "learning_rate", "subsample", "colsample_bytree", "min_child_weight"}
+    assert xgboost | {"reg_alpha", "reg_lambda"} == set(spaces["xgboost"])
+
+
+def test_derived_settings_become_the_lists_they_stand_for(config):
+    tuned = apply(
+        config, "fused", {"image.blocks": 3, "image.first_filters": 24, "head.layers": 0, "tabular.width": 256}
+    )
+    assert tuned.models.fused.image.filters == (24, 48, 96)
+    assert tuned.models.fused.head.widths == ()
+    assert tuned.models.fused.tabular.widths == (256,) * len(config.models.fused.tabular.widths)
+    assert apply(config, "mlp", {"tabular.layers": 2, "tabular.width": 512}).models.mlp.tabular.widths == (512, 256)
+    assert tuned.models.cnn == config.models.cnn
+
+
+def test_suggestions_are_named_by_their_settings_and_apply(config):
+    space = load_search(config).spaces["cnn"]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    params = suggest(trial, space)
+    assert set(params) == set(space) == set(trial.params)
+    tuned = apply(config, "cnn", params)
+    assert tuned.models.cnn.training.learning_rate == params["training.learning_rate"]
+    assert len(tuned.models.cnn.image.filters) == params["image.blocks"]
+
+
+def test_an_override_file_narrows_and_drops_settings(config, tmp_path):
+    path = tmp_path / "search.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "pruner": {"type": "hyperband"},
+                "spaces": {"xgboost": {"max_depth": {"type": "int", "low": 3, "high": 4}, "reg_alpha": None}},
+            }
+        )
+    )
+    search = load_search(config, path)
+    assert search.pruner.kind == "hyperband"
+    assert isinstance(search.pruner.build(), optuna.pruners.HyperbandPruner)
+    assert search.spaces["xgboost"]["max_depth"] == Distribution("int", low=3, high=4)
+    assert "reg_alpha" not in search.spaces["xgboost"] and "reg_lambda" in search.spaces["xgboost"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"spaces": {"mlp": {"training.learning_rte": {"type": "float", "low": 0.1, "high": 0.2}}}},
+            "unknown parameter 'spaces.mlp.training.learning_rte'",
+        ),
+        (
+            {"spaces": {"cnn": {"tabular.width": {"type": "int", "low": 8, "high": 16}}}},
+            "'spaces.cnn.tabular.width' is not a setting of this model",
+        ),
+        (
+            {"spaces": {"mlp": {"tabular.dropout": {"type": "float", "low": 0.7, "high": 0.2}}}},
+            "needs low < high, got low 0.7 and high 0.2",
+        ),
+        (
+            {"spaces": {"mlp": {"tabular.dropout": {"type": "float", "low": 0.2, "high": 0.99}}}},
+            "admits 0.99, which is not valid: 'models.mlp.tabular.dropout' must be between 0 and 0.9",
+        ),
+        (
+            {"spaces": {"fused": {"training.learning_rate": {"type": "float", "low": 0, "high": 0.1, "log": True}}}},
+            "is log-scaled, so low must be positive",
+        ),
+        (
+            {"spaces": {"cnn": {"training.optimizer": {"type": "categorical", "choices": ["adam", "sgd"]}}}},
+            "admits 'sgd', which is not valid",
+        ),
+        (
+            {"spaces": {"cnn": {"training.optimizer": {"type": "categorical", "choices": []}}}},
+            "needs a non-empty list of choices",
+        ),
+        (
+            {"spaces": {"cnn": {"image.filters": {"type": "int", "low": 8, "high": 16}}}},
+            "search image.blocks and image.first_filters instead",
+        ),
+        (
+            {"spaces": {"cnn": {"image.dropout": {"type": "beta", "low": 0.1, "high": 0.2}}}},
+            "'spaces.cnn.image.dropout' must be a distribution",
+        ),
+        (
+            {"spaces": {"cnn": {"image.dropout": {"type": "float", "low": 0.1, "high": 0.2, "scale": 2}}}},
+            "unknown key 'spaces.cnn.image.dropout.scale'",
+        ),
+        ({"spaces": {"svm": {}}}, "unknown key 'spaces.svm'"),
+        ({"pruner": {"type": "percentile"}}, "'pruner.type' must be one of median, hyperband, none"),
+        ({"storage": {"heartbeat_seconds": 10, "grace_seconds": 5}}, "'storage.grace_seconds' must exceed"),
+    ],
+)
+def test_a_bad_search_file_names_the_file_and_key(config, tmp_path, change, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(change))
+    with pytest.raises(ConfigError, match=f"^{path}: ") as raised:
+        load_search(config, path)
+    assert message in str(raised.value) and "\n" not in str(raised.value)

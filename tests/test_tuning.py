@@ -1,0 +1,266 @@
+"""Optuna studies on synthetic data: tiny studies per model, pruning, resuming, a killed worker,
+and (with a server) two workers sharing one PostgreSQL study."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import psycopg
+import pytest
+import yaml
+from optuna.trial import TrialState
+from sqlalchemy.engine import make_url
+
+from multimodal_genre import tuning
+from multimodal_genre.cli import main
+from multimodal_genre.config import load_config
+from multimodal_genre.errors import RunError
+from multimodal_genre.search import apply, load_search
+from multimodal_genre.tuning import study_splits, tune
+
+from conftest import FAST_CONFIG, required_by_ci
+
+# A small space per model; the pruning test enqueues hopeless settings from outside it.
+SMALL_SPACES = {
+    "fused": {"training.learning_rate": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}},
+    "cnn": {
+        "training.learning_rate": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
+        "image.kernel_size": {"type": "categorical", "choices": [3, 5]},
+    },
+    "mlp": {
+        "training.learning_rate": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
+        "tabular.width": {"type": "categorical", "choices": [16, 32]},
+    },
+    "xgboost": {
+        "max_depth": {"type": "int", "low": 2, "high": 4},
+        "min_child_weight": {"type": "float", "low": 0.5, "high": 4.0, "log": True},
+    },
+}
+
+
+def small_search_file(path: Path, **changes) -> Path:
+    """A search file that drops every default setting but those of SMALL_SPACES."""
+    defaults = yaml.safe_load((files("multimodal_genre.configs") / "search.yaml").read_text())
+    spaces = {model: {key: None for key in space} for model, space in defaults["spaces"].items()}
+    for model, space in SMALL_SPACES.items():
+        spaces[model].update(space)
+    content = {
+        "pruner": {"type": "median", "startup_trials": 1, "warmup_steps": 5},
+        "storage": {"heartbeat_seconds": 1, "grace_seconds": 2, "retries": 1},
+        "spaces": spaces,
+        **changes,
+    }
+    path.write_text(yaml.safe_dump(content))
+    return path
+
+
+@pytest.fixture(scope="module")
+def search_file(tmp_path_factory):
+    return small_search_file(tmp_path_factory.mktemp("search") / "search.yaml")
+
+
+@pytest.fixture(scope="module")
+def search(search_file, fast_config):
+    return load_search(fast_config, search_file)
+
+
+@pytest.mark.parametrize("model", ["fused", "cnn", "mlp", "xgboost"])
+def test_a_tiny_study_completes_and_writes_its_reports(model, fast_dataset, fast_config, search, tmp_path):
+    result = tune(model, fast_dataset, fast_config, search, trials=3, out=tmp_path)
+    assert result.counts["complete"] + result.counts["pruned"] == 3
+    assert 0.0 <= result.best_value <= 1.0 and set(result.best_params) == set(SMALL_SPACES[model])
+    directory = tmp_path / model
+    trials = pd.read_csv(directory / "trials.csv")
+    assert len(trials) == 3
+    assert trials.loc[trials["state"] == "COMPLETE", "value"].max() == pytest.approx(result.best_value)
+    assert (directory / "optimization_history.png").stat().st_size > 0
+    tuned = load_config(directory / "tuned.yaml")
+    assert tuned == apply(fast_config, model, result.best_params)
+    # The re-trained model's run folder is a normal run folder, scored once on the test split.
+    metrics = yaml.safe_load((result.final_run / "metrics.json").read_text())
+    assert metrics["macro_f1"] == pytest.approx(result.test_scores["macro_f1"])
+    predictions = pd.read_csv(result.final_run / "predictions.csv")
+    outer, _ = study_splits(fast_dataset, fast_config, None)
+    assert len(predictions) == len(outer.test)
+    split = pd.read_csv(result.final_run / "split.csv")
+    assert set(split["side"]) == {"train", "test"}
+    # Guessing scores a ROC AUC of 0.5; each view alone carries half of the synthetic signal.
+    assert result.test_scores["roc_auc_ovr"] > 0.75
+    summary = yaml.safe_load((directory / "study.json").read_text())
+    assert summary["trials"]["complete"] == result.counts["complete"] and summary["best_params"] == result.best_params
+
+
+@pytest.mark.parametrize(
+    ("model", "good", "hopeless"),
+    [
+        ("mlp", {"training.learning_rate": 3e-3, "tabular.width": 32}, {"training.learning_rate": 1e-6}),
+        ("xgboost", {"max_depth": 3, "min_child_weight": 1.0}, {"min_child_weight": 1000.0}),
+    ],
+)
+def test_a_hopeless_trial_is_pruned(model, good, hopeless, fast_dataset, fast_config, search, tmp_path):
+    storage = tuning.default_storage(tmp_path)
+    study = optuna.create_study(study_name=model, storage=storage, direction="maximize")
+    study.enqueue_trial(good)
+    study.enqueue_trial(hopeless)
+    result = tune(model, fast_dataset, fast_config, search, trials=2, storage_url=storage, out=tmp_path)
+    states = [trial.state for trial in optuna.load_study(study_name=model, storage=storage).trials]
+    assert states == [TrialState.COMPLETE, TrialState.PRUNED]
+    assert result.counts["pruned"] == 1
+
+
+def test_a_study_resumes_under_its_name(fast_dataset, fast_config, search, tmp_path):
+    first = tune("xgboost", fast_dataset, fast_config, search, trials=2, out=tmp_path, study_name="resumable")
+    second = tune("xgboost", fast_dataset, fast_config, search, trials=2, out=tmp_path, study_name="resumable")
+    assert sum(first.counts.values()) == 2 and sum(second.counts.values()) == 4
+    assert second.best_value >= first.best_value
+    with pytest.raises(RunError, match="study 'resumable' in sqlite:///.* was made for model xgboost on dataset"):
+        tune("xgboost", fast_dataset, fast_config, search, trials=1, out=tmp_path, study_name="resumable", folds=3)
+
+
+def test_trials_never_see_the_test_split(fast_dataset, fast_config, search, tmp_path, monkeypatch):
+    seen = []
+    original = tuning.train_model
+
+    def spy(name, config, dataset, split, *args, **kwargs):
+        seen.append(split)
+        return original(name, config, dataset, split, *args, **kwargs)
+
+    monkeypatch.setattr(tuning, "train_model", spy)
+    tune("mlp", fast_dataset, fast_config, search, trials=2, folds=3, out=tmp_path)
+    outer, _ = study_splits(fast_dataset, fast_config, None)
+    assert len(seen) >= 3  # a trial pruned in its first fold trains no further folds
+    for split in seen:
+        assert not set(outer.test) & (set(split.train) | set(split.validation))
+        assert not set(fast_dataset.groups[split.train]) & set(fast_dataset.groups[split.validation])
+    trials = optuna.load_study(study_name="mlp", storage=tuning.default_storage(tmp_path)).trials
+    assert all(len(trial.user_attrs["fold_macro_f1"]) == 3 for trial in trials if trial.state == TrialState.COMPLETE)
+
+
+def test_inner_folds_cover_train_and_validation_once(fast_dataset, fast_config):
+    outer, inner = study_splits(fast_dataset, fast_config, 4)
+    validated = np.concatenate([split.validation for split in inner])
+    assert sorted(validated) == sorted(np.concatenate([outer.train, outer.validation]))
+
+
+def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, search_file, tmp_path, capsys):
+    args = ["tune", "--model", "xgboost", "--trials", "2", "--data", str(synthetic_root), "--config", str(FAST_CONFIG)]
+    assert main([*args, "--search", str(search_file), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "xgboost trial 0: validation macro-F1" in printed and "xgboost trial 1: " in printed
+    assert "Study 'xgboost': best validation macro-F1" in printed and "test macro-F1" in printed
+    assert (tmp_path / "studies.db").is_file() and (tmp_path / "xgboost" / "tuned.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "mlp"], "tune needs --trials N or --timeout SECONDS"),
+        (["--model", "mlp", "--trials", "0"], "--trials must be at least 1, got 0"),
+        (["--model", "mlp", "--trials", "1", "--study-name", "../up"], "--study-name must be letters, digits"),
+        (
+            ["--model", "mlp", "--trials", "1", "--storage", "nosuchdb://x"],
+            "nosuchdb://x: cannot open the study storage",
+        ),
+        (
+            ["--model", "mlp", "--trials", "1", "--storage", "postgresql://nobody:secret@127.0.0.1:9/none"],
+            "postgresql://nobody:***@127.0.0.1:9/none: cannot open the study storage",
+        ),
+    ],
+)
+def test_bad_tune_options_are_one_line_errors(args, message, synthetic_root, tmp_path, capsys):
+    assert main(["tune", *args, "--data", str(synthetic_root), "--out", str(tmp_path)]) == 2
+    stderr = capsys.readouterr().err
+    error = stderr.strip().splitlines()[-1]
+    assert error.startswith("multimodal-genre: error: ") and message in error
+    assert "secret" not in stderr and "Traceback" not in stderr
+
+
+def tune_command(root, search_file, storage, name, trials, out):
+    return [
+        sys.executable, "-m", "multimodal_genre", "tune", "--model", "mlp", "--trials", str(trials),
+        "--data", str(root), "--config", str(FAST_CONFIG), "--search", str(search_file),
+        "--storage", storage, "--study-name", name, "--out", str(out),
+    ]  # fmt: skip
+
+
+def test_a_killed_worker_loses_no_finished_trial(synthetic_root, search_file, tmp_path):
+    storage = tuning.default_storage(tmp_path)
+    worker = subprocess.Popen(
+        tune_command(synthetic_root, search_file, storage, "killed", 50, tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            try:
+                trials = optuna.load_study(study_name="killed", storage=storage).trials
+            except KeyError:
+                continue
+            states = [trial.state for trial in trials]
+            if TrialState.COMPLETE in states and states[-1] == TrialState.RUNNING:
+                worker.send_signal(signal.SIGKILL)
+                break
+        else:
+            pytest.fail("the worker never had a trial running after a finished one")
+    finally:
+        worker.kill()
+        worker.wait()
+    before = optuna.load_study(study_name="killed", storage=storage).trials
+    finished = {trial.number: trial.value for trial in before if trial.state == TrialState.COMPLETE}
+    killed = before[-1].number
+    time.sleep(3)  # past the grace period: the killed worker's trial is stale
+
+    assert main(tune_command(synthetic_root, search_file, storage, "killed", 1, tmp_path)[3:]) == 0
+    after = optuna.load_study(study_name="killed", storage=storage).trials
+    assert {t.number: t.value for t in after if t.number in finished} == finished
+    assert all(after[number].state == TrialState.COMPLETE for number in finished)
+    assert after[killed].state == TrialState.FAIL
+    retried = [trial for trial in after if trial.system_attrs.get("failed_trial") == killed]
+    assert len(retried) == 1 and retried[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
+    assert retried[0].params == after[killed].params
+
+
+@pytest.fixture
+def postgres_url():
+    """A new, empty database on the server .ci/run starts (workers then also race to create the
+    study tables, as on a first run), or the given database where the user may not create one."""
+    server = required_by_ci("MULTIMODAL_GENRE_TEST_POSTGRES", "a PostgreSQL URL; .ci/run starts a server")
+    database = f"multimodal_genre_test_{os.getpid()}_{time.time_ns()}"
+    try:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{database}"')
+    except psycopg.errors.InsufficientPrivilege:
+        yield server
+        return
+    yield make_url(server).set(database=database).render_as_string(hide_password=False)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+
+
+def test_two_workers_share_one_postgresql_study(synthetic_root, search_file, tmp_path, postgres_url):
+    name = "shared"
+    workers = [
+        subprocess.Popen(
+            tune_command(synthetic_root, search_file, postgres_url, name, 3, tmp_path / f"worker{index}"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for index in (1, 2)
+    ]
+    outputs = [worker.communicate(timeout=600)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    trials = optuna.load_study(study_name=name, storage=postgres_url).trials
+    assert len(trials) == 6
+    assert all(trial.state in (TrialState.COMPLETE, TrialState.PRUNED) for trial in trials)
+    for output in outputs:
+        assert output.count(f"{name} trial ") == 3
