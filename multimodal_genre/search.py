@@ -54,6 +54,13 @@ class Distribution:
             return trial.suggest_int(name, int(self.low), int(self.high), step=int(self.step or 1), log=self.log)
         return trial.suggest_float(name, self.low, self.high, step=self.step, log=self.log)
 
+    def contains(self, value: Any) -> bool:
+        if self.kind == "categorical":
+            return value in self.choices
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not self.low <= value <= self.high:
+            return False
+        return self.kind == "float" or float(value).is_integer()
+
     def extremes(self) -> list[Any]:
         """The values whose validity proves the whole range valid."""
         if self.kind == "categorical":
@@ -66,13 +73,15 @@ class Distribution:
 class PrunerConfig:
     kind: Literal["median", "hyperband", "none"]
     startup_trials: int
-    warmup_steps: int
+    warmup_epochs: int  # networks: epochs before a trial may be pruned
+    warmup_rounds: int  # XGBoost: boosting rounds before a trial may be pruned
 
-    def build(self) -> optuna.pruners.BasePruner:
+    def build(self, model: str) -> optuna.pruners.BasePruner:
+        warmup = self.warmup_rounds if model == "xgboost" else self.warmup_epochs
         if self.kind == "median":
-            return optuna.pruners.MedianPruner(n_startup_trials=self.startup_trials, n_warmup_steps=self.warmup_steps)
+            return optuna.pruners.MedianPruner(n_startup_trials=self.startup_trials, n_warmup_steps=warmup)
         if self.kind == "hyperband":
-            return optuna.pruners.HyperbandPruner(min_resource=max(1, self.warmup_steps))
+            return optuna.pruners.HyperbandPruner(min_resource=max(1, warmup))
         return optuna.pruners.NopPruner()
 
 
@@ -97,7 +106,7 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
     if path is not None:
         data, source = merge(data, read_yaml(Path(path), str(path))), str(path)
     _only_keys(data, {"pruner", "storage", "spaces"}, "", source)
-    pruner = _section(data, "pruner", {"type", "startup_trials", "warmup_steps"}, source)
+    pruner = _section(data, "pruner", {"type", "startup_trials", "warmup_epochs", "warmup_rounds"}, source)
     if pruner["type"] not in ("median", "hyperband", "none"):
         raise ConfigError(f"{source}: 'pruner.type' must be one of median, hyperband, none, got {pruner['type']!r}")
     storage = _section(data, "storage", {"heartbeat_seconds", "grace_seconds", "retries"}, source)
@@ -112,7 +121,7 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
         raise ConfigError(f"{source}: 'spaces' must be a mapping of model names to search spaces")
     _only_keys(spaces, set(MODEL_NAMES), "spaces", source)
     return SearchConfig(
-        pruner=PrunerConfig(pruner["type"], pruner["startup_trials"], pruner["warmup_steps"]),
+        pruner=PrunerConfig(**{("kind" if key == "type" else key): value for key, value in pruner.items()}),
         storage=StorageConfig(**storage),
         spaces={model: _space(config, model, spaces.get(model) or {}, source) for model in MODEL_NAMES},
     )
@@ -121,6 +130,26 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
 def suggest(trial: optuna.Trial, space: Mapping[str, Distribution]) -> dict[str, Any]:
     """One value per searched setting, named by its dotted key (the trial's parameter names)."""
     return {key: distribution.suggest(trial, key) for key, distribution in space.items()}
+
+
+def configured_values(config: Config, model: str, space: Mapping[str, Distribution]) -> dict[str, Any]:
+    """The values ``config`` gives the searched settings, where the space holds them: a study's
+    first trial, so that tuning starts from the configured model and can only improve on it."""
+    section = config_dict(config)["models"][model]
+    values = {}
+    for key in space:
+        for target, (count_key, size_key, _) in DERIVED.items():
+            if key in (count_key, size_key):
+                branch, name = target.split(".")
+                sizes = section[branch][name]
+                values[key] = len(sizes) if key == count_key else (sizes[0] if sizes else None)
+                break
+        else:
+            value = section
+            for part in key.split("."):
+                value = value[part]
+            values[key] = value
+    return {key: value for key, value in values.items() if space[key].contains(value)}
 
 
 def apply(config: Config, model: str, params: Mapping[str, Any], source: str = "tuned parameters") -> Config:

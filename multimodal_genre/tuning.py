@@ -35,13 +35,14 @@ from multimodal_genre.experiments import run_model
 from multimodal_genre.models import predict_proba
 from multimodal_genre.reports import write_json
 from multimodal_genre.runs import dataset_info, new_run_dir
-from multimodal_genre.search import SearchConfig, apply, suggest
+from multimodal_genre.search import SearchConfig, apply, configured_values, suggest
 from multimodal_genre.training import Progress, Write, log_name, train_model
 
 TUNING_DIR = Path("reports/tuning")
 # What pruning watches: higher is better, like the objective.
 PRUNING_MONITOR = "val_accuracy"
 XGBOOST_PRUNING_KEY = "validation_1-auc"
+XGBOOST_PRUNING_INTERVAL = 10  # rounds between reports
 
 
 def default_storage(directory: Path = TUNING_DIR) -> str:
@@ -93,8 +94,22 @@ class Objective:
 def pruning_callbacks(trial: optuna.Trial, model: str, config: Config) -> list:
     """optuna-integration's pruning callback for ``model``, watching a validation figure that rises."""
     if model == "xgboost":
-        return [XGBoostPruningCallback(trial, XGBOOST_PRUNING_KEY)]
+        return [SparseXGBoostPruning(trial, XGBOOST_PRUNING_KEY)]
     return [KerasPruningCallback(trial, log_name(getattr(config.models, model), PRUNING_MONITOR))]
+
+
+class SparseXGBoostPruning(XGBoostPruningCallback):
+    """optuna-integration's XGBoost callback, consulted every ``interval`` rounds: a trial may run
+    thousands of rounds, and each report is a write to the study's storage."""
+
+    def __init__(self, trial: optuna.Trial, observation_key: str, interval: int = XGBOOST_PRUNING_INTERVAL) -> None:
+        super().__init__(trial, observation_key)
+        self.interval = interval
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
+        if (epoch + 1) % self.interval:
+            return False
+        return super().after_iteration(model, epoch, evals_log)
 
 
 def study_splits(dataset: GenreDataset, config: Config, folds: int | None) -> tuple[Split, list[Split]]:
@@ -123,7 +138,7 @@ def open_study(name: str, storage_url: str, search: SearchConfig, identity: dict
             storage=_storage(storage_url, search),
             direction="maximize",
             load_if_exists=True,
-            pruner=search.pruner.build(),
+            pruner=search.pruner.build(identity["model"]),
         )
     except sqlalchemy.exc.SQLAlchemyError as error:
         raise RunError(f"{mask(storage_url)}: cannot open the study storage ({_first_line(error)})") from None
@@ -198,6 +213,7 @@ def tune(
     outer, splits = study_splits(dataset, config, folds)
     identity = {"model": model, "dataset": dataset.fingerprint, "folds": folds, "split_seed": config.split.seed}
     study = open_study(name, storage_url, search, identity, config.seed)
+    study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
     before = len(study.trials)
     started = time.perf_counter()
     study.optimize(

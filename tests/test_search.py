@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.search import Distribution, apply, load_search, suggest
+from multimodal_genre.search import Distribution, apply, configured_values, load_search, suggest
 
 REQUIRED = {
     "training.learning_rate",
@@ -28,6 +28,9 @@ def test_the_default_spaces_cover_what_every_model_needs(config):
     assert spaces["fused"]["training.learning_rate"].log
     assert spaces["fused"]["training.optimizer"].choices == ("adam", "nadam", "adamw")
     assert spaces["mlp"]["tabular.dropout"] == Distribution("float", low=0.2, high=0.7)
+    pruner = load_search(config).pruner
+    assert (pruner.kind, pruner.warmup_epochs, pruner.warmup_rounds) == ("median", 10, 200)
+    assert isinstance(pruner.build("xgboost"), optuna.pruners.MedianPruner)
     xgboost = {"max_depth", "learning_rate", "subsample", "colsample_bytree", "min_child_weight"}
     assert xgboost | {"reg_alpha", "reg_lambda"} == set(spaces["xgboost"])
 
@@ -66,7 +69,7 @@ def test_an_override_file_narrows_and_drops_settings(config, tmp_path):
     )
     search = load_search(config, path)
     assert search.pruner.kind == "hyperband"
-    assert isinstance(search.pruner.build(), optuna.pruners.HyperbandPruner)
+    assert isinstance(search.pruner.build("fused"), optuna.pruners.HyperbandPruner)
     assert search.spaces["xgboost"]["max_depth"] == Distribution("int", low=3, high=4)
     assert "reg_alpha" not in search.spaces["xgboost"] and "reg_lambda" in search.spaces["xgboost"]
 
@@ -125,3 +128,14 @@ def test_a_bad_search_file_names_the_file_and_key(config, tmp_path, change, mess
     with pytest.raises(ConfigError, match=f"^{path}: ") as raised:
         load_search(config, path)
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_configured_values_are_those_the_space_can_hold(config):
+    spaces = load_search(config).spaces
+    values = configured_values(config, "fused", spaces["fused"])
+    assert values["image.blocks"] == len(config.models.fused.image.filters)
+    assert values["image.first_filters"] == config.models.fused.image.filters[0]
+    assert values["training.learning_rate"] == config.models.fused.training.learning_rate
+    assert apply(config, "fused", values) == config
+    # XGBoost's reg_alpha of 0 lies outside its log-scaled range, so a study samples it instead.
+    assert "reg_alpha" not in configured_values(config, "xgboost", spaces["xgboost"])

@@ -22,7 +22,7 @@ from multimodal_genre import tuning
 from multimodal_genre.cli import main
 from multimodal_genre.config import load_config
 from multimodal_genre.errors import RunError
-from multimodal_genre.search import apply, load_search
+from multimodal_genre.search import apply, configured_values, load_search
 from multimodal_genre.tuning import study_splits, tune
 
 from conftest import FAST_CONFIG, required_by_ci
@@ -52,7 +52,7 @@ def small_search_file(path: Path, **changes) -> Path:
     for model, space in SMALL_SPACES.items():
         spaces[model].update(space)
     content = {
-        "pruner": {"type": "median", "startup_trials": 1, "warmup_steps": 5},
+        "pruner": {"type": "median", "startup_trials": 1, "warmup_epochs": 5, "warmup_rounds": 5},
         "storage": {"heartbeat_seconds": 1, "grace_seconds": 2, "retries": 1},
         "spaces": spaces,
         **changes,
@@ -119,6 +119,10 @@ def test_a_study_resumes_under_its_name(fast_dataset, fast_config, search, tmp_p
     first = tune("xgboost", fast_dataset, fast_config, search, trials=2, out=tmp_path, study_name="resumable")
     second = tune("xgboost", fast_dataset, fast_config, search, trials=2, out=tmp_path, study_name="resumable")
     assert sum(first.counts.values()) == 2 and sum(second.counts.values()) == 4
+    trials = optuna.load_study(study_name="resumable", storage=tuning.default_storage(tmp_path)).trials
+    # A new study starts from the configured model; resuming it does not start over.
+    assert trials[0].params == configured_values(fast_config, "xgboost", search.spaces["xgboost"])
+    assert [trial.params == trials[0].params for trial in trials] == [True, False, False, False]
     assert second.best_value >= first.best_value
     with pytest.raises(RunError, match="study 'resumable' in sqlite:///.* was made for model xgboost on dataset"):
         tune("xgboost", fast_dataset, fast_config, search, trials=1, out=tmp_path, study_name="resumable", folds=3)
