@@ -26,11 +26,11 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
 from optuna_integration import KerasPruningCallback, XGBoostPruningCallback
-from sklearn.metrics import f1_score
 
 from multimodal_genre.config import Config, config_dict
 from multimodal_genre.data import GenreDataset, Split, holdout_split, kfold_splits
 from multimodal_genre.errors import RunError
+from multimodal_genre.evaluation import score
 from multimodal_genre.experiments import run_model
 from multimodal_genre.models import predict_proba
 from multimodal_genre.reports import write_json
@@ -83,7 +83,7 @@ class Objective:
             trained = train_model(self.model, config, self.dataset, split, callbacks=callbacks)
             rows = split.validation
             predicted = predict_proba(trained.model, self.dataset.images[rows], self.dataset.features[rows])
-            scores.append(float(f1_score(self.dataset.labels[rows], predicted.argmax(axis=1), average="macro")))
+            scores.append(score(self.dataset.labels[rows], predicted)["macro_f1"])
             kept.append(trained.best_epoch)
             keras.backend.clear_session()
         trial.set_user_attr("fold_macro_f1", scores)
