@@ -50,7 +50,7 @@ def main() -> None:
         parser.error("name the dataset with --data or GTZAN_DIR")
 
     config = load_config()
-    search = load_search(config)
+    search = load_search(config, args.search)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingImageWarning)
         dataset = load_dataset(args.data, config.data)
@@ -86,6 +86,7 @@ def main() -> None:
         "dataset": {"path": str(args.data), "tracks": len(dataset), "fingerprint": dataset.fingerprint},
         "study": result.study_name,
         "budget": {"trials": args.trials, "timeout_seconds": args.timeout},
+        "search": str(args.search or "configs/search.yaml"),
         "objective": "validation macro-F1" + (f", mean over {args.folds} grouped inner folds" if args.folds else ""),
         "trials": result.counts,
         "pruned_share": round(result.counts["pruned"] / finished, 3) if finished else None,

@@ -1,5 +1,7 @@
 """Search spaces from configs/search.yaml: what they cover, how they apply, and bad ranges."""
 
+from pathlib import Path
+
 import optuna
 import pytest
 import yaml
@@ -55,6 +57,13 @@ def test_suggestions_are_named_by_their_settings_and_apply(config):
     tuned = apply(config, "cnn", params)
     assert tuned.models.cnn.training.learning_rate == params["training.learning_rate"]
     assert len(tuned.models.cnn.image.filters) == params["image.blocks"]
+
+
+def test_the_quick_search_file_keeps_the_image_architecture(config):
+    quick = load_search(config, Path(__file__).parent.parent / "configs" / "search-quick.yaml").spaces
+    for model in ("fused", "cnn"):
+        assert not {"image.blocks", "image.first_filters", "image.kernel_size"} & set(quick[model])
+        assert {"training.learning_rate", "image.dropout"} <= set(quick[model])
 
 
 def test_an_override_file_narrows_and_drops_settings(config, tmp_path):
