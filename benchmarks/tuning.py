@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument(
         "--folds", type=int, help="objective over K grouped inner folds (default: the validation split)"
     )
+    parser.add_argument("--search", type=Path, help="changes to configs/search.yaml, e.g. configs/search-quick.yaml")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks"))
     args = parser.parse_args()
     if args.data is None:

@@ -10,6 +10,7 @@ that dies is failed and run again rather than left running for ever.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -150,8 +151,10 @@ def open_study(name: str, storage_url: str, search: SearchConfig, identity: dict
             f"study '{name}' in {mask(storage_url)} was made for {_describe(made_for)}, not "
             f"{_describe(identity)}; resume it with the same settings or choose another --study-name"
         )
-    # A fresh seed per worker start: workers sharing a study should not draw the same trials.
-    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials), constant_liar=True)
+    # Each worker draws from its own seed (the configured one, the trials so far and its process id):
+    # workers started together on one study must not sample the same settings.
+    worker_seed = int(np.random.SeedSequence([seed, len(study.trials), os.getpid()]).generate_state(1)[0])
+    study.sampler = optuna.samplers.TPESampler(seed=worker_seed, constant_liar=True)
     return study
 
 

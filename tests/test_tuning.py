@@ -268,3 +268,5 @@ def test_two_workers_share_one_postgresql_study(synthetic_root, search_file, tmp
     assert all(trial.state in (TrialState.COMPLETE, TrialState.PRUNED) for trial in trials)
     for output in outputs:
         assert output.count(f"{name} trial ") == 3
+    # The workers sample apart (at most the configured first trial may run twice, when both start it).
+    assert len({tuple(sorted(trial.params.items())) for trial in trials}) >= 5
