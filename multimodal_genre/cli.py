@@ -202,12 +202,17 @@ def _summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: flo
 
 
 def _load(args: argparse.Namespace) -> tuple[Config, GenreDataset]:
-    """Config and dataset for a training command, announcing a fall-back to synthetic data."""
+    """Config and dataset for a training command."""
     config = load_config(args.config)
+    return config, _load_dataset(args, config)
+
+
+def _load_dataset(args: argparse.Namespace, config: Config) -> GenreDataset:
+    """The dataset ``--data`` names (or the fall-back), announcing a fall-back to synthetic data."""
     root, notice = resolve_data_dir(args.data)
     if notice:
         print(notice, end="\n\n")
-    return config, load_dataset(root, config.data)
+    return load_dataset(root, config.data)
 
 
 def _output_dir(out: Path | None, name: str) -> Path:
@@ -280,7 +285,7 @@ def _tune(args: argparse.Namespace) -> int:
         )
     config = load_config(args.config)
     search = load_search(config, args.search)
-    _, dataset = _load(args)
+    dataset = _load_dataset(args, config)
     models = MODEL_NAMES if args.model == "all" else (args.model,)
     # Optuna's progress bar (terminal) or one line per trial (log) replaces its own log records.
     optuna.logging.set_verbosity(optuna.logging.WARNING)

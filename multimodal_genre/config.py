@@ -21,6 +21,7 @@ import yaml
 from multimodal_genre.errors import ConfigError
 
 Problems = Iterator[tuple[str, str]]
+T = typing.TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,13 +294,14 @@ def load_config(path: str | Path | None = None) -> Config:
 
 
 def config_dict(config: Config) -> dict[str, Any]:
-    """The config as plain YAML-able data (tuples as lists): ``config_from_dict`` reads it back."""
+    """The config as plain YAML-able data (tuples as lists): ``from_data(Config, ...)`` reads it back."""
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
-def config_from_dict(data: Mapping[str, Any], source: str) -> Config:
-    """Validate a complete config given as plain data; errors name ``source`` and the key."""
-    return _build(Config, data, "", source)
+def from_data(kind: type[T], data: Any, source: str, key: str = "") -> T:
+    """Validate plain data (parsed YAML) as the settings dataclass ``kind``: every key known, every
+    value of its type and within its bounds; errors name ``source`` and the full key."""
+    return _build(kind, data, key, source)
 
 
 def read_yaml(path: Any, name: str) -> dict[str, Any]:

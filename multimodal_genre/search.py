@@ -20,8 +20,9 @@ import optuna
 from multimodal_genre.config import (
     MODEL_NAMES,
     Config,
+    Problems,
     config_dict,
-    config_from_dict,
+    from_data,
     merge,
     read_yaml,
 )
@@ -71,16 +72,21 @@ class Distribution:
 
 @dataclasses.dataclass(frozen=True)
 class PrunerConfig:
-    kind: Literal["median", "hyperband", "none"]
+    type: Literal["median", "hyperband", "none"]
     startup_trials: int
     warmup_epochs: int  # networks: epochs before a trial may be pruned
     warmup_rounds: int  # XGBoost: boosting rounds before a trial may be pruned
 
+    def problems(self) -> Problems:
+        for name in ("startup_trials", "warmup_epochs", "warmup_rounds"):
+            if getattr(self, name) < 0:
+                yield name, f"must not be negative, got {getattr(self, name)}"
+
     def build(self, model: str) -> optuna.pruners.BasePruner:
         warmup = self.warmup_rounds if model == "xgboost" else self.warmup_epochs
-        if self.kind == "median":
+        if self.type == "median":
             return optuna.pruners.MedianPruner(n_startup_trials=self.startup_trials, n_warmup_steps=warmup)
-        if self.kind == "hyperband":
+        if self.type == "hyperband":
             return optuna.pruners.HyperbandPruner(min_resource=max(1, warmup))
         return optuna.pruners.NopPruner()
 
@@ -90,6 +96,12 @@ class StorageConfig:
     heartbeat_seconds: int
     grace_seconds: int
     retries: int
+
+    def problems(self) -> Problems:
+        if self.heartbeat_seconds < 1 or self.grace_seconds <= self.heartbeat_seconds:
+            yield "grace_seconds", "must exceed 'storage.heartbeat_seconds' (>= 1)"
+        if self.retries < 0:
+            yield "retries", f"must not be negative, got {self.retries}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,23 +118,13 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
     if path is not None:
         data, source = merge(data, read_yaml(Path(path), str(path))), str(path)
     _only_keys(data, {"pruner", "storage", "spaces"}, "", source)
-    pruner = _section(data, "pruner", {"type", "startup_trials", "warmup_epochs", "warmup_rounds"}, source)
-    if pruner["type"] not in ("median", "hyperband", "none"):
-        raise ConfigError(f"{source}: 'pruner.type' must be one of median, hyperband, none, got {pruner['type']!r}")
-    storage = _section(data, "storage", {"heartbeat_seconds", "grace_seconds", "retries"}, source)
-    for key, value in [*pruner.items(), *storage.items()]:
-        if key != "type" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            section = "pruner" if key in pruner else "storage"
-            raise ConfigError(f"{source}: '{section}.{key}' must be a whole number >= 0, got {value!r}")
-    if storage["heartbeat_seconds"] < 1 or storage["grace_seconds"] <= storage["heartbeat_seconds"]:
-        raise ConfigError(f"{source}: 'storage.grace_seconds' must exceed 'storage.heartbeat_seconds' (>= 1)")
     spaces = data.get("spaces")
     if not isinstance(spaces, Mapping):
         raise ConfigError(f"{source}: 'spaces' must be a mapping of model names to search spaces")
     _only_keys(spaces, set(MODEL_NAMES), "spaces", source)
     return SearchConfig(
-        pruner=PrunerConfig(**{("kind" if key == "type" else key): value for key, value in pruner.items()}),
-        storage=StorageConfig(**storage),
+        pruner=from_data(PrunerConfig, data.get("pruner"), source, "pruner"),
+        storage=from_data(StorageConfig, data.get("storage"), source, "storage"),
         spaces={model: _space(config, model, spaces.get(model) or {}, source) for model in MODEL_NAMES},
     )
 
@@ -162,7 +164,7 @@ def apply(config: Config, model: str, params: Mapping[str, Any], source: str = "
         for parent in parents:
             target = target[parent]
         target[leaf] = value
-    return config_from_dict(data, source)
+    return from_data(Config, data, source)
 
 
 def _expand(params: Mapping[str, Any], section: Mapping[str, Any]) -> dict[str, Any]:
@@ -247,17 +249,6 @@ def _distribution(raw: Any, where: str, source: str) -> Distribution:
     if step is not None and (not isinstance(step, number) or isinstance(step, bool) or step <= 0 or log):
         raise fail(f"'step' must be a positive {kind} (and not combined with log), got {step!r}")
     return Distribution(kind, low=low, high=high, log=log, step=step)
-
-
-def _section(data: Mapping[str, Any], name: str, keys: set[str], source: str) -> dict[str, Any]:
-    section = data.get(name)
-    if not isinstance(section, Mapping):
-        raise ConfigError(f"{source}: '{name}' must be a mapping")
-    _only_keys(section, keys, name, source)
-    missing = sorted(keys - set(section))
-    if missing:
-        raise ConfigError(f"{source}: missing key '{name}.{missing[0]}'")
-    return dict(section)
 
 
 def _only_keys(data: Mapping[str, Any], allowed: set[str], prefix: str, source: str) -> None:

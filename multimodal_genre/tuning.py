@@ -119,7 +119,7 @@ def study_splits(dataset: GenreDataset, config: Config, folds: int | None) -> tu
     outer = holdout_split(dataset.labels, dataset.groups, config.split)
     if folds is None:
         return outer, [outer]
-    rest = np.sort(np.concatenate([outer.train, outer.validation]))
+    rest = _train_and_validation(outer)
     inner = kfold_splits(dataset.labels[rest], dataset.groups[rest], dataclasses.replace(config.split, folds=folds))
     return outer, [
         Split(
@@ -129,6 +129,10 @@ def study_splits(dataset: GenreDataset, config: Config, folds: int | None) -> tu
         )
         for fold in inner
     ]
+
+
+def _train_and_validation(split: Split) -> np.ndarray:
+    return np.sort(np.concatenate([split.train, split.validation]))
 
 
 def open_study(name: str, storage_url: str, search: SearchConfig, identity: dict[str, Any], seed: int) -> optuna.Study:
@@ -244,9 +248,7 @@ def tune(
     )
     write_study_reports(study, directory)
     final_run = new_run_dir(directory, "final")
-    refit = Split(
-        train=np.sort(np.concatenate([outer.train, outer.validation])), validation=outer.validation[:0], test=outer.test
-    )
+    refit = Split(train=_train_and_validation(outer), validation=outer.validation[:0], test=outer.test)
     test_scores = run_model(
         model, dataset, _fixed_length(tuned, model, best), refit, final_run, None, progress, write, command
     )

@@ -31,7 +31,7 @@ def test_the_default_spaces_cover_what_every_model_needs(config):
     assert spaces["fused"]["training.optimizer"].choices == ("adam", "nadam", "adamw")
     assert spaces["mlp"]["tabular.dropout"] == Distribution("float", low=0.2, high=0.7)
     pruner = load_search(config).pruner
-    assert (pruner.kind, pruner.warmup_epochs, pruner.warmup_rounds) == ("median", 10, 200)
+    assert (pruner.type, pruner.warmup_epochs, pruner.warmup_rounds) == ("median", 10, 200)
     assert isinstance(pruner.build("xgboost"), optuna.pruners.MedianPruner)
     xgboost = {"max_depth", "learning_rate", "subsample", "colsample_bytree", "min_child_weight"}
     assert xgboost | {"reg_alpha", "reg_lambda"} == set(spaces["xgboost"])
@@ -77,7 +77,7 @@ def test_an_override_file_narrows_and_drops_settings(config, tmp_path):
         )
     )
     search = load_search(config, path)
-    assert search.pruner.kind == "hyperband"
+    assert search.pruner.type == "hyperband"
     assert isinstance(search.pruner.build("fused"), optuna.pruners.HyperbandPruner)
     assert search.spaces["xgboost"]["max_depth"] == Distribution("int", low=3, high=4)
     assert "reg_alpha" not in search.spaces["xgboost"] and "reg_lambda" in search.spaces["xgboost"]
