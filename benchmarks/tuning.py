@@ -29,7 +29,7 @@ from multimodal_genre.experiments import run_comparison
 from multimodal_genre.runs import new_run_dir
 from multimodal_genre.search import load_search
 from multimodal_genre.training import default_progress
-from multimodal_genre.tuning import TUNING_DIR, tune
+from multimodal_genre.tuning import TUNING_DIR, default_storage, tune
 
 FUSED_GAIN_TARGET = 0.02
 PLOTS = ("optimization_history", "param_importances")
@@ -45,6 +45,7 @@ def main() -> None:
         "--folds", type=int, help="objective over K grouped inner folds (default: the validation split)"
     )
     parser.add_argument("--search", type=Path, help="changes to configs/search.yaml, e.g. configs/search-quick.yaml")
+    parser.add_argument("--study-name", help="resume this study (default: a new one, benchmark-<model>-<time>)")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks"))
     args = parser.parse_args()
     if args.data is None:
@@ -58,6 +59,8 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     command = " ".join(["python", *sys.argv])
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    study_name = args.study_name or f"benchmark-{args.model}-{stamp}"
+    earlier = _trials_so_far(study_name)
     result = tune(
         args.model,
         dataset,
@@ -65,7 +68,7 @@ def main() -> None:
         search,
         trials=args.trials,
         timeout=args.timeout,
-        study_name=f"benchmark-{args.model}-{stamp}",
+        study_name=study_name,
         folds=args.folds,
         out=TUNING_DIR,
         progress=default_progress(),
@@ -73,7 +76,9 @@ def main() -> None:
     )
     tuned = load_config(result.directory / "tuned.yaml")
     runs = new_run_dir(Path("reports/runs"), f"benchmark-tuned-{args.model}-5fold")
-    cross = run_comparison(dataset, tuned, runs, models=[args.model], folds=5, progress=default_progress())
+    cross = run_comparison(
+        dataset, tuned, runs, models=[args.model], folds=5, progress=default_progress(), command=command
+    )
     folds = cross.scores["macro_f1"]
 
     defaults = json.loads((args.out / "comparison_5fold.json").read_text())
@@ -86,7 +91,7 @@ def main() -> None:
         "package_version": __version__,
         "dataset": {"path": str(args.data), "tracks": len(dataset), "fingerprint": dataset.fingerprint},
         "study": result.study_name,
-        "budget": {"trials": args.trials, "timeout_seconds": args.timeout},
+        "budget": {"trials": args.trials, "timeout_seconds": args.timeout, "resumed_after_trials": earlier},
         "search": str(args.search or "configs/search.yaml"),
         "objective": "validation macro-F1" + (f", mean over {args.folds} grouped inner folds" if args.folds else ""),
         "trials": result.counts,
@@ -122,6 +127,13 @@ def main() -> None:
     print((args.out / "tuning.md").read_text())
 
 
+def _trials_so_far(study_name: str) -> int:
+    try:
+        return len(optuna.load_study(study_name=study_name, storage=default_storage(TUNING_DIR)).trials)
+    except KeyError:  # no such study yet
+        return 0
+
+
 def _markdown(everything: dict) -> str:
     lines = [
         "# Benchmark: tuning",
@@ -142,6 +154,8 @@ def _markdown(everything: dict) -> str:
         entry = everything[model]
         budget = entry["budget"]
         timeout = f", {budget['timeout_seconds']:.0f} s" if budget["timeout_seconds"] else ""
+        if budget.get("resumed_after_trials"):
+            timeout += f", resumed after {budget['resumed_after_trials']} trials"
         trials, kfold, holdout = entry["trials"], entry["kfold_macro_f1"], entry["holdout_test_macro_f1"]
         lines.append(
             f"| {model} | {budget['trials']} trials{timeout} | {entry['objective']} "

@@ -27,6 +27,7 @@ PROG = "multimodal-genre"
 DEFAULT_DATA_DIR = Path("data/gtzan")
 RUNS_DIR = Path("reports/runs")
 TUNING_DIR = Path("reports/tuning")
+REPORT_DIR = Path("reports/html")
 DEMO_DATA_DIR = Path("data/synthetic")
 HOW_TO_GET_GTZAN = (
     'Get GTZAN from Kaggle ("GTZAN Dataset - Music Genre Classification"): its Data/ folder holds '
@@ -109,6 +110,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
     predict.set_defaults(handler=_predict)
+
+    report = commands.add_parser(
+        "report", help="one self-contained HTML page and a Markdown twin from run folders and tuning studies"
+    )
+    report.add_argument(
+        "runs", type=Path, nargs="+", metavar="RUN_DIR", help="run folders: model runs, comparisons, tuning studies"
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        help=f"folder for report.html, report.md and figures/ (default: a new folder under {REPORT_DIR})",
+    )
+    report.add_argument(
+        "--screenshot",
+        action="store_true",
+        help="open the report in headless Chromium, check what it renders and save screenshot.png beside it",
+    )
+    report.set_defaults(handler=_report)
     return parser
 
 
@@ -330,6 +349,29 @@ def _predict(args: argparse.Namespace) -> int:
         table.to_csv(args.out, index=False)
         print(f"Wrote {len(table)} predictions to {args.out}")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from multimodal_genre.document import write_report
+    from multimodal_genre.document.browser import check_in_browser
+    from multimodal_genre.runs import new_run_dir
+
+    out = args.out or new_run_dir(REPORT_DIR, "report")
+    report = write_report(args.runs, out, command=_command_line())
+    if report.synthetic:
+        print("Note: the report shows runs on SYNTHETIC data, and says so at its top.", file=sys.stderr)
+    print(f"Wrote {report.html} and {report.markdown} ({len(report.figures)} figures in {out / 'figures'})")
+    if not args.screenshot:
+        return 0
+    check = check_in_browser(report.html, out / "screenshot.png")
+    print(
+        f"Chromium rendered {len(check.images) - len(check.broken_images)} of {len(check.images)} images and "
+        f"{len(check.tables)} tables; the page asked for {len(check.requests)} outside resources. "
+        f"Screenshot: {check.screenshot}"
+    )
+    for problem in check.problems:
+        print(f"{PROG}: browser check: {problem}", file=sys.stderr)
+    return 1 if check.problems else 0
 
 
 def _data_synth(args: argparse.Namespace) -> int:

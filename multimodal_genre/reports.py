@@ -8,7 +8,7 @@ and one colour per model, the same in every chart.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +18,16 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from multimodal_genre.data import GENRES
 
-MODEL_COLORS = {"fused": "#d62728", "cnn": "#1f77b4", "mlp": "#2ca02c", "xgboost": "#ff7f0e"}
-_OTHER_COLOR = "#7f7f7f"
+# Each model's colour, then shades of it for further runs of that model in one chart (a tuned run
+# beside the default one).
+MODEL_SHADES = {
+    "fused": ("#d62728", "#ff9896", "#8c1515"),
+    "cnn": ("#1f77b4", "#aec7e8", "#0f3d66"),
+    "mlp": ("#2ca02c", "#98df8a", "#145214"),
+    "xgboost": ("#ff7f0e", "#ffbb78", "#a34d00"),
+}
+MODEL_COLORS = {model: shades[0] for model, shades in MODEL_SHADES.items()}
+OTHER_COLOR = "#7f7f7f"
 _REPORT_ROWS = (*GENRES, "macro avg", "weighted avg")
 
 
@@ -68,27 +76,43 @@ def plot_confusion(path: Path, counts: np.ndarray, title: str) -> None:
     figure.savefig(path, dpi=100)
 
 
-def plot_learning_curves(path: Path, history: pd.DataFrame, best_epoch: int, title: str) -> None:
-    """Loss (and accuracy, for networks) on training and validation data, per epoch or boosting
-    round (the history's first column); a model trained without a validation side has no
-    validation curve."""
-    unit = history.columns[0]
-    panels = [name for name in ("loss", "accuracy") if name in history]
+def plot_learning_curves(
+    path: Path, histories: Sequence[tuple[pd.DataFrame, int]], title: str, color: str | None = None
+) -> None:
+    """Loss (and accuracy, for networks) per epoch or boosting round (the history's first column),
+    training dashed and validation solid, for each ``(history, kept epoch)``: one for a run, one per
+    fold for cross-validation. A model trained without a validation side has no validation curve."""
+    unit = histories[0][0].columns[0]
+    panels = [name for name in ("loss", "accuracy") if name in histories[0][0]]
     figure = Figure(figsize=(6 * len(panels), 4.5), layout="constrained")
     for axes, metric in zip(np.atleast_1d(figure.subplots(1, len(panels))), panels, strict=True):
-        axes.plot(history[unit], history[metric], label="training")
-        if f"val_{metric}" in history:
-            axes.plot(history[unit], history[f"val_{metric}"], label="validation")
-        axes.axvline(best_epoch, color="black", linestyle=":", label=f"kept: {unit} {best_epoch}")
+        for index, (history, kept) in enumerate(histories):
+            first = index == 0
+            axes.plot(history[unit], history[metric], "--", color=color or "C0", label="training" if first else None)
+            watched = f"val_{metric}" if f"val_{metric}" in history else metric
+            if watched != metric:
+                axes.plot(history[unit], history[watched], color=color or "C1", label="validation" if first else None)
+            if len(histories) == 1:
+                axes.axvline(kept, color="black", linestyle=":", label=f"kept: {unit} {kept}")
+            else:
+                at_kept = history.loc[history[unit] == kept, watched]
+                axes.plot([kept] * len(at_kept), at_kept, "o", color="black", label=f"kept {unit}" if first else None)
         axes.set_xlabel(unit)
         axes.set_ylabel("log loss" if metric == "loss" else metric)
-        axes.set_title(f"{title}: {metric}")
+        axes.set_title(f"{title}: {metric}" + (f", {len(histories)} folds" if len(histories) > 1 else ""))
         axes.legend()
     figure.savefig(path, dpi=100)
 
 
-def plot_per_genre_f1(path: Path, means: pd.DataFrame, stds: pd.DataFrame | None, title: str) -> None:
-    """Grouped bars: genres along the axis, one bar per model (columns of ``means``)."""
+def plot_per_genre_f1(
+    path: Path,
+    means: pd.DataFrame,
+    stds: pd.DataFrame | None,
+    title: str,
+    colors: Mapping[str, str] = MODEL_COLORS,
+) -> None:
+    """Grouped bars: genres along the axis, one bar per model (columns of ``means``), with error
+    bars of one standard deviation where ``stds`` is given."""
     figure = Figure(figsize=(13, 5), layout="constrained")
     axes = figure.subplots()
     positions = np.arange(len(means.index))
@@ -101,7 +125,7 @@ def plot_per_genre_f1(path: Path, means: pd.DataFrame, stds: pd.DataFrame | None
             yerr=None if stds is None else stds[model],
             capsize=2,
             label=model,
-            color=MODEL_COLORS.get(model, _OTHER_COLOR),
+            color=colors.get(model, OTHER_COLOR),
         )
     axes.set_xticks(positions, list(means.index))
     axes.set_ylim(0, 1.15)

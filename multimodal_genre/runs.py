@@ -102,7 +102,7 @@ def write_model_run(
         trained.model.save(directory / KERAS_MODEL)
     (directory / CONFIG_FILE).write_text(yaml.safe_dump(config_dict(config), sort_keys=False))
     trained.history.to_csv(directory / "history.csv", index=False)
-    plot_learning_curves(directory / "learning_curves.png", trained.history, trained.best_epoch, title)
+    plot_learning_curves(directory / "learning_curves.png", [(trained.history, trained.best_epoch)], title)
     predictions_table(dataset.track_ids[split.test], labels, probabilities).to_csv(
         directory / "predictions.csv", index=False
     )
@@ -152,7 +152,9 @@ def read_run_info(directory: Path) -> dict:
     if not directory.is_dir():
         raise RunError(f"{directory}: no such run folder")
     if not path.is_file():
-        raise RunError(f"{directory}: not a run folder (no {RUN_FILE})")
+        inside = sorted(child.name for child in directory.iterdir() if (child / RUN_FILE).is_file())
+        hint = f"; the run folders in it: {', '.join(inside)}" if inside else ""
+        raise RunError(f"{directory}: not a run folder (no {RUN_FILE}){hint}")
     try:
         info = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:

@@ -14,10 +14,12 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import keras
+import matplotlib
 import matplotlib.pyplot
 import numpy as np
 import optuna
@@ -35,7 +37,7 @@ from multimodal_genre.evaluation import score
 from multimodal_genre.experiments import run_model
 from multimodal_genre.models import predict_proba
 from multimodal_genre.reports import write_json
-from multimodal_genre.runs import dataset_info, new_run_dir
+from multimodal_genre.runs import RUN_FILE, RUN_FORMAT, dataset_info, library_versions, new_run_dir
 from multimodal_genre.search import SearchConfig, apply, configured_values, suggest
 from multimodal_genre.training import Progress, Write, log_name, train_model
 
@@ -44,6 +46,7 @@ TUNING_DIR = Path("reports/tuning")
 PRUNING_MONITOR = "val_accuracy"
 XGBOOST_PRUNING_KEY = "validation_1-auc"
 XGBOOST_PRUNING_INTERVAL = 10  # rounds between reports
+PARALLEL_COORDINATES = 6  # settings in the parallel-coordinate plot: more axes overlap
 
 
 def default_storage(directory: Path = TUNING_DIR) -> str:
@@ -264,8 +267,12 @@ def tune(
         final_run=final_run,
     )
     write_json(
-        directory / "study.json",
+        directory / RUN_FILE,
         {
+            "format": RUN_FORMAT,
+            "kind": "study",
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "versions": library_versions(),
             "study": name,
             "model": model,
             "storage": mask(storage_url),
@@ -281,7 +288,7 @@ def tune(
                 "seconds": round(seconds, 1),
                 "trials_per_hour": round(result.trials_per_hour, 1),
             },
-            "final_run": str(final_run),
+            "final_run": final_run.name,
             "test": {key: value for key, value in test_scores.items() if not key.startswith("f1_")},
         },
     )
@@ -304,9 +311,12 @@ def write_study_reports(study: optuna.Study, directory: Path) -> None:
         "optimization_history": lambda: optuna_plots.plot_optimization_history(study)
     }
     if len(complete) >= 2:
-        figures["parallel_coordinate"] = lambda: optuna_plots.plot_parallel_coordinate(study)
+        figures["parallel_coordinate"] = lambda: optuna_plots.plot_parallel_coordinate(
+            study, params=_most_important(study)
+        )
         figures["param_importances"] = lambda: optuna_plots.plot_param_importances(study)
-    with warnings.catch_warnings():
+    # rc_context: Optuna's plots switch Matplotlib's global style, which must not leak into ours.
+    with warnings.catch_warnings(), matplotlib.rc_context():
         # Optuna's plots warn about short studies (flat axes, equal importances); the plots stand.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -317,9 +327,18 @@ def write_study_reports(study: optuna.Study, directory: Path) -> None:
                 # Importances need settings that varied across finished trials; a short study may have none.
                 continue
             figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
-            figure.set_size_inches(10, 6)
+            figure.set_size_inches(12, 6)
             figure.savefig(directory / f"{name}.png", dpi=100, bbox_inches="tight")
             matplotlib.pyplot.close(figure)
+
+
+def _most_important(study: optuna.Study) -> list[str] | None:
+    """The settings that mattered most, as many as a parallel-coordinate plot shows legibly (all
+    of them when importances cannot be computed yet)."""
+    try:
+        return list(optuna.importance.get_param_importances(study))[:PARALLEL_COORDINATES]
+    except (ValueError, RuntimeError):
+        return None
 
 
 class TrialLine:

@@ -22,6 +22,7 @@ from multimodal_genre import tuning
 from multimodal_genre.cli import main
 from multimodal_genre.config import load_config
 from multimodal_genre.errors import RunError
+from multimodal_genre.runs import read_run_info
 from multimodal_genre.search import apply, configured_values, load_search
 from multimodal_genre.tuning import study_splits, tune
 
@@ -93,7 +94,8 @@ def test_a_tiny_study_completes_and_writes_its_reports(model, fast_dataset, fast
     assert set(split["side"]) == {"train", "test"}
     # Guessing scores a ROC AUC of 0.5; each view alone carries half of the synthetic signal.
     assert result.test_scores["roc_auc_ovr"] > 0.75
-    summary = yaml.safe_load((directory / "study.json").read_text())
+    summary = read_run_info(directory)
+    assert summary["kind"] == "study" and summary["final_run"] == result.final_run.name
     assert summary["trials"]["complete"] == result.counts["complete"] and summary["best_params"] == result.best_params
 
 

@@ -1,0 +1,303 @@
+"""``multimodal-genre report``: run folders in, ``report.html`` + ``report.md`` + ``figures/`` out.
+
+The order of the report: what it is about (data, runs, versions), then each group of comparable
+results (scores, F1 per genre, the genre pairs most confused, confusion matrices, learning curves),
+then the tuning studies, then the configs every run used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from multimodal_genre import __version__
+from multimodal_genre.config import config_dict, load_config
+from multimodal_genre.data import GENRES
+from multimodal_genre.document.figures import entry_colors, entry_figures, group_figures, study_figures
+from multimodal_genre.document.render import (
+    BEST_MARK,
+    Banner,
+    Block,
+    Heading,
+    Image,
+    Items,
+    Paragraph,
+    Table,
+    write_html,
+    write_markdown,
+)
+from multimodal_genre.document.sources import Group, Source, groups_of, read_sources
+
+TITLE = "multimodal_genre report"
+CONFUSED_PAIRS = 3  # per model
+BEST_NOTE = f"the best model per genre in bold with {BEST_MARK}"
+SCORE_COLUMNS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "macro_f1": "macro-F1"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    html: Path
+    markdown: Path
+    figures: list[Path]
+    synthetic: bool
+
+
+def write_report(directories: Sequence[Path], out: Path, command: str | None = None) -> Report:
+    """Read every run folder (refusing the first that is not one), then write the report into ``out``."""
+    sources = read_sources(directories)
+    groups = groups_of(sources)
+    colors = entry_colors([entry for group in groups for entry in group.entries])
+    folder = out / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    blocks: list[Block] = [Heading(1, TITLE), *_synthetic_warning(sources)]
+    blocks += _header(sources, command)
+    for number, group in enumerate(groups, start=1):
+        group_paths = group_figures(group, number, colors, folder)
+        entry_paths = {entry.label: entry_figures(entry, number, colors, folder) for entry in group.entries}
+        blocks += _group_blocks(group, group_paths, entry_paths)
+    for source in sources:
+        if source.study:
+            blocks += _study_blocks(source, study_figures(source, folder))
+    blocks += [
+        Heading(2, "Configs"),
+        Paragraph(
+            "Settings each run changed from this version's defaults (configs/default.yaml), for the models it "
+            "trained; the complete config is config.yaml in each run folder (tuned.yaml for a study)."
+        ),
+    ]
+    for source in sources:
+        changes = _config_changes(source)
+        blocks += [Heading(3, f"{source.name} ({source.directory})")]
+        blocks.append(Table(changes) if len(changes) else Paragraph("No changes: the defaults."))
+
+    html, markdown = out / "report.html", out / "report.md"
+    write_html(html, TITLE, blocks)
+    write_markdown(markdown, blocks)
+    figures = [block.path for block in blocks if isinstance(block, Image)]
+    return Report(html, markdown, figures, any(source.synthetic for source in sources))
+
+
+def _synthetic_warning(sources: Sequence[Source]) -> list[Block]:
+    synthetic = [source.name for source in sources if source.synthetic]
+    if not synthetic:
+        return []
+    which = "every run" if len(synthetic) == len(sources) else "these runs: " + ", ".join(synthetic)
+    return [
+        Banner(
+            f"SYNTHETIC DATA: {which} trained and tested on generated data, not on real music. "
+            "The figures below say nothing about how well any model classifies genres."
+        )
+    ]
+
+
+def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    blocks: list[Block] = [
+        Paragraph(f"Made {made} by multimodal_genre {__version__} from {len(sources)} run folder(s) alone."),
+    ]
+    if command:
+        blocks.append(Paragraph(f"Command: {command}"))
+
+    datasets = pd.DataFrame(
+        [
+            {
+                "folder": source.name,
+                "dataset": source.info["dataset"]["root"],
+                "tracks": source.info["dataset"]["tracks"],
+                "genres": len(GENRES),
+                "data hash": source.info["dataset"]["fingerprint"],
+                "synthetic": "YES" if source.synthetic else "no",
+                "image input": "x".join(map(str, source.info["dataset"]["image_shape"])),
+            }
+            for source in sources
+        ]
+    ).set_index("folder")
+    runs = pd.DataFrame(
+        [
+            {
+                "folder": source.name,
+                "kind": _kind(source),
+                "path": str(source.directory),
+                "created": source.info.get("created", ""),
+                "command": source.info.get("command") or "",
+            }
+            for source in sources
+        ]
+    ).set_index("folder")
+    blocks += [
+        Heading(2, "Data and runs"),
+        Paragraph("Genres: " + ", ".join(GENRES) + "."),
+        Table(datasets, caption="Dataset of each run (the data hash covers every feature row and image)"),
+        Table(runs, caption="Run folders and the commands that made them"),
+        Table(_versions(sources), caption="Package and library versions"),
+    ]
+    return blocks
+
+
+def _kind(source: Source) -> str:
+    kind = source.info["kind"]
+    if kind == "comparison":
+        folds = source.info.get("folds")
+        return "comparison, " + (f"grouped {folds}-fold" if folds else "hold-out split")
+    if kind == "study":
+        return f"tuning study of {next(iter(source.results))}, re-trained and tested once"
+    return f"{source.info['model']} model run"
+
+
+def _versions(sources: Sequence[Source]) -> pd.DataFrame:
+    """One column per distinct set of versions, named by the folders that share it."""
+    sets: dict[tuple, list[str]] = {}
+    for source in sources:
+        sets.setdefault(tuple(sorted(source.info["versions"].items())), []).append(source.name)
+    columns = {", ".join(names) if len(sets) > 1 else "all runs": dict(versions) for versions, names in sets.items()}
+    table = pd.DataFrame(columns).fillna("")
+    table.index.name = "library"
+    return table
+
+
+def _group_blocks(group: Group, group_paths: dict[str, Path], entry_paths: dict[str, dict[str, Path]]) -> list[Block]:
+    cross_validated = group.entries[0].folds is not None
+    spread = " (mean ± standard deviation over folds)" if cross_validated else ""
+    scores, per_genre, best = _score_table(group), *_per_genre_table(group)
+    blocks: list[Block] = [
+        Heading(2, f"Results: {group.title}"),
+        Paragraph(
+            "Every model in this section was tested on exactly the same tracks, so their scores compare. "
+            + (
+                "Each fold's model was tested on tracks it never saw; the folds keep duplicate tracks together."
+                if cross_validated
+                else "Duplicate tracks never straddle the split."
+            )
+        ),
+        Table(scores, caption=f"Test scores{spread}"),
+        Image(group_paths["scores"], f"Test macro-F1{spread}"),
+        Heading(3, "F1 per genre"),
+        Table(per_genre, best, caption=f"F1 per genre{spread}; {BEST_NOTE}"),
+        Image(group_paths["per_genre_f1"], f"F1 per genre{spread}, one colour per model"),
+        Heading(3, "Genres most often confused"),
+        Items([f"{entry.label}: {'; '.join(_confused_pairs(entry.confusion()))}" for entry in group.entries]),
+        Heading(3, "Confusion matrices"),
+    ]
+    summed = " (summed over folds: every track once)" if cross_validated else ""
+    blocks += [Image(entry_paths[entry.label]["confusion"], f"{entry.label}{summed}") for entry in group.entries]
+    blocks.append(Heading(3, "Learning curves"))
+    blocks += [
+        Image(
+            entry_paths[entry.label]["learning_curves"],
+            f"{entry.label}: training (dashed) and validation (solid)"
+            + (", one line per fold" if cross_validated else ""),
+        )
+        for entry in group.entries
+    ]
+    return blocks
+
+
+def _score_table(group: Group) -> pd.DataFrame:
+    rows = {}
+    for entry in group.entries:
+        table = entry.metric_table()
+        row = {"source": entry.source.name, "test tracks": sum(len(result.test_tracks) for result in entry.results)}
+        for metric, name in SCORE_COLUMNS.items():
+            row[name] = _mean_std(table[metric])
+        rows[entry.label] = row
+    frame = pd.DataFrame(rows).T
+    frame.index.name = "model"
+    return frame
+
+
+def _per_genre_table(group: Group) -> tuple[pd.DataFrame, pd.DataFrame]:
+    means = pd.DataFrame({entry.label: entry.f1_table().mean(axis=1) for entry in group.entries})
+    text = pd.DataFrame({entry.label: entry.f1_table().apply(_mean_std, axis=1) for entry in group.entries})
+    best = means.eq(means.max(axis=1), axis=0)
+    text.index.name = best.index.name = "genre"
+    return text, best
+
+
+def _mean_std(values: pd.Series) -> str:
+    return f"{values.mean():.3f}" + (f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else "")
+
+
+def _confused_pairs(counts: np.ndarray) -> list[str]:
+    """The largest off-diagonal cells, in words: "rock -> country: 6 of 20" (of the 20 rock tracks)."""
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(off, axis=None, kind="stable")[::-1][:CONFUSED_PAIRS]
+    pairs = [np.unravel_index(index, off.shape) for index in order]
+    return [
+        f"{GENRES[true]} -> {GENRES[predicted]}: {off[true, predicted]} of {counts[true].sum()}"
+        for true, predicted in pairs
+        if off[true, predicted] > 0
+    ] or ["no track confused"]
+
+
+def _config_changes(source: Source) -> pd.DataFrame:
+    used = _flatten(yaml.safe_load(source.config))
+    defaults = _flatten(config_dict(load_config()))
+    wanted = tuple(f"models.{model}." for model in source.results)
+    rows = {
+        key: {"value": _setting(value), "default": _setting(defaults.get(key, ""))}
+        for key, value in used.items()
+        if value != defaults.get(key) and (not key.startswith("models.") or key.startswith(wanted))
+    }
+    table = pd.DataFrame(rows, columns=list(rows), index=["value", "default"]).T
+    table.index.name = "setting"
+    return table
+
+
+def _flatten(data: object, prefix: str = "") -> dict[str, object]:
+    """Nested settings as dotted keys: {"a": {"b": 1}} -> {"a.b": 1}."""
+    if not isinstance(data, dict):
+        return {prefix.rstrip("."): data}
+    flat: dict[str, object] = {}
+    for name, item in data.items():
+        flat.update(_flatten(item, f"{prefix}{name}."))
+    return flat
+
+
+def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
+    study = source.study
+    trials = study.trials
+    model, (final,) = next(iter(source.results.items()))  # a study holds its re-trained run only
+    summary = pd.DataFrame(
+        {
+            "value": {
+                "study": study.name,
+                "model": model,
+                "objective": study.objective,
+                "trials (complete / pruned / failed)": f"{trials['complete']} / {trials['pruned']} / {trials['fail']}",
+                "best trial": study.best_trial,
+                "best validation macro-F1": f"{study.best_value:.4f}",
+                "trials per hour (last session)": f"{study.this_run['trials_per_hour']:.1f}",
+                "tested once on the test split: macro-F1": f"{final.metrics['macro_f1']:.3f}",
+            }
+        }
+    )
+    summary.index.name = "study"
+    params = pd.DataFrame({"best value": {name: _setting(value) for name, value in study.best_params.items()}})
+    params.index.name = "setting"
+    captions = {
+        "optimization_history": "Optimisation history: each trial's validation macro-F1 and the best so far",
+        "param_importances": "Parameter importances (fANOVA over the finished trials)",
+        "parallel_coordinate": "Parallel coordinates: settings of each finished trial, coloured by its score",
+    }
+    return [
+        Heading(2, f"Tuning study: {study.name}"),
+        Paragraph(
+            "The best trial's settings were re-trained on train + validation and tested once on the test split; "
+            "that run appears among the results above."
+        ),
+        Table(summary),
+        Table(params, caption="Best settings"),
+        *(Image(path, captions[name]) for name, path in paths.items()),
+    ]
+
+
+def _setting(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,226 @@
+"""What a report is made of, read from run folders alone: no dataset, no model, no re-training.
+
+A folder named on the command line is a *source*: a model run, a comparison (hold-out or K-fold) or
+a tuning study (whose re-trained final run it holds). Each model evaluated in a source becomes an
+*entry*, one column of the report's tables; entries tested on exactly the same tracks form a
+*group*, because only their scores are comparable side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from multimodal_genre.data import GENRES
+from multimodal_genre.errors import RunError
+from multimodal_genre.evaluation import METRICS
+from multimodal_genre.runs import CONFIG_FILE, read_run_info
+
+STUDY_PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelResult:
+    """One trained model's test results, as its run folder holds them."""
+
+    directory: Path
+    model: str
+    info: dict  # run.json
+    per_genre: pd.DataFrame  # index GENRES; precision, recall, f1-score, support
+    confusion: np.ndarray  # rows: true genres, columns: predicted
+    history: pd.DataFrame
+    test_tracks: frozenset[str]
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.info["metrics"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """A tuning study's summary and the plots it left."""
+
+    name: str
+    objective: str
+    best_trial: int
+    best_value: float
+    best_params: dict
+    trials: dict[str, int]
+    this_run: dict
+    plots: dict[str, Path]
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A folder named on the command line."""
+
+    directory: Path
+    info: dict  # its run.json
+    config: str  # the YAML it ran with (tuned.yaml for a study)
+    results: dict[str, list[ModelResult]]  # model -> one result, or one per fold
+    study: Study | None = None
+
+    @property
+    def name(self) -> str:
+        """The folder's name without its time stamp."""
+        name = self.directory.resolve().name
+        parts = name.split("-", 2)
+        return parts[2] if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit() else name
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.info["dataset"]["synthetic"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One model evaluated one way: a column of the report's tables."""
+
+    label: str
+    source: Source
+    model: str
+    results: list[ModelResult]  # one, or one per fold
+
+    @property
+    def folds(self) -> int | None:
+        """The number of cross-validation folds, None for a single test split."""
+        return len(self.results) if len(self.results) > 1 else None
+
+    def metric_table(self) -> pd.DataFrame:
+        """The test metrics, one row per fold (or one row)."""
+        return pd.DataFrame([result.metrics for result in self.results], columns=list(METRICS))
+
+    def f1_table(self) -> pd.DataFrame:
+        """Per-genre F1, one column per fold (or one column)."""
+        return pd.concat([result.per_genre["f1-score"] for result in self.results], axis=1)
+
+    def confusion(self) -> np.ndarray:
+        """Counts summed over folds: with K-fold every track is tested exactly once."""
+        return sum(result.confusion for result in self.results)
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """Entries tested on the same tracks, so their scores compare."""
+
+    title: str
+    entries: list[Entry]
+
+
+def read_sources(directories: Sequence[Path]) -> list[Source]:
+    """Every folder read and checked before anything is written; the first problem is an error
+    naming the folder or file. A folder named twice is read once."""
+    if not directories:
+        raise RunError("name at least one run folder")
+    unique: dict[Path, Path] = {}
+    for directory in directories:
+        unique.setdefault(Path(directory).resolve(), Path(directory))
+    return [_read_source(directory) for directory in unique.values()]
+
+
+def groups_of(sources: Sequence[Source]) -> list[Group]:
+    """Each model of each source as an entry, grouped by the exact tracks it was tested on, in order
+    of first appearance. Within a group an entry is labelled by its model (" (tuned)" for a study's
+    run); a model that comes again is told apart by its folder's name."""
+    grouped: dict[str, list[Entry]] = {}
+    for source in sources:
+        for model, results in source.results.items():
+            members = grouped.setdefault(_tested_on(results), [])
+            name = model + (" (tuned)" if source.study else "")
+            taken = {entry.label for entry in members}
+            label = next(
+                candidate
+                for candidate in (name, f"{name} · {source.name}", f"{name} · {source.directory}")
+                if candidate not in taken
+            )
+            members.append(Entry(label, source, model, results))
+    return [Group(_group_title(members[0]), members) for members in grouped.values()]
+
+
+def _read_source(directory: Path) -> Source:
+    info = read_run_info(directory)
+    kind = info.get("kind")
+    if kind == "model":
+        result = _read_model_result(directory, info)
+        return Source(directory, info, _read_text(directory / CONFIG_FILE), {result.model: [result]})
+    if kind == "comparison":
+        folds = info.get("folds")
+        places = [Path()] if folds is None else [Path(f"fold{index}") for index in range(1, folds + 1)]
+        results = {
+            model: [_read_model_result(directory / place / model) for place in places] for model in info["models"]
+        }
+        return Source(directory, info, _read_text(directory / CONFIG_FILE), results)
+    if kind == "study":
+        final = _read_model_result(directory / info["final_run"])
+        plots = {name: directory / f"{name}.png" for name in STUDY_PLOTS if (directory / f"{name}.png").is_file()}
+        study = Study(
+            name=info["study"],
+            objective=info["objective"],
+            best_trial=info["best_trial"],
+            best_value=info["best_validation_macro_f1"],
+            best_params=info["best_params"],
+            trials=info["trials"],
+            this_run=info["this_run"],
+            plots=plots,
+        )
+        return Source(directory, info, _read_text(directory / "tuned.yaml"), {final.model: [final]}, study)
+    raise RunError(f"{directory}: a run folder of kind {kind!r}, which a report cannot show")
+
+
+def _read_model_result(directory: Path, info: dict | None = None) -> ModelResult:
+    info = info or read_run_info(directory)
+    if info.get("kind") != "model":
+        raise RunError(f"{directory}: expected a model's run folder, found kind {info.get('kind')!r}")
+    report = json.loads(_read_text(directory / "classification_report.json"))
+    missing = [genre for genre in GENRES if genre not in report]
+    if missing:
+        raise RunError(f"{directory / 'classification_report.json'}: no row for {', '.join(missing)}")
+    per_genre = pd.DataFrame({genre: report[genre] for genre in GENRES}).T
+    confusion = _read_csv(directory / "confusion_matrix.csv", index_col=0)
+    if list(confusion.index) != list(GENRES) or list(confusion.columns) != list(GENRES):
+        raise RunError(f"{directory / 'confusion_matrix.csv'}: rows and columns are not the ten genres in order")
+    split = _read_csv(directory / "split.csv")
+    return ModelResult(
+        directory=directory,
+        model=info["model"],
+        info=info,
+        per_genre=per_genre,
+        confusion=confusion.to_numpy(dtype=int),
+        history=_read_csv(directory / "history.csv"),
+        test_tracks=frozenset(split.loc[split["side"] == "test", "track"]),
+    )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as error:
+        raise RunError(f"{path}: cannot read ({error.strerror or error})") from None
+
+
+def _read_csv(path: Path, **options) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, **options)
+    except (OSError, ValueError) as error:
+        raise RunError(f"{path}: cannot read ({error})") from None
+
+
+def _tested_on(results: Sequence[ModelResult]) -> str:
+    folds = sorted("\n".join(sorted(result.test_tracks)) for result in results)
+    return hashlib.sha256("\f".join(folds).encode()).hexdigest()
+
+
+def _group_title(entry: Entry) -> str:
+    split = entry.results[0].info["split"]
+    tracks = sum(len(result.test_tracks) for result in entry.results)
+    if entry.folds:
+        return f"Grouped {entry.folds}-fold cross-validation (split seed {split['seed']}): {tracks} test tracks in all"
+    if split["kind"] == "kfold":
+        return f"Fold {split['fold']} of {split['folds']} (split seed {split['seed']}): {tracks} test tracks"
+    return f"Hold-out split (seed {split['seed']}): {tracks} test tracks"

@@ -1,0 +1,250 @@
+"""The report command: one self-contained HTML page and a Markdown twin made from run folders alone,
+checked against the run folders' own numbers and, in a real headless Chromium, as rendered."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from PIL import Image
+
+from multimodal_genre.cli import main
+from multimodal_genre.data import GENRES
+from multimodal_genre.document import write_report
+from multimodal_genre.document.browser import check_in_browser, find_chromium
+from multimodal_genre.document.figures import entry_colors
+from multimodal_genre.document.sources import groups_of, read_sources
+from multimodal_genre.experiments import run_comparison
+from multimodal_genre.search import load_search
+from multimodal_genre.tuning import tune
+
+
+@pytest.fixture(scope="module")
+def crossval(tmp_path_factory, fast_dataset, fast_config):
+    return run_comparison(
+        fast_dataset, fast_config, tmp_path_factory.mktemp("runs") / "cv", models=["mlp", "xgboost"], folds=2
+    )
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory, fast_dataset, fast_config):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return tune(
+        "xgboost", fast_dataset, fast_config, load_search(fast_config), trials=3, out=tmp_path_factory.mktemp("tuning")
+    )
+
+
+@pytest.fixture(scope="module")
+def sources(comparison, crossval, study):
+    return [comparison.directory, crossval.directory, study.directory]
+
+
+@pytest.fixture(scope="module")
+def report(sources, tmp_path_factory):
+    return write_report(sources, tmp_path_factory.mktemp("report") / "out", command="multimodal-genre report ...")
+
+
+def _rows(page: str, label: str, caption: str = "") -> list[list[str]]:
+    """The cells' text of each row headed ``label``, in page order, in tables whose caption starts
+    with ``caption``."""
+    tables = [chunk.split("</table>")[0] for chunk in page.split("<table>")[1:]]
+    tables = [table for table in tables if table.startswith(f"<caption>{caption}" if caption else "")]
+    rows = [
+        row for table in tables for row in re.findall(rf"<tr><th>{re.escape(html.escape(label))}</th>(.*?)</tr>", table)
+    ]
+    return [[re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in rows]
+
+
+def test_the_page_is_self_contained(report):
+    page = report.html.read_text()
+    sources = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert sources and all(source.startswith("data:image/png;base64,") for source in sources)
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert "default-src 'none'" in page  # the browser itself refuses any request
+    # Every figure is embedded whole, and every embedded image is a PNG that decodes.
+    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(embedded) == len(report.figures)
+    for data, path in zip(embedded, report.figures, strict=True):
+        assert base64.b64decode(data) == path.read_bytes()
+        assert Image.open(io.BytesIO(base64.b64decode(data))).size[0] > 300
+
+
+def test_markdown_has_the_same_tables_and_links_every_figure(report, comparison):
+    text = report.markdown.read_text()
+    holdout = pd.read_csv(comparison.directory / "comparison.csv", index_col=0)
+    for model in holdout.index:
+        scores = text[text.index("Test scores") :].splitlines()
+        row = next(line for line in scores if line.startswith(f"| {model} "))
+        assert row.split("|")[-2].strip() == f"{holdout.loc[model, 'macro_f1']:.3f}"  # the macro-F1 column
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert sorted(report.markdown.parent / link for link in links) == sorted(report.figures)
+    page = report.html.read_text()
+    for heading in re.findall(r"<h[23]>(.*?)</h[23]>", page):
+        assert html.unescape(heading) in text
+
+
+def test_synthetic_runs_are_flagged_at_the_top(report):
+    page = report.html.read_text()
+    banner = page.index('class="banner"')
+    assert banner < page.index("<h2>") and "SYNTHETIC DATA" in page[banner : banner + 200]
+    assert report.markdown.read_text().splitlines()[2].startswith("> **SYNTHETIC DATA")
+    assert report.synthetic
+
+
+def test_real_data_runs_carry_no_warning(comparison, tmp_path):
+    real = Path(shutil.copytree(comparison.directory / "mlp", tmp_path / "run"))
+    info = json.loads((real / "run.json").read_text())
+    info["dataset"]["synthetic"] = False
+    (real / "run.json").write_text(json.dumps(info))
+    written = write_report([real], tmp_path / "out")
+    assert not written.synthetic and "SYNTHETIC" not in written.html.read_text()
+
+
+def test_scores_match_the_run_folders(report, comparison, crossval, fast_dataset):
+    page = report.html.read_text()
+    holdout = pd.read_csv(comparison.directory / "comparison.csv", index_col=0)
+    for model in holdout.index:
+        source, tracks, accuracy, balanced, macro_f1 = _rows(page, model, "Test scores")[0]
+        assert (source, accuracy, balanced, macro_f1) == (
+            "compare",
+            *(f"{holdout.loc[model, metric]:.3f}" for metric in ("accuracy", "balanced_accuracy", "macro_f1")),
+        )
+    # The cross-validated mlp and xgboost come second, in their own section, with their spread.
+    folds = pd.read_csv(crossval.directory / "folds.csv")
+    for model in ("mlp", "xgboost"):
+        scores = folds[folds["model"] == model]["macro_f1"]
+        source, tracks, *_, macro_f1 = _rows(page, model, "Test scores")[1]
+        assert (source, tracks) == ("cv", str(len(fast_dataset)))  # every track tested once
+        assert macro_f1 == f"{scores.mean():.3f} ± {scores.std(ddof=1):.3f}"
+
+
+def test_the_best_model_per_genre_is_marked(report, comparison):
+    page = report.html.read_text()
+    per_genre = pd.read_csv(comparison.directory / "per_genre_f1.csv", index_col=0)
+    table = page[page.index("F1 per genre;") :]
+    for genre in GENRES:
+        row = re.search(rf"<tr><th>{genre}</th>(.*?)</tr>", table).group(1)
+        cells = re.findall(r'<td class="([^"]*)">([^<]*)</td>', row)
+        marked = {value.split()[0] for classes, value in cells if "best" in classes}
+        assert marked == {f"{per_genre.loc[genre].max():.3f}"}
+
+
+def test_the_most_confused_pairs_are_in_words(report, crossval):
+    counts = sum(
+        pd.read_csv(crossval.directory / f"fold{fold}" / "xgboost" / "confusion_matrix.csv", index_col=0).to_numpy()
+        for fold in (1, 2)
+    )
+    off = counts - np.diag(np.diag(counts))
+    true, predicted = np.unravel_index(off.argmax(), off.shape)
+    expected = f"{GENRES[true]} -&gt; {GENRES[predicted]}: {off[true, predicted]} of {counts[true].sum()}"
+    line = re.findall(r"<li>xgboost: (.*?)</li>", report.html.read_text())[1]
+    assert line.startswith(expected)
+
+
+def test_a_study_shows_its_best_settings_and_plots(report, study):
+    page = report.html.read_text()
+    assert f"Tuning study: {study.study_name}" in page
+    for name, value in study.best_params.items():
+        assert _rows(page, name) == [[f"{value:.4g}" if isinstance(value, float) else str(value)]]
+    assert 'alt="Optimisation history' in page
+    # Optuna's plots switch Matplotlib's style; the report's own charts keep theirs.
+    assert matplotlib.rcParams["axes.facecolor"] == matplotlib.rcParamsDefault["axes.facecolor"]
+    # Its re-trained run is scored beside the hold-out runs: they share the test tracks.
+    assert _rows(page, "xgboost (tuned)", "Test scores")[0][-1] == f"{study.test_scores['macro_f1']:.3f}"
+
+
+def test_entries_are_grouped_by_test_tracks_and_keep_their_colour(sources):
+    groups = groups_of(read_sources(sources))
+    labels = [[entry.label for entry in group.entries] for group in groups]
+    assert labels == [["fused", "cnn", "mlp", "xgboost", "xgboost (tuned)"], ["mlp", "xgboost"]]
+    # A model keeps its colour across sections; its tuned run gets a shade of it.
+    colors = entry_colors([entry for group in groups for entry in group.entries])
+    assert len(colors) == 5 and len(set(colors.values())) == 5
+
+
+def test_a_folder_named_twice_is_read_once(comparison, crossval):
+    twice = read_sources([comparison.directory, crossval.directory, comparison.directory / ".." / "compare"])
+    assert [source.directory for source in twice] == [comparison.directory, crossval.directory]
+
+
+def test_a_model_that_comes_twice_on_the_same_tracks_is_told_apart(comparison, tmp_path):
+    again = Path(shutil.copytree(comparison.directory, tmp_path / "20261121-120000-again"))
+    (group,) = groups_of(read_sources([comparison.directory, again]))
+    assert [entry.label for entry in group.entries][4:] == [
+        f"{model} · again" for model in ("fused", "cnn", "mlp", "xgboost")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda run: (run / "run.json").unlink(), "not a run folder (no run.json)"),
+        (lambda run: (run / "run.json").write_text('{"format": 99, "kind": "model"}'), "reads format 1"),
+        (lambda run: (run / "classification_report.json").unlink(), "classification_report.json: cannot read"),
+        (lambda run: (run / "confusion_matrix.csv").write_text("a,b\n1,2\n"), "not the ten genres"),
+    ],
+)
+def test_bad_folders_are_refused_before_anything_is_written(damage, message, comparison, tmp_path, capsys):
+    run = Path(shutil.copytree(comparison.directory / "mlp", tmp_path / "run"))
+    damage(run)
+    out = tmp_path / "out"
+    assert main(["report", str(comparison.directory), str(run), "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and message in error and str(run) in error
+    assert not out.exists()
+
+
+def test_a_comparison_fold_points_to_its_runs(crossval, capsys):
+    assert main(["report", str(crossval.directory / "fold1")]) == 2
+    assert "the run folders in it: mlp, xgboost" in capsys.readouterr().err
+
+
+def test_the_command_writes_into_out(comparison, tmp_path, capsys):
+    assert main(["report", str(comparison.directory), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "report.html").is_file() and (tmp_path / "out" / "report.md").is_file()
+    assert "SYNTHETIC" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if find_chromium() is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI must provide Chromium (.ci/run installs the 'chromium' package)")
+        pytest.skip("no Chromium on this machine")
+
+
+def test_the_report_renders_in_a_real_browser(chromium, report):
+    check = check_in_browser(report.html, report.html.parent / "screenshot.png")
+    assert check.problems == []
+    assert len(check.images) == len(report.figures) and all(image["width"] > 300 for image in check.images)
+    page = report.html.read_text()
+    assert len(check.tables) == page.count("<table>") and min(check.tables) >= 2
+    assert check.text.startswith("multimodal_genre report") and "SYNTHETIC DATA" in check.text
+    shot = Image.open(check.screenshot).convert("L")
+    assert shot.size[0] == 1280 and shot.size[1] >= min(check.height, 30000) - 1 > 3000
+    # Rendered content, not a blank page: the top holds dark text on white and the red banner.
+    top = np.asarray(shot.crop((0, 0, 1280, 600)))
+    assert (top < 80).mean() > 0.005 and (top > 240).mean() > 0.5
+
+
+def test_the_browser_check_catches_broken_and_outside_images(chromium, tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<!DOCTYPE html><html><body><table><tr><td>1</td></tr></table>"
+        '<img alt="broken" src="data:image/png;base64,AAAA"><img alt="outside" src="http://127.0.0.1:9/x.png">'
+        "</body></html>"
+    )
+    check = check_in_browser(page, tmp_path / "shot.png")
+    assert check.broken_images == ["broken", "outside"]
+    assert check.requests == ["http://127.0.0.1:9/x.png"]
