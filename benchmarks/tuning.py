@@ -75,7 +75,7 @@ def main() -> None:
         command=command,
     )
     tuned = load_config(result.directory / "tuned.yaml")
-    runs = new_run_dir(Path("reports/runs"), f"benchmark-tuned-{args.model}-5fold")
+    runs = new_run_dir(Path("reports/runs"), "tuned")  # a report labels its model "<model> · tuned"
     cross = run_comparison(
         dataset, tuned, runs, models=[args.model], folds=5, progress=default_progress(), command=command
     )
