@@ -113,9 +113,31 @@ def _widths(name: str, widths: tuple[int, ...]) -> Problems:
         yield name, f"must all be at least 1, got {list(widths)}"
 
 
+BACKBONE_NAMES = ("mobilenet_v2", "efficientnet_b0", "resnet50", "xception")
+
+
+@dataclasses.dataclass(frozen=True)
+class BackboneConfig:
+    """A keras.applications network in place of the convolution blocks: transfer learning."""
+
+    name: Literal["mobilenet_v2", "efficientnet_b0", "resnet50", "xception"]
+    # "imagenet" (a file for this network in $MULTIMODAL_GENRE_WEIGHTS, else Keras downloads it),
+    # the path of a weights file of the network without its top, or null for a random start.
+    weights: str | None
+    # null: the backbone is frozen; a layer name: that layer and every later one train; "all": all train.
+    fine_tune_from: str | None
+
+    def problems(self) -> Problems:
+        if self.weights == "":
+            yield "weights", "must be imagenet, a file path or null, got an empty string"
+        if self.fine_tune_from == "":
+            yield "fine_tune_from", "must be a layer name, all or null, got an empty string"
+
+
 @dataclasses.dataclass(frozen=True)
 class ImageBranchConfig:
-    """Blocks of same-padded convolutions, each followed by pooling and dropout."""
+    """Blocks of same-padded convolutions, each followed by pooling and dropout, or a pretrained
+    backbone; then global pooling."""
 
     filters: tuple[int, ...]  # one block per entry
     convs_per_block: int
@@ -129,6 +151,9 @@ class ImageBranchConfig:
     batch_norm_momentum: float
     # Training-time augmentation: roll each spectrogram along time by up to this fraction of its width.
     time_shift: float
+    # A pretrained network instead of the blocks above (whose filters, convolutions, kernel size,
+    # batch norm and pooling then do not apply; dropout follows the global pooling).
+    backbone: BackboneConfig | None
 
     def problems(self) -> Problems:
         if not self.filters:
