@@ -87,10 +87,10 @@ class SplitConfig:
     folds: int
 
     def problems(self) -> Problems:
-        for name in ("test_fraction", "validation_fraction"):
-            value = getattr(self, name)
-            if not 0.0 < value <= 0.5:
-                yield name, f"must be in (0, 0.5], got {value}"
+        if not 0.0 < self.test_fraction <= 0.5:
+            yield "test_fraction", f"must be in (0, 0.5], got {self.test_fraction}"
+        if not 0.0 <= self.validation_fraction <= 0.5:
+            yield "validation_fraction", f"must be in [0, 0.5] (0: no validation side), got {self.validation_fraction}"
         if self.test_fraction + self.validation_fraction > 0.6:
             yield "validation_fraction", "plus test_fraction must leave at least 40% for training"
         if self.folds < 2:

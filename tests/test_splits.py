@@ -47,6 +47,16 @@ def test_holdout_split_is_seeded(synthetic, config):
     assert not np.array_equal(first.test, other.test)
 
 
+def test_no_validation_side_leaves_train_and_the_same_test(synthetic, config):
+    with_validation = holdout_split(synthetic.labels, synthetic.groups, config.split)
+    without = holdout_split(
+        synthetic.labels, synthetic.groups, dataclasses.replace(config.split, validation_fraction=0)
+    )
+    assert len(without.validation) == 0
+    np.testing.assert_array_equal(without.test, with_validation.test)
+    np.testing.assert_array_equal(without.train, np.union1d(with_validation.train, with_validation.validation))
+
+
 def test_kfold_test_sides_partition_the_dataset(synthetic, config):
     folds = kfold_splits(synthetic.labels, synthetic.groups, config.split)
     assert len(folds) == 5

@@ -47,6 +47,8 @@ def kfold_splits(labels: np.ndarray, groups: np.ndarray, config: SplitConfig) ->
 def _with_validation(
     labels: np.ndarray, groups: np.ndarray, rest: np.ndarray, test: np.ndarray, config: SplitConfig
 ) -> Split:
+    if config.validation_fraction == 0:  # no early stopping: a fixed number of epochs on all of the rest
+        return Split(train=np.sort(rest), validation=np.empty(0, dtype=rest.dtype), test=np.sort(test))
     share_of_rest = len(rest) / len(labels)
     n_splits = max(2, round(share_of_rest / config.validation_fraction))
     train, validation = _hold_out_fold(labels, groups, rest, n_splits, config.seed + 1)
