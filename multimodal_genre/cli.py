@@ -14,6 +14,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from multimodal_genre.config import MODEL_NAMES, Config, ImageConfig, load_confi
 from multimodal_genre.data import GENRES, GenreDataset, load_dataset, write_synthetic_dataset
 from multimodal_genre.data.layout import FEATURES_CSV
 from multimodal_genre.errors import ConfigError, DatasetNotFoundError, MultimodalGenreError, RunError
+
+if TYPE_CHECKING:
+    from multimodal_genre.recipes import Recipe
 
 PROG = "multimodal-genre"
 DEFAULT_DATA_DIR = Path("data/gtzan")
@@ -68,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(handler=_data_synth)
 
     train = commands.add_parser("train", help="train one model on the grouped hold-out split and write its run folder")
-    train.add_argument("--model", choices=MODEL_NAMES, required=True, help="which model to train")
-    _add_data_options(train)
+    train.add_argument("--model", choices=MODEL_NAMES, help="which model to train (default: the recipe's)")
+    _add_data_options(train, recipes=True)
     _add_out_option(train)
     train.set_defaults(handler=_train)
 
@@ -78,16 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--folds", type=int, help="grouped stratified K-fold instead of one hold-out split")
     compare.add_argument(
-        "--models", nargs="+", choices=MODEL_NAMES, default=list(MODEL_NAMES), help="models to compare (default: all)"
+        "--models", nargs="+", choices=MODEL_NAMES, help="models to compare (default: all, or the recipe's)"
     )
-    _add_data_options(compare)
+    _add_data_options(compare, recipes=True)
     _add_out_option(compare)
     compare.set_defaults(handler=_compare)
 
     tune = commands.add_parser(
         "tune", help="tune a model with Optuna, then re-train the best settings and test them once"
     )
-    tune.add_argument("--model", choices=[*MODEL_NAMES, "all"], required=True, help="which model to tune")
+    tune.add_argument("--model", choices=[*MODEL_NAMES, "all"], help="which model to tune (default: the recipe's)")
     tune.add_argument("--trials", type=int, help="trials to run in this process (at least one of --trials, --timeout)")
     tune.add_argument("--timeout", type=float, help="stop starting new trials after this many seconds")
     tune.add_argument(
@@ -97,8 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--study-name", help="study to create or resume (default: the model's name; with --model all, NAME-<model>)"
     )
     tune.add_argument("--folds", type=int, help="objective: mean over K grouped inner folds of train + validation")
-    tune.add_argument("--search", type=Path, help="YAML file with the changes to configs/search.yaml")
-    _add_data_options(tune)
+    tune.add_argument(
+        "--search", type=Path, help="YAML file with the changes to configs/search.yaml (default: the recipe's, if any)"
+    )
+    _add_data_options(tune, recipes=True)
     tune.add_argument("--out", type=Path, default=TUNING_DIR, help=f"folder for study reports (default: {TUNING_DIR})")
     tune.set_defaults(handler=_tune)
 
@@ -128,14 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the report in headless Chromium, check what it renders and save screenshot.png beside it",
     )
     report.set_defaults(handler=_report)
+
+    recipes = commands.add_parser("recipes", help="list the published systems ready to run with --recipe NAME")
+    recipes.set_defaults(handler=_recipes)
     return parser
 
 
-def _add_data_options(parser: argparse.ArgumentParser) -> None:
+def _add_data_options(parser: argparse.ArgumentParser, recipes: bool = False) -> None:
     parser.add_argument(
         "--data", type=Path, help=f"dataset folder in the Kaggle layout (default: $GTZAN_DIR, else {DEFAULT_DATA_DIR})"
     )
-    parser.add_argument("--config", type=Path, help="YAML file with the settings to change from configs/default.yaml")
+    settings = parser.add_mutually_exclusive_group() if recipes else parser
+    settings.add_argument("--config", type=Path, help="YAML file with the settings to change from configs/default.yaml")
+    if recipes:
+        settings.add_argument("--recipe", help="a published system's settings instead (see: multimodal-genre recipes)")
 
 
 def _add_out_option(parser: argparse.ArgumentParser) -> None:
@@ -222,8 +234,30 @@ def _summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: flo
 
 def _load(args: argparse.Namespace) -> tuple[Config, GenreDataset]:
     """Config and dataset for a training command."""
-    config = load_config(args.config)
+    config = _config(args)
     return config, _load_dataset(args, config)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    """The recipe's config with ``--recipe``, else the defaults changed by ``--config``."""
+    recipe = _recipe(args)
+    return recipe.config if recipe else load_config(args.config)
+
+
+def _recipe(args: argparse.Namespace) -> Recipe | None:
+    from multimodal_genre.recipes import load_recipe
+
+    return load_recipe(args.recipe) if getattr(args, "recipe", None) else None
+
+
+def _model(args: argparse.Namespace) -> str:
+    """``--model``, else the recipe's model."""
+    if args.model:
+        return args.model
+    recipe = _recipe(args)
+    if recipe is None:
+        raise ConfigError(f"{args.command} needs --model (or --recipe NAME)")
+    return recipe.info.model
 
 
 def _load_dataset(args: argparse.Namespace, config: Config) -> GenreDataset:
@@ -255,10 +289,11 @@ def _train(args: argparse.Namespace) -> int:
     from multimodal_genre.experiments import run_model
     from multimodal_genre.training import default_progress
 
+    model = _model(args)
     config, dataset = _load(args)
     split = holdout_split(dataset.labels, dataset.groups, config.split)
-    out = _output_dir(args.out, args.model)
-    run_model(args.model, dataset, config, split, out, progress=default_progress(), command=_command_line())
+    out = _output_dir(args.out, args.recipe or model)
+    run_model(model, dataset, config, split, out, progress=default_progress(), command=_command_line())
     print(f"Run folder: {out}")
     return 0
 
@@ -269,13 +304,16 @@ def _compare(args: argparse.Namespace) -> int:
 
     if args.folds is not None and args.folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {args.folds}")
+    recipe = _recipe(args)
+    models = args.models or ([recipe.info.model] if recipe else list(MODEL_NAMES))
     config, dataset = _load(args)
-    out = _output_dir(args.out, "compare" if args.folds is None else f"compare-{args.folds}fold")
+    name = args.recipe or "compare"
+    out = _output_dir(args.out, name if args.folds is None else f"{name}-{args.folds}fold")
     result = run_comparison(
         dataset,
         config,
         out,
-        models=args.models,
+        models=models,
         folds=args.folds,
         progress=default_progress(),
         command=_command_line(),
@@ -302,10 +340,12 @@ def _tune(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--study-name must be letters, digits, '_', '.' or '-' (it names a folder), got {args.study_name!r}"
         )
-    config = load_config(args.config)
-    search = load_search(config, args.search)
+    model = _model(args)
+    recipe = _recipe(args)
+    config = _config(args)
+    search = load_search(config, args.search or (recipe.search_path if recipe else None))
     dataset = _load_dataset(args, config)
-    models = MODEL_NAMES if args.model == "all" else (args.model,)
+    models = MODEL_NAMES if model == "all" else (model,)
     # Optuna's progress bar (terminal) or one line per trial (log) replaces its own log records.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for model in models:
@@ -372,6 +412,17 @@ def _report(args: argparse.Namespace) -> int:
     for problem in check.problems:
         print(f"{PROG}: browser check: {problem}", file=sys.stderr)
     return 1 if check.problems else 0
+
+
+def _recipes(args: argparse.Namespace) -> int:
+    from multimodal_genre.recipes import load_recipe, recipe_names
+
+    for name in recipe_names():
+        info = load_recipe(name).info
+        published = ", ".join(f"{metric} {value:.3f}" for metric, value in info.published.items()) or "none comparable"
+        print(f"{name:<24} {info.model:<7} {info.title}\n{'':<32} published ({info.published_on}): {published}")
+    print("\nRun one: multimodal-genre train --recipe NAME, or compare --recipe NAME --folds 5 for grouped 5-fold.")
+    return 0
 
 
 def _data_synth(args: argparse.Namespace) -> int:

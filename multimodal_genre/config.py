@@ -311,11 +311,15 @@ class Config:
 
 def load_config(path: str | Path | None = None) -> Config:
     """Read the packaged defaults, overlay the keys of ``path`` (if given) and validate the result."""
-    defaults = read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")
     if path is None:
-        return _build(Config, defaults, "", "default.yaml")
-    overrides = read_yaml(Path(path), str(path))
-    return _build(Config, merge(defaults, overrides), "", str(path))
+        return changed_config({}, "default.yaml")
+    return changed_config(read_yaml(Path(path), str(path)), str(path))
+
+
+def changed_config(changes: Mapping[str, Any], source: str) -> Config:
+    """The packaged defaults with ``changes`` (parsed YAML) overlaid, validated; errors name ``source``."""
+    defaults = read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")
+    return _build(Config, merge(defaults, changes), "", source)
 
 
 def config_dict(config: Config) -> dict[str, Any]:
@@ -402,6 +406,10 @@ def _build(kind: Any, value: Any, key: str, source: str) -> Any:
         if value in args:
             return value
         raise fail(f"must be one of {', '.join(map(str, args))}, got {value!r}")
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise fail(f"must be a mapping, got {value!r}")
+        return {str(name): _build(args[1], item, _join(key, str(name)), source) for name, item in value.items()}
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             if not isinstance(value, (list, tuple)):
