@@ -119,6 +119,13 @@ def backbone_network(config: BackboneConfig, input_shape: tuple[int, int, int]) 
         )
     except (ValueError, OSError) as error:
         raise ConfigError(f"{weights}: not {config.name} weights without the top ({error})") from None
+    except Exception as error:  # noqa: BLE001 - offline, Keras' download raises a bare Exception
+        if weights != "imagenet":
+            raise
+        raise ConfigError(
+            f"backbone {config.name}: cannot download its ImageNet weights ({str(error).splitlines()[0]}); "
+            f"put the file in ${WEIGHTS_DIR} or give its path as backbone.weights"
+        ) from None
     network.trainable = config.fine_tune_from is not None
     if config.fine_tune_from not in (None, "all"):
         names = [layer.name for layer in network.layers]

@@ -128,3 +128,17 @@ def test_a_saved_backbone_model_reloads_and_predicts_the_same(config, tmp_path):
     assert np.allclose(
         model.predict({"image": images}, verbose=0), again.predict({"image": images}, verbose=0), atol=1e-6
     )
+
+
+def test_imagenet_weights_that_cannot_be_downloaded_are_a_clear_error(monkeypatch):
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: Name or service not known")
+
+    monkeypatch.delenv("MULTIMODAL_GENRE_WEIGHTS", raising=False)
+    monkeypatch.setattr(file_utils, "get_file", offline)
+    with pytest.raises(
+        ConfigError, match=r"backbone resnet50: cannot download its ImageNet weights .*MULTIMODAL_GENRE"
+    ):
+        backbone_network(BackboneConfig("resnet50", "imagenet", None), (64, 99, 3))
