@@ -75,3 +75,9 @@ def test_missing_config_file_is_named(tmp_path):
 
 def test_an_empty_file_means_all_defaults(tmp_path):
     assert load_config(write(tmp_path, "")) == load_config()
+
+
+@pytest.mark.parametrize("name", ["fused-mobilenet-frozen.yaml", "fused-mobilenet-finetuned.yaml"])
+def test_the_shipped_example_configs_load(name):
+    config = load_config(Path(__file__).parent.parent / "configs" / name)
+    assert config.models.fused.image.backbone.name == "mobilenet_v2"
