@@ -63,12 +63,13 @@ def write_classification_report(directory: Path, report: Mapping, title: str) ->
     return table
 
 
-def plot_confusion(path: Path, counts: np.ndarray, title: str) -> None:
-    """Counts and row-normalised shares side by side: rows are true genres."""
-    figure = Figure(figsize=(15, 6.5), layout="constrained")
-    count_axes, share_axes = figure.subplots(1, 2)
-    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    for axes, matrix, fmt, name in ((count_axes, counts, "d", "counts"), (share_axes, shares, ".2f", "share of row")):
+def plot_confusion(path: Path, counts: np.ndarray, title: str, shares: bool = True) -> None:
+    """Counts and (with ``shares``) row-normalised shares side by side: rows are true genres."""
+    panels = [(counts, "d", "counts")]
+    if shares:
+        panels.append((counts / np.maximum(counts.sum(axis=1, keepdims=True), 1), ".2f", "share of row"))
+    figure = Figure(figsize=(7.5 * len(panels), 6.5), layout="constrained")
+    for axes, (matrix, fmt, name) in zip(np.atleast_1d(figure.subplots(1, len(panels))), panels, strict=True):
         ConfusionMatrixDisplay(matrix, display_labels=list(GENRES)).plot(
             ax=axes, cmap="Blues", values_format=fmt, xticks_rotation=45, colorbar=False
         )

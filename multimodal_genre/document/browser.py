@@ -23,7 +23,7 @@ from multimodal_genre.errors import RunError
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 WIDTH = 1280
-MAX_HEIGHT = 30000  # pixels of page the screenshot covers at most
+MAX_HEIGHT = 40000  # pixels of page the screenshot covers at most
 TIMEOUT = 180  # seconds for Chromium to load and render the page
 _FLAGS = (
     "--headless",

@@ -24,6 +24,7 @@ from multimodal_genre.document.render import (
     BEST_MARK,
     Banner,
     Block,
+    Gallery,
     Heading,
     Image,
     Items,
@@ -74,18 +75,19 @@ def write_report(directories: Sequence[Path], out: Path, command: str | None = N
     ]
     for source in sources:
         changes = _config_changes(source)
-        blocks += [Heading(3, f"{source.name} ({source.directory})")]
+        blocks += [Heading(3, str(source.directory))]
         blocks.append(Table(changes) if len(changes) else Paragraph("No changes: the defaults."))
 
     html, markdown = out / "report.html", out / "report.md"
     write_html(html, TITLE, blocks)
     write_markdown(markdown, blocks)
-    figures = [block.path for block in blocks if isinstance(block, Image)]
+    images = [image for block in blocks for image in (block.images if isinstance(block, Gallery) else [block])]
+    figures = [image.path for image in images if isinstance(image, Image)]
     return Report(html, markdown, figures, any(source.synthetic for source in sources))
 
 
 def _synthetic_warning(sources: Sequence[Source]) -> list[Block]:
-    synthetic = [source.name for source in sources if source.synthetic]
+    synthetic = [source.directory.name for source in sources if source.synthetic]
     if not synthetic:
         return []
     which = "every run" if len(synthetic) == len(sources) else "these runs: " + ", ".join(synthetic)
@@ -108,7 +110,7 @@ def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
     datasets = pd.DataFrame(
         [
             {
-                "folder": source.name,
+                "folder": source.directory.name,
                 "dataset": source.info["dataset"]["root"],
                 "tracks": source.info["dataset"]["tracks"],
                 "genres": len(GENRES),
@@ -122,11 +124,11 @@ def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
     runs = pd.DataFrame(
         [
             {
-                "folder": source.name,
+                "folder": source.directory.name,
                 "kind": _kind(source),
-                "path": str(source.directory),
+                "path": str(source.directory.parent),
                 "created": source.info.get("created", ""),
-                "command": source.info.get("command") or "",
+                "command": source.info.get("command") or "(not recorded)",
             }
             for source in sources
         ]
@@ -155,7 +157,7 @@ def _versions(sources: Sequence[Source]) -> pd.DataFrame:
     """One column per distinct set of versions, named by the folders that share it."""
     sets: dict[tuple, list[str]] = {}
     for source in sources:
-        sets.setdefault(tuple(sorted(source.info["versions"].items())), []).append(source.name)
+        sets.setdefault(tuple(sorted(source.info["versions"].items())), []).append(source.directory.name)
     columns = {", ".join(names) if len(sets) > 1 else "all runs": dict(versions) for versions, names in sets.items()}
     table = pd.DataFrame(columns).fillna("")
     table.index.name = "library"
@@ -186,12 +188,19 @@ def _group_blocks(group: Group, group_paths: dict[str, Path], entry_paths: dict[
         Heading(3, "Confusion matrices"),
     ]
     summed = " (summed over folds: every track once)" if cross_validated else ""
-    blocks += [Image(entry_paths[entry.label]["confusion"], f"{entry.label}{summed}") for entry in group.entries]
+    blocks.append(
+        Gallery([Image(entry_paths[entry.label]["confusion"], f"{entry.label}{summed}") for entry in group.entries])
+    )
     blocks.append(Heading(3, "Learning curves"))
     blocks += [
         Image(
             entry_paths[entry.label]["learning_curves"],
-            f"{entry.label}: training (dashed) and validation (solid)"
+            f"{entry.label}: training (dashed)"
+            + (
+                " and validation (solid)"
+                if any("val_loss" in result.history for result in entry.results)
+                else "; trained on train + validation for a fixed length, so no validation curve"
+            )
             + (", one line per fold" if cross_validated else ""),
         )
         for entry in group.entries
@@ -203,7 +212,10 @@ def _score_table(group: Group) -> pd.DataFrame:
     rows = {}
     for entry in group.entries:
         table = entry.metric_table()
-        row = {"source": entry.source.name, "test tracks": sum(len(result.test_tracks) for result in entry.results)}
+        row = {
+            "source": entry.source.directory.name,
+            "test tracks": sum(len(result.test_tracks) for result in entry.results),
+        }
         for metric, name in SCORE_COLUMNS.items():
             row[name] = _mean_std(table[metric])
         rows[entry.label] = row

@@ -62,7 +62,7 @@ def entry_figures(entry: Entry, number: int, colors: dict[str, str], folder: Pat
     stem = f"group{number}-{_slug(entry.label)}"
     paths = {"confusion": folder / f"{stem}-confusion.png", "learning_curves": folder / f"{stem}-learning_curves.png"}
     pooled = f", {entry.folds} folds summed" if entry.folds else ""
-    plot_confusion(paths["confusion"], entry.confusion(), f"{entry.label}{pooled}")
+    plot_confusion(paths["confusion"], entry.confusion(), f"{entry.label}{pooled}", shares=False)
     histories = [(result.history, result.info["training"]["kept"]) for result in entry.results]
     plot_learning_curves(paths["learning_curves"], histories, entry.label, colors[entry.label])
     return paths

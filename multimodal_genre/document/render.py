@@ -51,7 +51,14 @@ class Image:
     caption: str
 
 
-Block = Heading | Paragraph | Banner | Items | Table | Image
+@dataclasses.dataclass(frozen=True)
+class Gallery:
+    """Images side by side where the page is wide enough (one after another in Markdown)."""
+
+    images: list[Image]
+
+
+Block = Heading | Paragraph | Banner | Items | Table | Image | Gallery
 BEST_MARK = "★"
 
 _STYLE = """
@@ -68,6 +75,7 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f0f0f0; }
 td.best { font-weight: bold; background: #e3f4e1; }
 figure { margin: 12px 0 24px; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 0 16px; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e2e2e2; }
 figcaption { font-size: 13px; color: #555; }
 @media print {
@@ -115,6 +123,8 @@ def _html_block(block: Block) -> str:
                 f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption, quote=True)}">'
                 f"<figcaption>{html.escape(caption)}</figcaption></figure>"
             )
+        case Gallery(images):
+            return '<div class="gallery">' + "".join(_html_block(image) for image in images) + "</div>"
     raise TypeError(f"not a report block: {block!r}")
 
 
@@ -151,6 +161,8 @@ def _markdown_block(block: Block, folder: Path) -> str:
             return (f"{caption}\n\n" if caption else "") + table + "\n"
         case Image(path, caption):
             return f"![{caption}]({path.relative_to(folder).as_posix()})\n"
+        case Gallery(images):
+            return "\n".join(_markdown_block(image, folder) for image in images)
     raise TypeError(f"not a report block: {block!r}")
 
 
