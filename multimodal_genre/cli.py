@@ -232,29 +232,28 @@ def _summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: flo
     return "\n".join(lines)
 
 
-def _load(args: argparse.Namespace) -> tuple[Config, GenreDataset]:
+def _load(args: argparse.Namespace, recipe: Recipe | None) -> tuple[Config, GenreDataset]:
     """Config and dataset for a training command."""
-    config = _config(args)
+    config = _config(args, recipe)
     return config, _load_dataset(args, config)
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace, recipe: Recipe | None) -> Config:
     """The recipe's config with ``--recipe``, else the defaults changed by ``--config``."""
-    recipe = _recipe(args)
     return recipe.config if recipe else load_config(args.config)
 
 
 def _recipe(args: argparse.Namespace) -> Recipe | None:
+    """The ``--recipe`` named, read once per command."""
     from multimodal_genre.recipes import load_recipe
 
     return load_recipe(args.recipe) if getattr(args, "recipe", None) else None
 
 
-def _model(args: argparse.Namespace) -> str:
+def _model(args: argparse.Namespace, recipe: Recipe | None) -> str:
     """``--model``, else the recipe's model."""
     if args.model:
         return args.model
-    recipe = _recipe(args)
     if recipe is None:
         raise ConfigError(f"{args.command} needs --model (or --recipe NAME)")
     return recipe.info.model
@@ -289,8 +288,9 @@ def _train(args: argparse.Namespace) -> int:
     from multimodal_genre.experiments import run_model
     from multimodal_genre.training import default_progress
 
-    model = _model(args)
-    config, dataset = _load(args)
+    recipe = _recipe(args)
+    model = _model(args, recipe)
+    config, dataset = _load(args, recipe)
     split = holdout_split(dataset.labels, dataset.groups, config.split)
     out = _output_dir(args.out, args.recipe or model)
     run_model(model, dataset, config, split, out, progress=default_progress(), command=_command_line())
@@ -306,7 +306,7 @@ def _compare(args: argparse.Namespace) -> int:
         raise ConfigError(f"--folds must be at least 2, got {args.folds}")
     recipe = _recipe(args)
     models = args.models or ([recipe.info.model] if recipe else list(MODEL_NAMES))
-    config, dataset = _load(args)
+    config, dataset = _load(args, recipe)
     name = args.recipe or "compare"
     out = _output_dir(args.out, name if args.folds is None else f"{name}-{args.folds}fold")
     result = run_comparison(
@@ -340,9 +340,9 @@ def _tune(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--study-name must be letters, digits, '_', '.' or '-' (it names a folder), got {args.study_name!r}"
         )
-    model = _model(args)
     recipe = _recipe(args)
-    config = _config(args)
+    model = _model(args, recipe)
+    config = _config(args, recipe)
     search = load_search(config, args.search or (recipe.search_path if recipe else None))
     dataset = _load_dataset(args, config)
     models = MODEL_NAMES if model == "all" else (model,)

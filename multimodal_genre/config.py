@@ -113,9 +113,6 @@ def _widths(name: str, widths: tuple[int, ...]) -> Problems:
         yield name, f"must all be at least 1, got {list(widths)}"
 
 
-BACKBONE_NAMES = ("mobilenet_v2", "efficientnet_b0", "resnet50", "xception")
-
-
 @dataclasses.dataclass(frozen=True)
 class BackboneConfig:
     """A keras.applications network in place of the convolution blocks: transfer learning."""

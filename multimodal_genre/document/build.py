@@ -73,8 +73,9 @@ def write_report(directories: Sequence[Path], out: Path, command: str | None = N
             "trained; the complete config is config.yaml in each run folder (tuned.yaml for a study)."
         ),
     ]
+    defaults = _flatten(config_dict(load_config()))
     for source in sources:
-        changes = _config_changes(source)
+        changes = _config_changes(source, defaults)
         blocks += [Heading(3, str(source.directory))]
         blocks.append(Table(changes) if len(changes) else Paragraph("No changes: the defaults."))
 
@@ -249,9 +250,9 @@ def _confused_pairs(counts: np.ndarray) -> list[str]:
     ] or ["no track confused"]
 
 
-def _config_changes(source: Source) -> pd.DataFrame:
+def _config_changes(source: Source, defaults: dict[str, object]) -> pd.DataFrame:
+    """The settings of ``source``'s config that differ from ``defaults`` (flattened), for its models."""
     used = _flatten(yaml.safe_load(source.config))
-    defaults = _flatten(config_dict(load_config()))
     wanted = tuple(f"models.{model}." for model in source.results)
     rows = {
         key: {"value": _setting(value), "default": _setting(defaults.get(key, ""))}
