@@ -79,7 +79,7 @@ def run_recipe(recipe: Recipe, data: Path) -> dict:
         finally:
             keras.backend.clear_session()
     options = f"--recipe {recipe.name} --data {data}"
-    return {**entry, **run_protocols(recipe.name, recipe.info.model, recipe.config, data, options)}
+    return {**entry, **run_protocols(recipe.name, recipe.info.model, recipe.config, data, options, recipe)}
 
 
 def run_own(source: str, data: Path) -> dict:
@@ -94,7 +94,9 @@ def run_own(source: str, data: Path) -> dict:
     }
 
 
-def run_protocols(name: str, model: str, config: Config, data: Path, options: str) -> dict:
+def run_protocols(
+    name: str, model: str, config: Config, data: Path, options: str, recipe: Recipe | None = None
+) -> dict:
     """``model`` trained on the config's single split, then grouped 5-fold; the commands that do the same."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingImageWarning)
@@ -102,11 +104,20 @@ def run_protocols(name: str, model: str, config: Config, data: Path, options: st
     split = holdout_split(dataset.labels, dataset.groups, config.split)
     single = new_run_dir(Path("reports/runs"), f"recipe-{name}")
     command = f"multimodal-genre train {options.replace('--models', '--model')}"
-    scores = run_model(model, dataset, config, split, single, progress=default_progress(), command=command)
+    scores = run_model(
+        model, dataset, config, split, single, progress=default_progress(), command=command, recipe=recipe
+    )
     folds_dir = new_run_dir(Path("reports/runs"), f"recipe-{name}-{FOLDS}fold")
     kfold_command = f"multimodal-genre compare {options} --folds {FOLDS}"
     cross = run_comparison(
-        dataset, config, folds_dir, models=[model], folds=FOLDS, progress=default_progress(), command=kfold_command
+        dataset,
+        config,
+        folds_dir,
+        models=[model],
+        folds=FOLDS,
+        progress=default_progress(),
+        command=kfold_command,
+        recipe=recipe,
     )
     return {
         "published_protocol": {

@@ -293,7 +293,7 @@ def _train(args: argparse.Namespace) -> int:
     config, dataset = _load(args, recipe)
     split = holdout_split(dataset.labels, dataset.groups, config.split)
     out = _output_dir(args.out, args.recipe or model)
-    run_model(model, dataset, config, split, out, progress=default_progress(), command=_command_line())
+    run_model(model, dataset, config, split, out, progress=default_progress(), command=_command_line(), recipe=recipe)
     print(f"Run folder: {out}")
     return 0
 
@@ -317,6 +317,7 @@ def _compare(args: argparse.Namespace) -> int:
         folds=args.folds,
         progress=default_progress(),
         command=_command_line(),
+        recipe=recipe,
     )
     print(f"\n{(result.directory / 'comparison.md').read_text()}")
     print(f"Wall time {result.seconds:.0f} s. Results: {result.directory}")

@@ -22,6 +22,7 @@ from multimodal_genre.config import MODEL_NAMES, Config, config_dict
 from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split, kfold_splits
 from multimodal_genre.evaluation import METRICS
 from multimodal_genre.models import predict_proba
+from multimodal_genre.recipes import Recipe
 from multimodal_genre.reports import markdown_table, plot_per_genre_f1, write_json
 from multimodal_genre.runs import (
     CONFIG_FILE,
@@ -52,8 +53,10 @@ def run_comparison(
     progress: Progress = "silent",
     write: Write = print,
     command: str | None = None,
+    recipe: Recipe | None = None,
 ) -> ComparisonResult:
-    """Train ``models`` on the hold-out split (``folds`` None) or on each of ``folds`` grouped folds."""
+    """Train ``models`` on the hold-out split (``folds`` None) or on each of ``folds`` grouped folds;
+    ``recipe`` (the published system ``config`` came from) is recorded in every run folder."""
     started = time.perf_counter()
     if folds is None:
         splits = [holdout_split(dataset.labels, dataset.groups, config.split)]
@@ -64,11 +67,11 @@ def run_comparison(
         fold = None if folds is None else (index, folds)
         for name in models:
             run_dir = out / name if fold is None else out / f"fold{index}" / name
-            scores = run_model(name, dataset, config, split, run_dir, fold, progress, write, command)
+            scores = run_model(name, dataset, config, split, run_dir, fold, progress, write, command, recipe)
             rows.append({"fold": index, "model": name, **scores})
     table = pd.DataFrame(rows)
     seconds = time.perf_counter() - started
-    _write_comparison(out, table, folds, dataset, config, seconds, command)
+    _write_comparison(out, table, folds, dataset, config, seconds, command, recipe)
     return ComparisonResult(out, table, seconds)
 
 
@@ -82,14 +85,15 @@ def run_model(
     progress: Progress = "silent",
     write: Write = print,
     command: str | None = None,
+    recipe: Recipe | None = None,
 ) -> dict[str, float]:
     """Train ``name`` on ``split``, score it on the test side, write its run folder ``out`` and a
     summary line; return the test scores. ``fold`` is (index, count) for a K-fold split."""
     trained = train_model(name, config, dataset, split, progress, write)
     probabilities = predict_proba(trained.model, dataset.images[split.test], dataset.features[split.test])
-    scores = write_model_run(
-        out, trained, config, dataset, split, probabilities, _split_info(split, config, fold), command
-    )
+    info = _split_info(split, config, fold)
+    record = recipe.record() if recipe else None
+    scores = write_model_run(out, trained, config, dataset, split, probabilities, info, command, record)
     where = "hold-out split" if fold is None else f"fold {fold[0]}/{fold[1]}"
     write(
         f"{name:<8} {where}: macro-F1 {scores['macro_f1']:.3f}, accuracy {scores['accuracy']:.3f} "
@@ -120,6 +124,7 @@ def _write_comparison(
     config: Config,
     seconds: float,
     command: str | None,
+    recipe: Recipe | None,
 ) -> None:
     models = list(dict.fromkeys(table["model"]))
     genre_columns = [f"f1_{genre}" for genre in GENRES]
@@ -169,6 +174,7 @@ def _write_comparison(
             "kind": "comparison",
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": command,
+            "recipe": recipe.record() if recipe else None,
             "versions": library_versions(),
             "dataset": dataset_info(dataset),
             "models": models,

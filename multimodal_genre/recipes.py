@@ -48,6 +48,10 @@ class Recipe:
     config: Config
     path: Path
 
+    def record(self) -> dict:
+        """What a run folder keeps of its recipe, so that a report can set the published figures beside ours."""
+        return {"name": self.name, **dataclasses.asdict(self.info)}
+
     @property
     def search_path(self) -> Path | None:
         return None if self.info.search is None else self.path.parent / self.info.search

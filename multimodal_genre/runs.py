@@ -88,9 +88,10 @@ def write_model_run(
     probabilities: np.ndarray,
     split_info: dict,
     command: str | None = None,
+    recipe: dict | None = None,
 ) -> dict[str, float]:
     """Save the model and every report of its test predictions; return the test metrics and,
-    as ``f1_<genre>``, each genre's F1."""
+    as ``f1_<genre>``, each genre's F1. ``recipe`` is the record of the recipe it ran, if any."""
     directory.mkdir(parents=True, exist_ok=True)
     labels = dataset.labels[split.test]
     metrics = score(labels, probabilities)
@@ -121,6 +122,7 @@ def write_model_run(
             "model": trained.name,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": command,
+            "recipe": recipe,
             "versions": library_versions(),
             "dataset": dataset_info(dataset),
             "split": split_info,

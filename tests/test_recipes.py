@@ -92,3 +92,5 @@ def test_train_runs_a_recipe_with_its_model_split_and_settings(synthetic_root, t
     # The published 80/20 split: no validation side, so the 20 published epochs all run.
     assert info["split"]["validation"] == 0 and info["training"]["ran"] == 20
     assert yaml.safe_load((out / "config.yaml").read_text()) == config_dict(load_recipe("cnn-mlp-hybrid").config)
+    # The run keeps what the paper reported, for the report to set beside it.
+    assert info["recipe"]["name"] == "cnn-mlp-hybrid" and info["recipe"]["published"] == {"macro_f1": 0.80}

@@ -26,6 +26,7 @@ from multimodal_genre.document.browser import check_in_browser, find_chromium
 from multimodal_genre.document.figures import entry_colors
 from multimodal_genre.document.sources import groups_of, read_sources
 from multimodal_genre.experiments import run_comparison
+from multimodal_genre.recipes import load_recipe
 from multimodal_genre.search import load_search
 from multimodal_genre.tuning import tune
 
@@ -127,6 +128,27 @@ def test_scores_match_the_run_folders(report, comparison, crossval, fast_dataset
         source, tracks, *_, macro_f1 = _rows(page, model, "Test scores")[1]
         assert (source, tracks) == ("cv", str(len(fast_dataset)))  # every track tested once
         assert macro_f1 == f"{scores.mean():.3f} ± {scores.std(ddof=1):.3f}"
+
+
+def test_a_recipe_run_shows_the_published_figure_beside_ours(fast_dataset, fast_config, tmp_path):
+    recipe = load_recipe("small-cnn-nadam")  # published: test accuracy 0.7085 on one split
+    result = run_comparison(fast_dataset, fast_config, tmp_path / "cv", models=["cnn"], folds=2, recipe=recipe)
+    page = write_report([result.directory], tmp_path / "out").html.read_text()
+    accuracy = result.scores["accuracy"]
+    assert _rows(page, "small-cnn-nadam", "Published figures") == [
+        [
+            "accuracy",
+            f"{recipe.info.published['accuracy']:.3f}",
+            f"{accuracy.mean():.3f} ± {accuracy.std(ddof=1):.3f}",
+            "grouped 2-fold, mean ± std",
+            "cv",
+        ]
+    ]
+    assert "differs: " + "; ".join(recipe.info.differences) in html.unescape(page)
+
+
+def test_runs_without_a_recipe_have_no_published_section(report):
+    assert "Published systems" not in report.html.read_text()
 
 
 def test_the_best_model_per_genre_is_marked(report, comparison):
