@@ -33,7 +33,7 @@ def append_text(path, text):
 
 
 def damage_image(root, transform):
-    path = image_path(root, "blues", "00004")
+    path = image_path(root, "blues", "blues.00004.wav")
     path.write_bytes(transform(path.read_bytes()))
 
 
@@ -70,9 +70,23 @@ CASES = {
         ),
         "line 2 (polka.00000.wav): unknown genre 'polka' (known: blues, classical",
     ),
-    "malformed file name": (
-        lambda root: edit_csv(root, set_cell(1, "filename", "my song.wav")),
-        "line 3: filename 'my song.wav' is not of the form <genre>.<5 digits>.wav",
+    "file name without an extension": (
+        lambda root: edit_csv(root, set_cell(1, "filename", "my song")),
+        "line 3: filename 'my song' is not an audio file name such as blues.00000.wav",
+    ),
+    "file name with a folder": (
+        lambda root: edit_csv(root, set_cell(1, "filename", "blues/blues.00001.wav")),
+        "line 3: filename 'blues/blues.00001.wav' is not an audio file name",
+    ),
+    "no label": (
+        lambda root: edit_csv(root, set_cell(1, "label", "")),
+        "line 3 (blues.00001.wav): no label (give one with: multimodal-genre extract --label GENRE)",
+    ),
+    "two names, one image": (
+        lambda root: edit_csv(
+            root, lambda t: set_cell(2, "filename", "my.song.wav")(set_cell(1, "filename", "mysong.flac")(t))
+        ),
+        "lines 3 and 4: 'mysong.flac' and 'my.song.wav' would share the image images_original/blues/mysong.png",
     ),
     "repeated file name": (
         lambda root: edit_csv(root, set_cell(5, "filename", "blues.00001.wav")),

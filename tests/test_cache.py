@@ -27,7 +27,7 @@ def test_second_load_is_served_from_the_cache(synthetic_root, config, isolated_c
 
 def test_a_changed_image_is_never_served_stale(dataset_copy, config):
     before = load_dataset(dataset_copy, config.data)
-    path = image_path(dataset_copy, "blues", "00001")
+    path = image_path(dataset_copy, "blues", "blues.00001.wav")
     with Image.open(path) as image:
         Image.fromarray(255 - np.asarray(image.convert("RGB")), mode="RGB").convert("RGBA").save(path)
     after = load_dataset(dataset_copy, config.data)

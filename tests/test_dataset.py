@@ -7,7 +7,7 @@ import pytest
 from multimodal_genre.data import FEATURE_COLUMNS, GENRES, MissingImageWarning, load_dataset
 from multimodal_genre.data.duplicates import duplicate_groups
 from multimodal_genre.data.images import open_image, preprocess, to_unit_float
-from multimodal_genre.data.layout import CSV_COLUMNS, image_path, parse_filename
+from multimodal_genre.data.layout import CSV_COLUMNS, gtzan_genre, image_path, is_audio_name, track_id
 
 from conftest import TRACKS_PER_GENRE
 
@@ -21,9 +21,15 @@ def test_layout_constants():
 
 
 def test_file_name_maps_to_its_image(tmp_path):
-    assert parse_filename("blues.00000.wav") == ("blues", "00000")
-    assert image_path(tmp_path, "blues", "00000") == tmp_path / "images_original" / "blues" / "blues00000.png"
-    assert parse_filename("blues.0000.wav") is None and parse_filename("Blues.00000.wav") is None
+    assert gtzan_genre("blues.00000.wav") == "blues" and track_id("blues.00000.wav") == "blues.00000"
+    assert image_path(tmp_path, "blues", "blues.00000.wav") == tmp_path / "images_original" / "blues" / "blues00000.png"
+    assert gtzan_genre("blues.0000.wav") is None and gtzan_genre("Blues.00000.wav") is None
+
+
+def test_any_audio_file_name_maps_to_its_image_by_the_same_rule(tmp_path):
+    assert image_path(tmp_path, "rock", "My Song.v2.flac") == tmp_path / "images_original" / "rock" / "My Songv2.png"
+    assert track_id("My Song.v2.flac") == "My Song.v2" and gtzan_genre("My Song.v2.flac") is None
+    assert is_audio_name("My Song.flac") and not is_audio_name("My Song") and not is_audio_name("a/b.wav")
 
 
 def test_arrays_line_up_with_the_expected_shapes(synthetic):
@@ -54,7 +60,9 @@ def test_row_without_image_is_dropped_with_one_warning_naming_it(synthetic_root,
 
 def test_each_row_holds_its_own_tracks_image_and_features(synthetic, synthetic_root, config):
     row = int(np.flatnonzero(synthetic.track_ids == "pop.00003")[0])
-    expected = to_unit_float(preprocess(open_image(image_path(synthetic_root, "pop", "00003")), config.data.image))
+    expected = to_unit_float(
+        preprocess(open_image(image_path(synthetic_root, "pop", "pop.00003.wav")), config.data.image)
+    )
     np.testing.assert_array_equal(synthetic.images[row], expected)
     csv = pd.read_csv(synthetic_root / "features_30_sec.csv")
     written = csv.loc[csv.filename == "pop.00003.wav", list(FEATURE_COLUMNS)].to_numpy()[0]
@@ -98,7 +106,7 @@ def test_fingerprint_is_stable_and_follows_the_content(dataset_copy, config):
     with pytest.warns(MissingImageWarning):
         first = load_dataset(dataset_copy, config.data).fingerprint
         again = load_dataset(dataset_copy, config.data).fingerprint
-        path = image_path(dataset_copy, "blues", "00002")
-        path.write_bytes(image_path(dataset_copy, "blues", "00003").read_bytes())
+        path = image_path(dataset_copy, "blues", "blues.00002.wav")
+        path.write_bytes(image_path(dataset_copy, "blues", "blues.00003.wav").read_bytes())
         changed = load_dataset(dataset_copy, config.data).fingerprint
     assert first == again != changed

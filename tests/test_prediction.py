@@ -43,10 +43,10 @@ def test_in_memory_prediction_matches_the_dataset_path(comparison, fast_dataset,
     row = int(np.flatnonzero(fast_dataset.track_ids == "reggae.00004")[0])
     features = dict(zip(FEATURE_COLUMNS, fast_dataset.features[row], strict=True))
     expected = predict_tracks(run, fast_dataset, ["reggae.00004"])[PROBABILITIES].to_numpy()[0]
-    from_path = predict_one(run, image_path(synthetic_root, "reggae", "00004"), features)
+    from_path = predict_one(run, image_path(synthetic_root, "reggae", "reggae.00004.wav"), features)
     assert list(from_path) == list(GENRES)
     np.testing.assert_allclose(list(from_path.values()), expected, atol=1e-6)
-    with Image.open(image_path(synthetic_root, "reggae", "00004")) as picture:
+    with Image.open(image_path(synthetic_root, "reggae", "reggae.00004.wav")) as picture:
         from_image = predict_one(run, picture, fast_dataset.features[row])
     np.testing.assert_allclose(list(from_image.values()), expected, atol=1e-6)
 
@@ -62,7 +62,7 @@ def test_in_memory_prediction_matches_the_dataset_path(comparison, fast_dataset,
 def test_bad_feature_rows_are_explained(comparison, synthetic_root, features, message):
     run = load_model_run(comparison.directory / "mlp")
     with pytest.raises(DataError, match=message):
-        predict_one(run, image_path(synthetic_root, "pop", "00001"), features)
+        predict_one(run, image_path(synthetic_root, "pop", "pop.00001.wav"), features)
 
 
 def test_a_comparison_folder_is_not_a_model_run(comparison):

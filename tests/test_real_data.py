@@ -76,7 +76,7 @@ def test_14_duplicate_groups_and_985_distinct(loaded):
 
 def test_blues_00000_is_joined_to_blues00000_png_without_its_border(loaded, gtzan_root, config):
     dataset, _ = loaded
-    expected = preprocess(open_image(image_path(gtzan_root, "blues", "00000")), config.data.image)
+    expected = preprocess(open_image(image_path(gtzan_root, "blues", "blues.00000.wav")), config.data.image)
     np.testing.assert_array_equal(dataset.images[0], to_unit_float(expected))
     # The border is white; the plot's top rows are near-black in every GTZAN spectrogram.
     assert dataset.images[:, 0].mean() < 0.2

@@ -25,7 +25,7 @@ def test_csv_has_the_kaggle_columns_and_crlf_line_endings(synthetic_root):
 
 
 def test_images_are_432x288_rgba_with_a_blank_border(synthetic_root):
-    with Image.open(image_path(synthetic_root, "reggae", "00003")) as image:
+    with Image.open(image_path(synthetic_root, "reggae", "reggae.00003.wav")) as image:
         assert (image.mode, image.size) == ("RGBA", (432, 288))
         pixels = np.asarray(image)
     inside = np.zeros(pixels.shape[:2], dtype=bool)
@@ -44,9 +44,9 @@ def test_images_are_432x288_rgba_with_a_blank_border(synthetic_root):
 def test_quirks_one_missing_image_and_byte_identical_duplicates(synthetic_root):
     pngs = sorted((synthetic_root / IMAGES_DIR).rglob("*.png"))
     assert len(pngs) == 10 * TRACKS_PER_GENRE - 1
-    assert not image_path(synthetic_root, "jazz", f"{TRACKS_PER_GENRE // 2:05d}").exists()
-    metal = image_path(synthetic_root, "metal", "00001").read_bytes()
-    assert image_path(synthetic_root, "rock", "00001").read_bytes() == metal
+    assert not image_path(synthetic_root, "jazz", f"jazz.{TRACKS_PER_GENRE // 2:05d}.wav").exists()
+    metal = image_path(synthetic_root, "metal", "metal.00001.wav").read_bytes()
+    assert image_path(synthetic_root, "rock", "rock.00001.wav").read_bytes() == metal
     assert (synthetic_root / SYNTHETIC_MARKER).is_file()
 
 
@@ -56,7 +56,7 @@ def test_generation_is_seeded(tmp_path):
     three = write_synthetic_dataset(tmp_path / "c", tracks_per_genre=4, seed=4)
     assert (one / FEATURES_CSV).read_bytes() == (two / FEATURES_CSV).read_bytes()
     assert (one / FEATURES_CSV).read_bytes() != (three / FEATURES_CSV).read_bytes()
-    assert image_path(one, "pop", "00002").read_bytes() == image_path(two, "pop", "00002").read_bytes()
+    assert image_path(one, "pop", "pop.00002.wav").read_bytes() == image_path(two, "pop", "pop.00002.wav").read_bytes()
 
 
 def test_never_overwrites_a_folder_that_is_not_synthetic(tmp_path):

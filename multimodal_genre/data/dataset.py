@@ -78,7 +78,7 @@ def load_dataset(root: str | Path, config: DataConfig) -> GenreDataset:
     csv_path = root / FEATURES_CSV
     table = read_features_table(csv_path)
 
-    paths = [image_path(root, label, number) for label, number in zip(table["label"], table["number"], strict=True)]
+    paths = [image_path(root, label, name) for label, name in zip(table["label"], table["filename"], strict=True)]
     present = np.array([path.is_file() for path in paths])
     dropped = tuple(table["filename"][~present])
     if dropped:

@@ -52,20 +52,31 @@ FEATURE_COLUMNS: tuple[str, ...] = (
 # `filename` identifies the track and `length` is the sample count; neither is a model feature.
 CSV_COLUMNS: tuple[str, ...] = ("filename", "length", *FEATURE_COLUMNS, "label")
 
-_FILENAME = re.compile(r"(?P<genre>[a-z]+)\.(?P<number>\d{5})\.wav")
+_GTZAN_NAME = re.compile(r"(?P<genre>[a-z]+)\.\d{5}\.wav")
 
 
-def parse_filename(filename: str) -> tuple[str, str] | None:
-    """Split ``blues.00000.wav`` into its genre and number; None if it is not a GTZAN file name."""
-    match = _FILENAME.fullmatch(filename)
-    return (match["genre"], match["number"]) if match else None
+def gtzan_genre(filename: str) -> str | None:
+    """The genre a GTZAN file name carries (``blues.00000.wav`` -> ``blues``); None for any other name."""
+    match = _GTZAN_NAME.fullmatch(filename)
+    return match["genre"] if match else None
+
+
+def is_audio_name(filename: str) -> bool:
+    """A plain file name with an extension (``blues.00000.wav``, ``My Song.flac``), no folder part."""
+    return "/" not in filename and "\\" not in filename and bool(image_stem(filename)) and bool(Path(filename).suffix)
+
+
+def image_stem(filename: str) -> str:
+    """The Kaggle rule for an image's name: the audio name without its extension and dots
+    (``blues.00000.wav`` -> ``blues00000``), which serves any audio name (``My Song.flac`` -> ``My Song``)."""
+    return Path(filename).stem.replace(".", "")
 
 
 def track_id(filename: str) -> str:
     """``blues.00000.wav`` -> ``blues.00000``: the name reports and predictions use."""
-    return filename.removesuffix(".wav")
+    return Path(filename).stem
 
 
-def image_path(root: Path, genre: str, number: str) -> Path:
-    """``blues``, ``00000`` -> ``<root>/images_original/blues/blues00000.png``."""
-    return root / IMAGES_DIR / genre / f"{genre}{number}.png"
+def image_path(root: Path, label: str, filename: str) -> Path:
+    """``blues``, ``blues.00000.wav`` -> ``<root>/images_original/blues/blues00000.png``."""
+    return root / IMAGES_DIR / label / f"{image_stem(filename)}.png"

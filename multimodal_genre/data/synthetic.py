@@ -77,7 +77,7 @@ def write_synthetic_dataset(root: str | Path, *, tracks_per_genre: int = 30, see
         _write_csv(staging / FEATURES_CSV, genres, numbers, features)
         for index, (genre, number) in enumerate(zip(genres, numbers, strict=True)):
             if index != without_image:
-                path = image_path(staging, GENRES[genre], f"{number:05d}")
+                path = image_path(staging, GENRES[genre], f"{GENRES[genre]}.{number:05d}.wav")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 _render(spectrograms[index]).save(path, compress_level=1)  # fast; noise hardly compresses
         (staging / SYNTHETIC_MARKER).write_text(_description(tracks_per_genre, seed), encoding="utf-8")

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, GENRES, parse_filename
+from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, GENRES, gtzan_genre, image_path, is_audio_name
 from multimodal_genre.errors import DataError
 
 _FIRST_DATA_LINE = 2
 
 
 def read_features_table(path: Path) -> pd.DataFrame:
-    """Return one validated row per track: ``filename``, ``label``, ``number``, ``line`` and the 57 features.
+    """Return one validated row per track: ``filename``, ``label``, ``line`` and the 57 features.
 
     Features are float64 exactly as written in the CSV, so identical rows stay identical.
     """
@@ -38,13 +38,12 @@ def read_features_table(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: no data rows, only a header")
     lines = np.arange(len(raw)) + _FIRST_DATA_LINE
     features = _parse_features(raw, lines, path)
-    numbers = _check_tracks(raw, lines, path)
+    _check_tracks(raw, lines, path)
 
     table = pd.DataFrame(features, columns=list(FEATURE_COLUMNS))
     table.insert(0, "filename", raw["filename"].to_numpy())
     table.insert(1, "label", raw["label"].to_numpy())
-    table.insert(2, "number", numbers)
-    table.insert(3, "line", lines)
+    table.insert(2, "line", lines)
     return table
 
 
@@ -83,25 +82,30 @@ def _parse_features(raw: pd.DataFrame, lines: np.ndarray, path: Path) -> np.ndar
     raise DataError(f"{path} line {lines[row]} ({raw.at[row, 'filename']}): column '{column}' {problem}{also}")
 
 
-def _check_tracks(raw: pd.DataFrame, lines: np.ndarray, path: Path) -> list[str]:
-    """Check file names and labels; return each track's five-digit number."""
-    numbers = []
+def _check_tracks(raw: pd.DataFrame, lines: np.ndarray, path: Path) -> None:
+    """Check file names and labels: a known genre, the genre a GTZAN name carries, one image per name."""
     for line, filename, label in zip(lines, raw["filename"], raw["label"], strict=True):
         where = f"{path} line {line}"
-        parsed = parse_filename(filename)
-        if parsed is None:
-            raise DataError(f"{where}: filename {filename!r} is not of the form <genre>.<5 digits>.wav")
-        genre, number = parsed
+        if not is_audio_name(filename):
+            raise DataError(f"{where}: filename {filename!r} is not an audio file name such as blues.00000.wav")
+        if not label:
+            raise DataError(f"{where} ({filename}): no label (give one with: multimodal-genre extract --label GENRE)")
         if label not in GENRES:
             raise DataError(f"{where} ({filename}): unknown genre {label!r} (known: {', '.join(GENRES)})")
-        if genre != label:
+        named = gtzan_genre(filename)
+        if named is not None and named != label:
             raise DataError(
-                f"{where} ({filename}): label {label!r} disagrees with its file name and image folder {genre!r}"
+                f"{where} ({filename}): label {label!r} disagrees with its file name and image folder {named!r}"
             )
-        numbers.append(number)
-    repeated = raw["filename"][raw["filename"].duplicated()]
-    if len(repeated):
-        name = repeated.iloc[0]
-        first, second = lines[(raw["filename"] == name).to_numpy()][:2]
-        raise DataError(f"{path} lines {first} and {second}: filename {name!r} appears twice")
-    return numbers
+    pairs = zip(raw["filename"], raw["label"], strict=True)
+    images = pd.Series([str(image_path(Path(), label, name)) for name, label in pairs])
+    for keys, problem in (
+        (raw["filename"], "filename {0!r} appears twice"),
+        (images, "{0!r} and {1!r} would share the image {2}"),
+    ):
+        repeats = keys[keys.duplicated()]
+        if len(repeats):
+            first, second = np.flatnonzero(keys == repeats.iloc[0])[:2]
+            names = raw["filename"]
+            message = problem.format(names[first], names[second], keys[first])
+            raise DataError(f"{path} lines {lines[first]} and {lines[second]}: {message}")
