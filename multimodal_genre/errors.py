@@ -23,3 +23,7 @@ class DatasetNotFoundError(DataError, FileNotFoundError):
 
 class RunError(MultimodalGenreError, ValueError):
     """A run folder is missing, incomplete or written by an incompatible version."""
+
+
+class AudioError(MultimodalGenreError, ValueError):
+    """An audio file is missing, unreadable, empty or too short."""

@@ -1,10 +1,11 @@
-"""Genre probabilities from a saved model: for tracks of a dataset, or for one image and feature row
-held in memory. Images go through the same preprocessing the model was trained with (from the run's
-config), so a caller never resizes or scales anything by hand.
+"""Genre probabilities from a saved model: for tracks of a dataset, for one image and feature row
+held in memory, or for an audio file. Images go through the same preprocessing the model was
+trained with (from the run's config), so a caller never resizes or scales anything by hand.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from multimodal_genre.audio import extract_audio
 from multimodal_genre.data import FEATURE_COLUMNS, GENRES, GenreDataset
 from multimodal_genre.data.images import open_image, preprocess, to_unit_float
 from multimodal_genre.errors import DataError
@@ -51,6 +53,26 @@ def predict_one(
     row = _feature_row(features)[np.newaxis]
     probabilities = predict_proba(run.model, pixels, row)[0]
     return {genre: float(probability) for genre, probability in zip(GENRES, probabilities, strict=True)}
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioPrediction:
+    path: Path
+    seconds: float
+    windows: int  # 30 s windows scored and averaged (1 for a clip of up to 31 s)
+    probabilities: dict[str, float]  # genre -> probability, averaged over the windows
+
+    def top(self, count: int = 3) -> list[tuple[str, float]]:
+        return sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)[:count]
+
+
+def predict_audio(run: ModelRun, path: str | Path) -> AudioPrediction:
+    """Genre probabilities for an audio file, from its GTZAN-style features and picture; audio longer
+    than a clip is scored on 30 s windows and the probabilities averaged."""
+    found = extract_audio(path)
+    scored = [predict_one(run, image, row) for image, row in zip(found.images, found.rows, strict=True)]
+    mean = {genre: float(np.mean([window[genre] for window in scored])) for genre in GENRES}
+    return AudioPrediction(Path(path), found.seconds, len(scored), mean)
 
 
 def _takes_images(run: ModelRun) -> bool:

@@ -1,0 +1,193 @@
+"""Audio in, GTZAN-style feature row and spectrogram out: the layout, the windows, the dataset folder
+``extract`` writes, ``predict`` on audio files, and one clear line for every file that cannot be read.
+The comparison with the real Kaggle files is in tests/test_real_data.py."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile
+
+from multimodal_genre.audio import (
+    SAMPLE_RATE,
+    ShortAudioWarning,
+    extract,
+    feature_row,
+    load_audio,
+    spectrogram_image,
+    windows,
+)
+from multimodal_genre.cli import main
+from multimodal_genre.data import holdout_split, load_dataset
+from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, FEATURES_CSV, PLOT_COLS, PLOT_ROWS
+from multimodal_genre.errors import AudioError
+from multimodal_genre.experiments import run_model
+
+
+def music(seconds: float, pitch: float = 220.0, seed: int = 0) -> np.ndarray:
+    """A tone with a pulse at 120 beats per minute and a little noise: enough for every feature."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    pulse = np.exp(-40 * (t % 0.5))
+    wave = 0.3 * np.sin(2 * np.pi * pitch * t) + 0.4 * pulse * np.sin(2 * np.pi * 3 * pitch * t)
+    return (wave + 0.02 * rng.normal(size=t.size)).astype(np.float32)
+
+
+def write_audio(path, seconds: float, **options) -> str:
+    soundfile.write(path, music(seconds, **options), SAMPLE_RATE)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """A 30 s clip, GTZAN's length."""
+    return write_audio(tmp_path_factory.mktemp("audio") / "song.wav", 30.0)
+
+
+def test_the_feature_row_has_the_57_csv_features_in_order(clip):
+    row = feature_row(load_audio(clip))
+    assert list(row) == list(FEATURE_COLUMNS) and all(np.isfinite(value) for value in row.values())
+    assert 100 < row["tempo"] < 130  # the pulse is at 120 beats per minute
+    assert row["zero_crossing_rate_mean"] > 0 and row["rms_mean"] > 0
+
+
+def test_the_picture_is_drawn_in_the_kaggle_layout(clip):
+    pixels = np.asarray(spectrogram_image(load_audio(clip)))
+    assert pixels.shape == (288, 432, 4) and (pixels[..., 3] == 255).all()
+    (top, bottom), (left, right) = PLOT_ROWS, PLOT_COLS
+    plot = np.zeros(pixels.shape[:2], dtype=bool)
+    plot[top : bottom + 1, left : right + 1] = True
+    assert (pixels[~plot][:, :3] == 255).all(), "the border is blank white"
+    assert (pixels[top, left:right, :3] < 60).all() and (pixels[top:bottom, left, :3] < 60).all(), "a dark frame"
+    inside = pixels[top + 1 : bottom, left + 1 : right, :3].astype(int)
+    # The 220 Hz tone is a bright band in about the ninth of 128 mel bands (15 pixels from the bottom);
+    # the top half, without sound, is magma's black.
+    brightness = inside.mean(axis=(1, 2))
+    assert len(brightness) - 25 < brightness.argmax() < len(brightness) - 5 and brightness.max() > 100
+    assert inside[: len(inside) // 2].mean() < 10
+
+
+def test_flac_and_ogg_are_read_and_flac_gives_the_same_features(tmp_path, clip):
+    samples = load_audio(clip)
+    soundfile.write(tmp_path / "song.flac", samples, SAMPLE_RATE)
+    soundfile.write(tmp_path / "song.ogg", samples, SAMPLE_RATE)
+    flac = load_audio(tmp_path / "song.flac")
+    np.testing.assert_allclose(flac, samples, atol=1e-4)  # 16-bit FLAC
+    ogg = load_audio(tmp_path / "song.ogg")
+    assert abs(len(ogg) - len(samples)) < SAMPLE_RATE // 10
+
+
+def test_long_audio_is_cut_into_30_second_windows_that_cover_it():
+    samples = np.arange(int(95 * SAMPLE_RATE), dtype=np.float32)
+    pieces = windows(samples)
+    assert len(pieces) == 4 and all(len(piece) == 30 * SAMPLE_RATE for piece in pieces)
+    assert pieces[0][0] == samples[0] and pieces[-1][-1] == samples[-1]
+    gtzan = samples[:661794]  # a GTZAN clip is a little over 30 s and stays whole
+    assert len(windows(gtzan)) == 1 and len(windows(gtzan)[0]) == 661794
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda path: path.write_text("not audio at all"), "not readable as audio"),
+        (lambda path: path.write_bytes(b""), "the file is empty"),
+        (lambda path: soundfile.write(path, music(1.0), SAMPLE_RATE, format="WAV"), "1.0 s of audio, too short"),
+        (lambda path: soundfile.write(path, np.zeros(SAMPLE_RATE * 10), SAMPLE_RATE, format="WAV"), "silent"),
+        (lambda path: None, "no such audio file"),
+    ],
+    ids=["not audio", "empty", "one second", "silence", "missing"],
+)
+def test_a_file_that_cannot_be_used_is_one_line_naming_it(tmp_path, make, message):
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(AudioError, match=message) as caught:
+        load_audio(path)
+    assert str(caught.value).startswith(str(path)) and "\n" not in str(caught.value)
+
+
+def test_audio_shorter_than_a_clip_is_used_with_a_warning(tmp_path):
+    with pytest.warns(ShortAudioWarning, match="12.0 s, shorter than GTZAN's 30 s clips"):
+        load_audio(write_audio(tmp_path / "short.wav", 12.0))
+
+
+def test_extract_writes_a_dataset_every_command_can_read(tmp_path, clip, config, capsys):
+    out = tmp_path / "mine"
+    other = write_audio(tmp_path / "other song.flac", 30.0, pitch=330.0, seed=1)
+    broken = tmp_path / "broken.mp3"
+    broken.write_text("no audio here")
+    assert main(["extract", clip, str(broken), other, "--out", str(out), "--label", "rock"]) == 2
+    captured = capsys.readouterr()
+    assert f"error: {broken}: not readable as audio" in captured.err
+    assert "Added 2 of 3 files" in captured.out
+
+    raw = (out / FEATURES_CSV).read_bytes()
+    assert raw.count(b"\r\n") == 3 and raw.split(b"\r\n")[0].decode().split(",") == list(CSV_COLUMNS)
+    table = pd.read_csv(out / FEATURES_CSV)
+    assert table["filename"].tolist() == ["song.wav", "other song.flac"] and (table["label"] == "rock").all()
+    assert table["length"].tolist() == [30 * SAMPLE_RATE] * 2
+    assert (out / "images_original" / "rock" / "song.png").is_file()
+    assert (out / "images_original" / "rock" / "other song.png").is_file()
+
+    dataset = load_dataset(out, dataclasses.replace(config.data, cache=False))
+    assert dataset.track_ids.tolist() == ["song", "other song"] and dataset.images.shape[0] == 2
+    np.testing.assert_allclose(dataset.features[0], list(feature_row(load_audio(clip)).values()))
+
+
+def test_extract_adds_to_a_folder_and_keeps_what_is_there(tmp_path, clip):
+    out = tmp_path / "mine"
+    assert extract([clip], out, label="jazz", progress=False).errors == []
+    before = (out / FEATURES_CSV).read_bytes()
+    again = extract([clip], out, label="blues", progress=False)  # same name: refused, nothing lost
+    assert again.images == [] and "already has a track named song.wav" in again.errors[0]
+    assert (out / FEATURES_CSV).read_bytes() == before
+    unlabelled = extract([write_audio(tmp_path / "new.wav", 30.0, seed=2)], out, progress=False)
+    assert unlabelled.images == [out / "images_original" / "new.png"]
+    assert pd.read_csv(out / FEATURES_CSV, keep_default_na=False)["label"].tolist() == ["jazz", ""]
+
+
+def test_extract_takes_the_middle_of_a_long_file_and_says_so(tmp_path):
+    result = extract([write_audio(tmp_path / "long.wav", 70.0)], tmp_path / "out", progress=False)
+    assert result.notes == [f"{tmp_path / 'long.wav'}: 70.0 s long; its middle 30 s were extracted"]
+    assert pd.read_csv(tmp_path / "out" / FEATURES_CSV)["length"].tolist() == [30 * SAMPLE_RATE]
+
+
+def test_extract_refuses_an_unknown_label(tmp_path, clip, capsys):
+    with pytest.raises(SystemExit):
+        main(["extract", clip, "--out", str(tmp_path), "--label", "polka"])
+    assert "invalid choice: 'polka'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def fused_run(tmp_path_factory, fast_dataset, fast_config):
+    out = tmp_path_factory.mktemp("run") / "fused"
+    split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
+    run_model("fused", fast_dataset, fast_config, split, out)
+    return out
+
+
+def test_predict_scores_audio_files_and_names_the_ones_it_cannot(fused_run, clip, tmp_path, capsys):
+    long = write_audio(tmp_path / "long.ogg", 65.0)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    table = tmp_path / "predictions.csv"
+    assert main(["predict", str(fused_run), clip, str(empty), long, "--out", str(table)]) == 2
+    captured = capsys.readouterr()
+    lines = [line for line in captured.out.splitlines() if ": " in line and "Wrote" not in line]
+    assert lines[0].startswith(f"{clip}: ") and lines[1].startswith(f"{long}: ")
+    assert lines[1].endswith("(mean of 3 windows of 30 s)")
+    assert f"error: {empty}: the file is empty" in captured.err
+    scores = pd.read_csv(table)
+    probabilities = scores.filter(like="p_")
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert scores["windows"].tolist() == [1, 3]
+    top = probabilities.idxmax(axis=1).str.removeprefix("p_").tolist()
+    assert top == scores["predicted_genre"].tolist()
+    assert lines[0].split(": ", 1)[1].startswith(f"{top[0]} {probabilities.iloc[0].max():.2f}")
+
+
+def test_predict_takes_audio_or_a_dataset_not_both(fused_run, clip, capsys):
+    assert main(["predict", str(fused_run), clip, "--tracks", "blues.00000"]) == 2
+    assert "either AUDIO files or a dataset's tracks" in capsys.readouterr().err
