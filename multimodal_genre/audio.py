@@ -3,12 +3,13 @@ its 432x288 mel-spectrogram PNG, made the way the Kaggle files were made, so tha
 on GTZAN sees the user's music as it saw GTZAN.
 
 How the Kaggle files were made, as measured against the ten GTZAN clips in ``genres_original``
-(tests/test_audio.py keeps it so):
+(tests/test_real_data.py and benchmarks/audio_extraction.py keep it so):
 
 - librosa's defaults at 22050 Hz mono: n_fft 2048, hop 512, 128 mel bands, 20 MFCCs, tempo from
-  ``librosa.beat.beat_track`` (``librosa.feature.tempo`` differs on 2 of the 10 clips). STFT frames are padded by reflection, librosa's default before 0.10
-  (today's zero padding moves the spectral features by up to 0.2%). ``harmony`` and ``perceptr``
-  are the mean and variance of the two signals of ``librosa.effects.hpss``.
+  ``librosa.beat.beat_track`` (``librosa.feature.tempo`` differs on 2 of the 10 clips). STFT frames
+  are padded by reflection, librosa's default before 0.10 (today's zero padding moves the spectral
+  features by up to 0.2%). ``harmony`` and ``perceptr`` are the mean and variance of the two
+  signals of ``librosa.effects.hpss``.
 - The image is the mel *power* spectrogram through ``amplitude_to_db(ref=np.max)``, which keeps its
   top 40 dB (``power_to_db`` would keep 80 dB and give a much brighter picture), drawn by
   ``specshow`` in magma, without ticks, on a 6x4 inch figure at 72 dpi with subplot box left 0.125,
@@ -19,9 +20,12 @@ How the Kaggle files were made, as measured against the ten GTZAN clips in ``gen
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -61,11 +65,12 @@ def load_audio(path: str | Path) -> np.ndarray:
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: the file is empty")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _native_stderr_silenced():
             warnings.simplefilter("ignore")  # librosa's fallback notices; a failure still raises
             samples, _ = librosa.load(path, sr=SAMPLE_RATE, mono=True)
     except Exception as error:  # soundfile and audioread raise many types for a file they cannot decode
-        raise AudioError(f"{path}: not readable as audio ({type(error).__name__}: {error})".strip()) from None
+        detail = str(error).strip() or "no decoder could read it"
+        raise AudioError(f"{path}: not readable as audio ({type(error).__name__}: {detail})") from None
     seconds = len(samples) / SAMPLE_RATE
     if seconds < MIN_SECONDS:
         raise AudioError(
@@ -84,12 +89,12 @@ def load_audio(path: str | Path) -> np.ndarray:
 
 
 def windows(samples: np.ndarray) -> list[np.ndarray]:
-    """The audio as GTZAN-length pieces: whole up to 31 s, else 30 s windows spaced evenly from the
-    first sample to the last (so they cover everything, overlapping a little)."""
+    """The audio as GTZAN-length pieces: whole up to 31 s, else one 30 s window per started 31 s,
+    spaced evenly from the first sample to the last (so at most 1 s per window falls between them)."""
     size = int(WINDOW_SECONDS * SAMPLE_RATE)
     if len(samples) <= SINGLE_WINDOW_SECONDS * SAMPLE_RATE:
         return [samples]
-    count = int(np.ceil(len(samples) / size))
+    count = int(np.ceil(len(samples) / (SINGLE_WINDOW_SECONDS * SAMPLE_RATE)))
     starts = np.linspace(0, len(samples) - size, count).round().astype(int)
     return [samples[start : start + size] for start in starts]
 
@@ -207,10 +212,14 @@ def extract(paths: Sequence[str | Path], out: str | Path, label: str = "", progr
 
 
 def for_each_file(
-    paths: Sequence[str | Path], work: Callable[[Path], object], progress: bool = True
+    paths: Sequence[str | Path],
+    work: Callable[[Path], object],
+    progress: bool = True,
+    on_error: Callable[[str], None] | None = None,
 ) -> tuple[list, list[str]]:
     """``work`` on every file, with a progress bar over files for a batch; a file that fails with a
-    user error is reported and skipped, the others still done. Returns the results and the errors."""
+    user error is skipped (and passed to ``on_error`` at once), the others still done. Returns the
+    results and the errors."""
     import keras
 
     bar = keras.utils.Progbar(len(paths), unit_name="file") if progress and len(paths) > 1 else None
@@ -220,9 +229,26 @@ def for_each_file(
             results.append(work(Path(path)))
         except MultimodalGenreError as error:
             errors.append(str(error))
+            if on_error is not None:
+                on_error(str(error))
         if bar is not None:
             bar.update(done)
     return results, errors
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what the C decoders print while they try a file (mpg123's "Illegal Audio-MPEG-Header"
+    notes for a file that is not MP3); the failure itself still comes back as an exception."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _stat(values: np.ndarray, stat: str) -> float:

@@ -418,7 +418,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> int:
-    """The top genres of each file as it is scored; the files that fail are named and skipped."""
+    """The top genres of each file as it is scored (the running output is the progress); a file that
+    fails is named at once and skipped."""
     import pandas as pd
 
     from multimodal_genre.audio import for_each_file
@@ -428,12 +429,13 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> in
         found = predict_audio(run, path)
         top = ", ".join(f"{genre} {probability:.2f}" for genre, probability in found.top())
         spread = f" (mean of {found.windows} windows of 30 s)" if found.windows > 1 else ""
-        print(f"{path}: {top}{spread}")
+        print(f"{path}: {top}{spread}", flush=True)
         return found
 
-    found, errors = for_each_file(paths, score, progress=False)
-    for error in errors:
+    def report(error: str) -> None:
         print(f"{PROG}: error: {error}", file=sys.stderr)
+
+    found, errors = for_each_file(paths, score, progress=False, on_error=report)
     if out is not None and found:
         table = pd.DataFrame(
             [

@@ -84,6 +84,7 @@ def test_long_audio_is_cut_into_30_second_windows_that_cover_it():
     samples = np.arange(int(95 * SAMPLE_RATE), dtype=np.float32)
     pieces = windows(samples)
     assert len(pieces) == 4 and all(len(piece) == 30 * SAMPLE_RATE for piece in pieces)
+    assert len(windows(samples[: 3 * 661794])) == 3  # three GTZAN clips end to end: three windows
     assert pieces[0][0] == samples[0] and pieces[-1][-1] == samples[-1]
     gtzan = samples[:661794]  # a GTZAN clip is a little over 30 s and stays whole
     assert len(windows(gtzan)) == 1 and len(windows(gtzan)[0]) == 661794

@@ -149,7 +149,7 @@ def test_pictures_from_the_audio_match_the_kaggle_pngs(extracted, gtzan_root):
         ours = np.asarray(picture, dtype=float)
         assert ours.shape == kaggle.shape
         box = (slice(top, bottom + 1), slice(left, right + 1))
-        difference = np.abs(ours[box] - kaggle[box]).mean()
+        difference = np.abs(ours[box][..., :3] - kaggle[box][..., :3]).mean()
         assert difference < 1.0, (genre, difference)  # of 255; measured: at most 0.47
         assert (ours[~_box_mask(ours.shape, box)] == kaggle[~_box_mask(kaggle.shape, box)]).all(), genre
 
