@@ -34,8 +34,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from multimodal_genre.data.builder import add_track, dataset_filenames
-from multimodal_genre.data.layout import FEATURE_COLUMNS, FEATURES_CSV, GENRES, IMAGE_SIZE
+from multimodal_genre.data.builder import add_track, check_track, dataset_filenames
+from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES, IMAGE_SIZE
 from multimodal_genre.errors import AudioError, ConfigError, MultimodalGenreError
 
 SAMPLE_RATE = 22050
@@ -198,8 +198,7 @@ def extract(paths: Sequence[str | Path], out: str | Path, label: str = "", progr
     notes = []
 
     def add(path: Path) -> Path:
-        if path.name in taken:
-            raise AudioError(f"{path}: {out / FEATURES_CSV} already has a track named {path.name}")
+        check_track(out, path.name, label, taken)
         found = extract_audio(path, every_window=False)
         if found.seconds > SINGLE_WINDOW_SECONDS:
             notes.append(f"{path}: {found.seconds:.1f} s long; its middle {WINDOW_SECONDS:.0f} s were extracted")

@@ -144,6 +144,10 @@ def test_extract_adds_to_a_folder_and_keeps_what_is_there(tmp_path, clip):
     again = extract([clip], out, label="blues", progress=False)  # same name: refused, nothing lost
     assert again.images == [] and "already has a track named song.wav" in again.errors[0]
     assert (out / FEATURES_CSV).read_bytes() == before
+    gtzan_name = write_audio(tmp_path / "blues.00007.wav", 30.0)
+    assert extract([gtzan_name], out, label="rock", progress=False).errors == [
+        "blues.00007.wav: a GTZAN file name of genre 'blues', so it cannot be labelled 'rock'"
+    ]
     unlabelled = extract([write_audio(tmp_path / "new.wav", 30.0, seed=2)], out, progress=False)
     assert unlabelled.images == [out / "images_original" / "new.png"]
     assert pd.read_csv(out / FEATURES_CSV, keep_default_na=False)["label"].tolist() == ["jazz", ""]

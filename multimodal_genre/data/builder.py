@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, FEATURES_CSV, GENRES, image_path
+from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, FEATURES_CSV, GENRES, gtzan_genre, image_path
 from multimodal_genre.errors import DataError
 
 
@@ -23,17 +23,26 @@ def dataset_filenames(root: Path) -> set[str]:
     return set(_read_rows(root)["filename"])
 
 
+def check_track(root: Path, filename: str, label: str, taken: set[str]) -> None:
+    """Refuse, before any work, a track ``root`` could not take: its name among ``taken`` (the names
+    already there), an unknown label, or a GTZAN file name of another genre than its label."""
+    if label and label not in GENRES:
+        raise DataError(f"{filename}: unknown genre {label!r} (known: {', '.join(GENRES)})")
+    named = gtzan_genre(filename)
+    if label and named and named != label:
+        raise DataError(f"{filename}: a GTZAN file name of genre {named!r}, so it cannot be labelled {label!r}")
+    if filename in taken:
+        raise DataError(f"{root / FEATURES_CSV}: already has a track named {filename}")
+
+
 def add_track(
     root: Path, filename: str, length: int, features: Mapping[str, float], label: str, image: Image.Image
 ) -> Path:
     """Add one track's row and picture to the dataset at ``root``; return the picture's path.
     ``label`` may be empty (an unlabelled track, for prediction only): its picture then goes straight
     into images_original/."""
-    if label and label not in GENRES:
-        raise DataError(f"{filename}: unknown genre {label!r} (known: {', '.join(GENRES)})")
     rows = _read_rows(root)
-    if filename in set(rows["filename"]):
-        raise DataError(f"{root / FEATURES_CSV}: already has a track named {filename}")
+    check_track(root, filename, label, set(rows["filename"]))
     path = image_path(root, label, filename)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)
