@@ -21,10 +21,9 @@ from multimodal_genre.audio import (
     windows,
 )
 from multimodal_genre.cli import main
-from multimodal_genre.data import holdout_split, load_dataset
+from multimodal_genre.data import load_dataset
 from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, FEATURES_CSV, PLOT_COLS, PLOT_ROWS
 from multimodal_genre.errors import AudioError
-from multimodal_genre.experiments import run_model
 
 
 def music(seconds: float, pitch: float = 220.0, seed: int = 0) -> np.ndarray:
@@ -116,19 +115,20 @@ def test_audio_shorter_than_a_clip_is_used_with_a_warning(tmp_path):
 
 def test_extract_writes_a_dataset_every_command_can_read(tmp_path, clip, config, capsys):
     out = tmp_path / "mine"
-    other = write_audio(tmp_path / "other song.flac", 30.0, pitch=330.0, seed=1)
+    other = write_audio(tmp_path / "other song.flac", 10.0, pitch=330.0, seed=1)
     broken = tmp_path / "broken.mp3"
     broken.write_text("no audio here")
     assert main(["extract", clip, str(broken), other, "--out", str(out), "--label", "rock"]) == 2
     captured = capsys.readouterr()
     assert f"error: {broken}: not readable as audio" in captured.err
     assert "Added 2 of 3 files" in captured.out
+    assert "other song.flac: 10.0 s, shorter than GTZAN's 30 s clips" in captured.err
 
     raw = (out / FEATURES_CSV).read_bytes()
     assert raw.count(b"\r\n") == 3 and raw.split(b"\r\n")[0].decode().split(",") == list(CSV_COLUMNS)
     table = pd.read_csv(out / FEATURES_CSV)
     assert table["filename"].tolist() == ["song.wav", "other song.flac"] and (table["label"] == "rock").all()
-    assert table["length"].tolist() == [30 * SAMPLE_RATE] * 2
+    assert table["length"].tolist() == [30 * SAMPLE_RATE, 10 * SAMPLE_RATE]
     assert (out / "images_original" / "rock" / "song.png").is_file()
     assert (out / "images_original" / "rock" / "other song.png").is_file()
 
@@ -144,11 +144,12 @@ def test_extract_adds_to_a_folder_and_keeps_what_is_there(tmp_path, clip):
     again = extract([clip], out, label="blues", progress=False)  # same name: refused, nothing lost
     assert again.images == [] and "already has a track named song.wav" in again.errors[0]
     assert (out / FEATURES_CSV).read_bytes() == before
-    gtzan_name = write_audio(tmp_path / "blues.00007.wav", 30.0)
+    gtzan_name = write_audio(tmp_path / "blues.00007.wav", 6.0)  # refused before it is read
     assert extract([gtzan_name], out, label="rock", progress=False).errors == [
         "blues.00007.wav: a GTZAN file name of genre 'blues', so it cannot be labelled 'rock'"
     ]
-    unlabelled = extract([write_audio(tmp_path / "new.wav", 30.0, seed=2)], out, progress=False)
+    with pytest.warns(ShortAudioWarning):
+        unlabelled = extract([write_audio(tmp_path / "new.wav", 8.0, seed=2)], out, progress=False)
     assert unlabelled.images == [out / "images_original" / "new.png"]
     assert pd.read_csv(out / FEATURES_CSV, keep_default_na=False)["label"].tolist() == ["jazz", ""]
 
@@ -166,15 +167,13 @@ def test_extract_refuses_an_unknown_label(tmp_path, clip, capsys):
 
 
 @pytest.fixture(scope="module")
-def fused_run(tmp_path_factory, fast_dataset, fast_config):
-    out = tmp_path_factory.mktemp("run") / "fused"
-    split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
-    run_model("fused", fast_dataset, fast_config, split, out)
-    return out
+def fused_run(comparison):
+    """The fused model the shared synthetic comparison trained."""
+    return comparison.directory / "fused"
 
 
 def test_predict_scores_audio_files_and_names_the_ones_it_cannot(fused_run, clip, tmp_path, capsys):
-    long = write_audio(tmp_path / "long.ogg", 65.0)
+    long = write_audio(tmp_path / "long.ogg", 61.0)
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
     table = tmp_path / "predictions.csv"
@@ -182,12 +181,12 @@ def test_predict_scores_audio_files_and_names_the_ones_it_cannot(fused_run, clip
     captured = capsys.readouterr()
     lines = [line for line in captured.out.splitlines() if ": " in line and "Wrote" not in line]
     assert lines[0].startswith(f"{clip}: ") and lines[1].startswith(f"{long}: ")
-    assert lines[1].endswith("(mean of 3 windows of 30 s)")
+    assert lines[1].endswith("(mean of 2 windows of 30 s)")
     assert f"error: {empty}: the file is empty" in captured.err
     scores = pd.read_csv(table)
     probabilities = scores.filter(like="p_")
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
-    assert scores["windows"].tolist() == [1, 3]
+    assert scores["windows"].tolist() == [1, 2]
     top = probabilities.idxmax(axis=1).str.removeprefix("p_").tolist()
     assert top == scores["predicted_genre"].tolist()
     assert lines[0].split(": ", 1)[1].startswith(f"{top[0]} {probabilities.iloc[0].max():.2f}")
