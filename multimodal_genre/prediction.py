@@ -72,7 +72,7 @@ def predict_audio(run: ModelRun, path: str | Path) -> AudioPrediction:
     found = extract_audio(path)
     scored = [predict_one(run, image, row) for image, row in zip(found.images, found.rows, strict=True)]
     mean = {genre: float(np.mean([window[genre] for window in scored])) for genre in GENRES}
-    return AudioPrediction(Path(path), found.seconds, len(scored), mean)
+    return AudioPrediction(found.path, found.seconds, len(scored), mean)
 
 
 def _takes_images(run: ModelRun) -> bool:
