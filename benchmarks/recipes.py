@@ -9,6 +9,9 @@ run one at a time:
 
     python benchmarks/recipes.py --data ../shared/gtzan --recipe small-cnn-nadam cnn-mlp-hybrid
     python benchmarks/recipes.py --data ../shared/gtzan --own default configs/fused-mobilenet-frozen.yaml
+
+`--own CONFIG=RUN_DIR` takes the grouped 5-fold figures from a finished `compare --folds 5` of that
+config (checked: same config, same dataset) instead of training it again.
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ import keras
 import numpy as np
 
 from multimodal_genre.config import Config, load_config
-from multimodal_genre.data import MissingImageWarning, holdout_split, kfold_splits, load_dataset
-from multimodal_genre.errors import ConfigError
-from multimodal_genre.experiments import run_comparison, run_model
+from multimodal_genre.data import GenreDataset, MissingImageWarning, holdout_split, kfold_splits, load_dataset
+from multimodal_genre.errors import ConfigError, RunError
+from multimodal_genre.experiments import ComparisonResult, load_comparison, run_comparison, run_model
 from multimodal_genre.models import backbone_network
 from multimodal_genre.recipes import Recipe, load_recipe, recipe_names
-from multimodal_genre.runs import new_run_dir
+from multimodal_genre.runs import CONFIG_FILE, new_run_dir, read_run_info
 from multimodal_genre.training import default_progress
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc_ovr")
@@ -42,7 +45,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=os.environ.get("GTZAN_DIR"), help="dataset (default: $GTZAN_DIR)")
     parser.add_argument("--recipe", nargs="+", default=[], help="recipes to run (default: all, unless --own is given)")
     parser.add_argument(
-        "--own", nargs="+", default=[], help="this package's fused configs to run the same way: default, or YAML files"
+        "--own",
+        nargs="+",
+        default=[],
+        help="this package's fused configs to run the same way: default, or YAML files; CONFIG=RUN_DIR reuses "
+        "a finished 5-fold comparison of CONFIG",
     )
     parser.add_argument("--out", type=Path, default=Path("reports"))
     parser.add_argument(
@@ -58,7 +65,8 @@ def main() -> None:
         results["recipes"][name] = run_recipe(load_recipe(name), args.data)
         path.write_text(json.dumps(results, indent=2) + "\n")
     for source in [] if args.markdown_only else args.own:
-        results["own"][Path(source).stem] = run_own(source, args.data)
+        source, _, finished = source.partition("=")
+        results["own"][Path(source).stem] = run_own(source, args.data, Path(finished) if finished else None)
         path.write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "recipes.md").write_text(markdown(results))
     print((args.out / "recipes.md").read_text())
@@ -87,20 +95,27 @@ def run_recipe(recipe: Recipe, data: Path) -> dict:
     return {**entry, **run_protocols(recipe.name, recipe.info.model, recipe.config, data, options, recipe)}
 
 
-def run_own(source: str, data: Path) -> dict:
-    """One of this package's fused configs, on the default hold-out split and grouped 5-fold."""
+def run_own(source: str, data: Path, finished: Path | None = None) -> dict:
+    """One of this package's fused configs, on the default hold-out split and grouped 5-fold (read
+    from ``finished``, a 5-fold comparison of it, where given)."""
     config = load_config(None if source == "default" else source)
     options = f"--models fused --data {data}" + ("" if source == "default" else f" --config {source}")
     return {
         "model": "fused",
         "config": source,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        **run_protocols(Path(source).stem, "fused", config, data, options),
+        **run_protocols(Path(source).stem, "fused", config, data, options, finished=finished),
     }
 
 
 def run_protocols(
-    name: str, model: str, config: Config, data: Path, options: str, recipe: Recipe | None = None
+    name: str,
+    model: str,
+    config: Config,
+    data: Path,
+    options: str,
+    recipe: Recipe | None = None,
+    finished: Path | None = None,
 ) -> dict:
     """``model`` under grouped 5-fold and on the config's single split; the commands that do the same.
     Where the single split is fold 1 itself (a 20% test side, the same seed), fold 1's run is its
@@ -108,18 +123,21 @@ def run_protocols(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingImageWarning)
         dataset = load_dataset(data, config.data)
-    folds_dir = new_run_dir(Path("reports/runs"), f"recipe-{name}-{FOLDS}fold")
     kfold_command = f"multimodal-genre compare {options} --folds {FOLDS}"
-    cross = run_comparison(
-        dataset,
-        config,
-        folds_dir,
-        models=[model],
-        folds=FOLDS,
-        progress=default_progress(),
-        command=kfold_command,
-        recipe=recipe,
-    )
+    if finished is None:
+        folds_dir = new_run_dir(Path("reports/runs"), f"recipe-{name}-{FOLDS}fold")
+        cross = run_comparison(
+            dataset,
+            config,
+            folds_dir,
+            models=[model],
+            folds=FOLDS,
+            progress=default_progress(),
+            command=kfold_command,
+            recipe=recipe,
+        )
+    else:
+        folds_dir, cross = finished, finished_comparison(finished, model, config, dataset)
     split = holdout_split(dataset.labels, dataset.groups, config.split)
     first = kfold_splits(dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=FOLDS))[0]
     command = f"multimodal-genre train {options.replace('--models', '--model')}"
@@ -151,6 +169,21 @@ def run_protocols(
             },
         },
     }
+
+
+def finished_comparison(directory: Path, model: str, config: Config, dataset: GenreDataset) -> ComparisonResult:
+    """A finished comparison's ``model`` scores, refused unless it ran ``config`` on this dataset."""
+    cross = load_comparison(directory)
+    info = read_run_info(directory)
+    problems = [
+        *([] if info["folds"] == FOLDS else [f"{info['folds']} folds, not {FOLDS}"]),
+        *([] if model in info["models"] else [f"no {model} model"]),
+        *([] if load_config(directory / CONFIG_FILE) == config else ["another config"]),
+        *([] if info["dataset"]["fingerprint"] == dataset.fingerprint else ["another dataset"]),
+    ]
+    if problems:
+        raise RunError(f"{directory}: cannot stand for this run: {', '.join(problems)}")
+    return dataclasses.replace(cross, scores=cross.scores[cross.scores["model"] == model])
 
 
 def markdown(results: dict) -> str:
@@ -193,13 +226,14 @@ def markdown(results: dict) -> str:
         "| config | metric | hold-out split | grouped 5-fold |",
         "|---|---|---|---|",
     ]
-    for name, entry in results["own"].items():
+    own = sorted(results["own"].items(), key=lambda item: item[0] != "default")
+    for name, entry in own:
         for metric in ("accuracy", "balanced_accuracy", "macro_f1"):
             mean, std = entry["kfold"][metric]
             lines.append(f"| {name} | {metric} | {entry['published_protocol'][metric]:.3f} | {mean:.3f} ± {std:.3f} |")
     lines.append("")
     default = results["own"].get("default")
-    for name, entry in results["own"].items():
+    for name, entry in own:
         lines.append(f"- {name}: `{entry['kfold']['command']}` ({entry['kfold']['seconds']:.0f} s)")
         if default and name != "default":
             gain = entry["kfold"]["macro_f1"][0] - default["kfold"]["macro_f1"][0]
