@@ -148,7 +148,7 @@ def test_extract_adds_to_a_folder_and_keeps_what_is_there(tmp_path, clip):
     assert (out / FEATURES_CSV).read_bytes() == before
     gtzan_name = write_audio(tmp_path / "blues.00007.wav", 6.0)  # refused before it is read
     assert extract([gtzan_name], out, label="rock", progress=False).errors == [
-        "blues.00007.wav: a GTZAN file name of genre 'blues', so it cannot be labelled 'rock'"
+        "blues.00007.wav: label 'rock' disagrees with its file name and image folder 'blues'"
     ]
     with pytest.warns(ShortAudioWarning):
         unlabelled = extract([write_audio(tmp_path / "new.wav", 8.0, seed=2)], out, progress=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, FEATURES_CSV, GENRES, gtzan_genre, image_path
+from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, FEATURES_CSV, image_path, label_problem
 from multimodal_genre.errors import DataError
 
 
@@ -26,11 +26,9 @@ def dataset_filenames(root: Path) -> set[str]:
 def check_track(root: Path, filename: str, label: str, taken: set[str]) -> None:
     """Refuse, before any work, a track ``root`` could not take: its name among ``taken`` (the names
     already there), an unknown label, or a GTZAN file name of another genre than its label."""
-    if label and label not in GENRES:
-        raise DataError(f"{filename}: unknown genre {label!r} (known: {', '.join(GENRES)})")
-    named = gtzan_genre(filename)
-    if label and named and named != label:
-        raise DataError(f"{filename}: a GTZAN file name of genre {named!r}, so it cannot be labelled {label!r}")
+    problem = label_problem(filename, label) if label else None
+    if problem:
+        raise DataError(f"{filename}: {problem}")
     if filename in taken:
         raise DataError(f"{root / FEATURES_CSV}: already has a track named {filename}")
 

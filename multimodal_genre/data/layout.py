@@ -61,6 +61,17 @@ def gtzan_genre(filename: str) -> str | None:
     return match["genre"] if match else None
 
 
+def label_problem(filename: str, label: str) -> str | None:
+    """Why ``label`` cannot be the genre of ``filename``, or None: one rule for reading a CSV and for
+    adding a track to one. A GTZAN name carries its genre, and its image folder is named by it."""
+    if label not in GENRES:
+        return f"unknown genre {label!r} (known: {', '.join(GENRES)})"
+    named = gtzan_genre(filename)
+    if named is not None and named != label:
+        return f"label {label!r} disagrees with its file name and image folder {named!r}"
+    return None
+
+
 def is_audio_name(filename: str) -> bool:
     """A plain file name with an extension (``blues.00000.wav``, ``My Song.flac``), no folder part."""
     return "/" not in filename and "\\" not in filename and bool(image_stem(filename)) and bool(Path(filename).suffix)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, GENRES, gtzan_genre, image_path, is_audio_name
+from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, image_path, is_audio_name, label_problem
 from multimodal_genre.errors import DataError
 
 _FIRST_DATA_LINE = 2
@@ -90,13 +90,9 @@ def _check_tracks(raw: pd.DataFrame, lines: np.ndarray, path: Path) -> None:
             raise DataError(f"{where}: filename {filename!r} is not an audio file name such as blues.00000.wav")
         if not label:
             raise DataError(f"{where} ({filename}): no label (give one with: multimodal-genre extract --label GENRE)")
-        if label not in GENRES:
-            raise DataError(f"{where} ({filename}): unknown genre {label!r} (known: {', '.join(GENRES)})")
-        named = gtzan_genre(filename)
-        if named is not None and named != label:
-            raise DataError(
-                f"{where} ({filename}): label {label!r} disagrees with its file name and image folder {named!r}"
-            )
+        problem = label_problem(filename, label)
+        if problem:
+            raise DataError(f"{where} ({filename}): {problem}")
     pairs = zip(raw["filename"], raw["label"], strict=True)
     images = pd.Series([str(image_path(Path(), label, name)) for name, label in pairs])
     for keys, problem in (
