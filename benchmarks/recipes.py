@@ -11,7 +11,8 @@ run one at a time:
     python benchmarks/recipes.py --data ../shared/gtzan --own default configs/fused-mobilenet-frozen.yaml
 
 `--own CONFIG=RUN_DIR` takes the grouped 5-fold figures from a finished `compare --folds 5` of that
-config (checked: same config, same dataset) instead of training it again.
+config (checked: same config, same dataset) instead of training it again. `--resume` goes on with
+each one's newest unfinished 5-fold folder (an interrupted benchmark), keeping its finished folds.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.experiments import ComparisonResult, load_comparison, run_comparison, run_model
 from multimodal_genre.models import backbone_network
 from multimodal_genre.recipes import Recipe, load_recipe, recipe_names
-from multimodal_genre.runs import CONFIG_FILE, new_run_dir, read_run_info
+from multimodal_genre.runs import CONFIG_FILE, RUN_FILE, new_run_dir, read_run_info
 from multimodal_genre.training import default_progress
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc_ovr")
 FOLDS = 5
+RUNS = Path("reports/runs")
 
 
 def main() -> None:
@@ -53,6 +55,9 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("reports"))
     parser.add_argument(
+        "--resume", action="store_true", help="go on with each one's newest unfinished 5-fold folder under reports/runs"
+    )
+    parser.add_argument(
         "--markdown-only", action="store_true", help="rewrite recipes.md from recipes.json and run nothing"
     )
     args = parser.parse_args()
@@ -62,17 +67,18 @@ def main() -> None:
     path = args.out / "benchmarks" / "recipes.json"
     results = json.loads(path.read_text()) if path.is_file() else {"recipes": {}, "own": {}}
     for name in [] if args.markdown_only else args.recipe or ([] if args.own else recipe_names()):
-        results["recipes"][name] = run_recipe(load_recipe(name), args.data)
+        results["recipes"][name] = run_recipe(load_recipe(name), args.data, args.resume)
         path.write_text(json.dumps(results, indent=2) + "\n")
     for source in [] if args.markdown_only else args.own:
         source, _, finished = source.partition("=")
-        results["own"][Path(source).stem] = run_own(source, args.data, Path(finished) if finished else None)
+        finished_dir = Path(finished) if finished else None
+        results["own"][Path(source).stem] = run_own(source, args.data, finished_dir, args.resume)
         path.write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "recipes.md").write_text(markdown(results))
     print((args.out / "recipes.md").read_text())
 
 
-def run_recipe(recipe: Recipe, data: Path) -> dict:
+def run_recipe(recipe: Recipe, data: Path, resume: bool = False) -> dict:
     """The published protocol's single split and grouped 5-fold, or why the recipe cannot run here."""
     entry = {
         "title": recipe.info.title,
@@ -92,10 +98,11 @@ def run_recipe(recipe: Recipe, data: Path) -> dict:
         finally:
             keras.backend.clear_session()
     options = f"--recipe {recipe.name} --data {data}"
-    return {**entry, **run_protocols(recipe.name, recipe.info.model, recipe.config, data, options, recipe)}
+    protocols = run_protocols(recipe.name, recipe.info.model, recipe.config, data, options, recipe, resume=resume)
+    return {**entry, **protocols}
 
 
-def run_own(source: str, data: Path, finished: Path | None = None) -> dict:
+def run_own(source: str, data: Path, finished: Path | None = None, resume: bool = False) -> dict:
     """One of this package's fused configs, on the default hold-out split and grouped 5-fold (read
     from ``finished``, a 5-fold comparison of it, where given)."""
     config = load_config(None if source == "default" else source)
@@ -104,7 +111,7 @@ def run_own(source: str, data: Path, finished: Path | None = None) -> dict:
         "model": "fused",
         "config": source,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        **run_protocols(Path(source).stem, "fused", config, data, options, finished=finished),
+        **run_protocols(Path(source).stem, "fused", config, data, options, finished=finished, resume=resume),
     }
 
 
@@ -116,6 +123,7 @@ def run_protocols(
     options: str,
     recipe: Recipe | None = None,
     finished: Path | None = None,
+    resume: bool = False,
 ) -> dict:
     """``model`` under grouped 5-fold and on the config's single split; the commands that do the same.
     Where the single split is fold 1 itself (a 20% test side, the same seed), fold 1's run is its
@@ -125,7 +133,10 @@ def run_protocols(
         dataset = load_dataset(data, config.data)
     kfold_command = f"multimodal-genre compare {options} --folds {FOLDS}"
     if finished is None:
-        folds_dir = new_run_dir(Path("reports/runs"), f"recipe-{name}-{FOLDS}fold")
+        started = sorted(RUNS.glob(f"*-recipe-{name}-{FOLDS}fold"))
+        unfinished = [path for path in started if not (path / RUN_FILE).exists()]
+        resume = resume and bool(unfinished)
+        folds_dir = unfinished[-1] if resume else new_run_dir(RUNS, f"recipe-{name}-{FOLDS}fold")
         cross = run_comparison(
             dataset,
             config,
@@ -135,6 +146,7 @@ def run_protocols(
             progress=default_progress(),
             command=kfold_command,
             recipe=recipe,
+            resume=resume,
         )
     else:
         folds_dir, cross = finished, finished_comparison(finished, model, config, dataset)
@@ -145,7 +157,7 @@ def run_protocols(
         single = folds_dir / "fold1" / model
         scores = cross.scores[cross.scores["fold"] == 1].iloc[0].to_dict()
     else:
-        single = new_run_dir(Path("reports/runs"), f"recipe-{name}")
+        single = new_run_dir(RUNS, f"recipe-{name}")
         scores = run_model(
             model, dataset, config, split, single, progress=default_progress(), command=command, recipe=recipe
         )

@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_options(compare, recipes=True)
     _add_out_option(compare)
+    compare.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with the unfinished comparison in --out: keep its finished model runs, train the rest",
+    )
     compare.set_defaults(handler=_compare)
 
     tune = commands.add_parser(
@@ -325,11 +330,13 @@ def _compare(args: argparse.Namespace) -> int:
 
     if args.folds is not None and args.folds < 2:
         raise ConfigError(f"--folds must be at least 2, got {args.folds}")
+    if args.resume and (args.out is None or not args.out.is_dir()):
+        raise RunError(f"--resume: {args.out or 'no --out given'}: name the folder of the comparison to go on with")
     recipe = _recipe(args)
     models = args.models or ([recipe.info.model] if recipe else list(MODEL_NAMES))
     config, dataset = _load(args, recipe)
     name = args.recipe or "compare"
-    out = _output_dir(args.out, name if args.folds is None else f"{name}-{args.folds}fold")
+    out = args.out if args.resume else _output_dir(args.out, name if args.folds is None else f"{name}-{args.folds}fold")
     result = run_comparison(
         dataset,
         config,
@@ -339,6 +346,7 @@ def _compare(args: argparse.Namespace) -> int:
         progress=default_progress(),
         command=_command_line(),
         recipe=recipe,
+        resume=args.resume,
     )
     print(f"\n{(result.directory / 'comparison.md').read_text()}")
     print(f"Wall time {result.seconds:.0f} s. Results: {result.directory}")

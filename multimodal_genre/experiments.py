@@ -30,6 +30,7 @@ from multimodal_genre.runs import (
     RUN_FILE,
     RUN_FORMAT,
     dataset_info,
+    finished_run_scores,
     library_versions,
     read_run_info,
     write_model_run,
@@ -57,10 +58,15 @@ def run_comparison(
     write: Write = print,
     command: str | None = None,
     recipe: Recipe | None = None,
+    resume: bool = False,
 ) -> ComparisonResult:
     """Train ``models`` on the hold-out split (``folds`` None) or on each of ``folds`` grouped folds;
-    ``recipe`` (the published system ``config`` came from) is recorded in every run folder."""
+    ``recipe`` (the published system ``config`` came from) is recorded in every run folder. With
+    ``resume``, model runs that already finished in ``out`` are kept, not trained again: a K-fold
+    comparison takes hours on a CPU, and an interruption should cost one model run at most. The
+    wall time recorded then counts the kept runs' training time."""
     started = time.perf_counter()
+    kept_seconds = 0.0
     if folds is None:
         splits = [holdout_split(dataset.labels, dataset.groups, config.split)]
     else:
@@ -70,10 +76,16 @@ def run_comparison(
         fold = None if folds is None else (index, folds)
         for name in models:
             run_dir = out / name if fold is None else out / f"fold{index}" / name
-            scores = run_model(name, dataset, config, split, run_dir, fold, progress, write, command, recipe)
+            kept = finished_run_scores(run_dir, name, config, dataset, split) if resume else None
+            if kept is None:
+                scores = run_model(name, dataset, config, split, run_dir, fold, progress, write, command, recipe)
+            else:
+                scores, seconds = kept
+                kept_seconds += seconds
+                write(f"{name:<8} {_where(fold)}: kept the finished run {run_dir}, macro-F1 {scores['macro_f1']:.3f}")
             rows.append({"fold": index, "model": name, **scores})
     table = pd.DataFrame(rows)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started + kept_seconds
     _write_comparison(out, table, folds, dataset, config, seconds, command, recipe)
     return ComparisonResult(out, table, seconds)
 
@@ -110,14 +122,17 @@ def run_model(
     info = _split_info(split, config, fold)
     record = recipe.record() if recipe else None
     scores = write_model_run(out, trained, config, dataset, split, probabilities, info, command, record)
-    where = "hold-out split" if fold is None else f"fold {fold[0]}/{fold[1]}"
     write(
-        f"{name:<8} {where}: macro-F1 {scores['macro_f1']:.3f}, accuracy {scores['accuracy']:.3f} "
+        f"{name:<8} {_where(fold)}: macro-F1 {scores['macro_f1']:.3f}, accuracy {scores['accuracy']:.3f} "
         f"on {len(split.test)} test tracks; {len(trained.history)} {trained.unit}s (kept {trained.best_epoch}), "
         f"{trained.seconds:.0f} s"
     )
     keras.backend.clear_session()
     return scores
+
+
+def _where(fold: tuple[int, int] | None) -> str:
+    return "hold-out split" if fold is None else f"fold {fold[0]}/{fold[1]}"
 
 
 def _split_info(split: Split, config: Config, fold: tuple[int, int] | None) -> dict:

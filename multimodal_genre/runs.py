@@ -138,6 +138,30 @@ def write_model_run(
     return {**metrics, **{f"f1_{genre}": report[genre]["f1-score"] for genre in GENRES}}
 
 
+def finished_run_scores(
+    directory: Path, name: str, config: Config, dataset: GenreDataset, split: Split
+) -> tuple[dict[str, float], float] | None:
+    """The test scores (as ``write_model_run`` returns them) and training seconds of a model run that
+    finished in ``directory``, or None where none did; so an interrupted comparison can go on where
+    it stopped. A finished run of another model, config, dataset or split is an error, never reused."""
+    if not (directory / RUN_FILE).is_file():
+        return None
+    info = read_run_info(directory)
+    sides = pd.read_csv(directory / "split.csv", keep_default_na=False)
+    expected = _split_table(dataset, split)
+    problems = [
+        *([] if info.get("model") == name else [f"a {info.get('model')} model, not {name}"]),
+        *([] if load_config(directory / CONFIG_FILE) == config else ["another config"]),
+        *([] if info["dataset"]["fingerprint"] == dataset.fingerprint else ["another dataset"]),
+        *([] if sides[["track", "side"]].equals(expected[["track", "side"]]) else ["another split"]),
+    ]
+    if problems:
+        raise RunError(f"{directory}: a finished run that cannot be kept: {', '.join(problems)}")
+    report = json.loads((directory / "classification_report.json").read_text())
+    scores = {**info["metrics"], **{f"f1_{genre}": report[genre]["f1-score"] for genre in GENRES}}
+    return scores, float(info["training"]["seconds"])
+
+
 def dataset_info(dataset: GenreDataset) -> dict:
     return {
         "root": str(dataset.root),

@@ -51,12 +51,15 @@ def test_compare_writes_the_comparison_and_prints_it(synthetic_root, tmp_path, c
     printed = capsys.readouterr().out
     assert "mlp      hold-out split: macro-F1" in printed and "# Model comparison: hold-out split" in printed
     assert (out / "comparison.md").is_file() and (out / "xgboost" / "model.json").is_file()
+    assert main([*args, "--out", str(out), "--resume"]) == 0  # both runs finished: nothing to train
+    assert capsys.readouterr().out.count("kept the finished run") == 2
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["compare", "--folds", "1"], "--folds must be at least 2, got 1"),
+        (["compare", "--resume"], "--resume: no --out given: name the folder of the comparison to go on with"),
         (["predict", "nowhere"], "nowhere: no such run folder"),
     ],
 )

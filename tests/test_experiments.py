@@ -1,5 +1,6 @@
 """Run folders and comparisons: every file is there and agrees with the test predictions."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -134,6 +135,24 @@ def test_kfold_comparison_reports_mean_and_spread(tmp_path, fast_dataset, fast_c
     again = load_comparison(tmp_path / "kfold")
     pd.testing.assert_frame_equal(again.scores, result.scores, check_dtype=False)
     assert again.seconds == pytest.approx(result.seconds, abs=0.1)
+
+
+def test_an_interrupted_comparison_goes_on_where_it_stopped(tmp_path, fast_dataset, fast_config):
+    out = tmp_path / "kfold"
+    first = run_comparison(fast_dataset, fast_config, out, models=["mlp", "xgboost"], folds=3)
+    for unfinished in (out / "fold3" / "mlp" / "run.json", out / "run.json", out / "folds.csv"):
+        unfinished.unlink()  # as if stopped while fold 3's mlp was training
+    lines = []
+    again = run_comparison(fast_dataset, fast_config, out, ["mlp", "xgboost"], 3, write=lines.append, resume=True)
+    trained = [line for line in lines if "kept the finished run" not in line]
+    assert len(lines) - len(trained) == 5 and trained[0].startswith("mlp      fold 3/3")
+    kept = ~((first.scores["fold"] == 3) & (first.scores["model"] == "mlp"))
+    pd.testing.assert_frame_equal(again.scores[kept], first.scores[kept], check_dtype=False)
+    assert (out / "fold3" / "mlp" / "run.json").is_file() and len(pd.read_csv(out / "folds.csv")) == 6
+    split = dataclasses.replace(fast_config.split, seed=fast_config.split.seed + 1)
+    other = dataclasses.replace(fast_config, split=split)
+    with pytest.raises(RunError, match="fold1/mlp: a finished run that cannot be kept: another config, another split"):
+        run_comparison(fast_dataset, other, out, ["mlp"], 3, resume=True)
 
 
 def test_only_finished_kfold_comparisons_load(comparison):
