@@ -166,7 +166,7 @@ def run_protocols(
             "command": command,
             "run": str(single),
             "split": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
-            **{metric: round(float(scores[metric]), 4) for metric in METRICS},
+            **{metric: round(float(scores[metric]), 6) for metric in METRICS},
         },
         "kfold": {
             "command": kfold_command,
@@ -174,8 +174,8 @@ def run_protocols(
             "seconds": round(cross.seconds, 1),
             **{
                 metric: [
-                    round(float(cross.scores[metric].mean()), 4),
-                    round(float(cross.scores[metric].std(ddof=1)), 4),
+                    round(float(cross.scores[metric].mean()), 6),
+                    round(float(cross.scores[metric].std(ddof=1)), 6),
                 ]
                 for metric in METRICS
             },
