@@ -11,7 +11,7 @@ run one at a time:
     python benchmarks/recipes.py --data ../shared/gtzan --own default configs/fused-mobilenet-frozen.yaml
 
 `--own CONFIG=RUN_DIR` takes the grouped 5-fold figures from a finished `compare --folds 5` of that
-config (checked: same config, same dataset) instead of training it again. `--resume` goes on with
+config (each fold's run checked: same config, dataset and fold) instead of training it again. `--resume` goes on with
 each one's newest unfinished 5-fold folder (an interrupted benchmark), keeping its finished folds.
 """
 
@@ -27,14 +27,15 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 
 from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, MissingImageWarning, holdout_split, kfold_splits, load_dataset
 from multimodal_genre.errors import ConfigError, RunError
-from multimodal_genre.experiments import ComparisonResult, load_comparison, run_comparison, run_model
+from multimodal_genre.experiments import ComparisonResult, run_comparison, run_model
 from multimodal_genre.models import backbone_network
 from multimodal_genre.recipes import Recipe, load_recipe, recipe_names
-from multimodal_genre.runs import CONFIG_FILE, RUN_FILE, new_run_dir, read_run_info
+from multimodal_genre.runs import RUN_FILE, finished_run_scores, new_run_dir, read_run_info
 from multimodal_genre.training import default_progress
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc_ovr")
@@ -184,18 +185,16 @@ def run_protocols(
 
 
 def finished_comparison(directory: Path, model: str, config: Config, dataset: GenreDataset) -> ComparisonResult:
-    """A finished comparison's ``model`` scores, refused unless it ran ``config`` on this dataset."""
-    cross = load_comparison(directory)
-    info = read_run_info(directory)
-    problems = [
-        *([] if info["folds"] == FOLDS else [f"{info['folds']} folds, not {FOLDS}"]),
-        *([] if model in info["models"] else [f"no {model} model"]),
-        *([] if load_config(directory / CONFIG_FILE) == config else ["another config"]),
-        *([] if info["dataset"]["fingerprint"] == dataset.fingerprint else ["another dataset"]),
-    ]
-    if problems:
-        raise RunError(f"{directory}: cannot stand for this run: {', '.join(problems)}")
-    return dataclasses.replace(cross, scores=cross.scores[cross.scores["model"] == model])
+    """A finished 5-fold comparison's ``model`` scores, each fold's run checked as a resumed
+    comparison checks it (same model, config, dataset and fold)."""
+    splits = kfold_splits(dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=FOLDS))
+    rows = []
+    for index, split in enumerate(splits, start=1):
+        kept = finished_run_scores(directory / f"fold{index}" / model, model, config, dataset, split)
+        if kept is None:
+            raise RunError(f"{directory}: no finished {model} run for fold {index} of {FOLDS}")
+        rows.append({"fold": index, "model": model, **kept[0]})
+    return ComparisonResult(directory, pd.DataFrame(rows), float(read_run_info(directory)["seconds"]))
 
 
 def markdown(results: dict) -> str:

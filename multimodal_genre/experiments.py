@@ -20,7 +20,6 @@ import yaml
 
 from multimodal_genre.config import MODEL_NAMES, Config, config_dict
 from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split, kfold_splits
-from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import METRICS
 from multimodal_genre.models import predict_proba
 from multimodal_genre.recipes import Recipe
@@ -32,13 +31,11 @@ from multimodal_genre.runs import (
     dataset_info,
     finished_run_scores,
     library_versions,
-    read_run_info,
     write_model_run,
 )
 from multimodal_genre.training import Progress, Write, train_model
 
 SINGLE_VIEW = ("cnn", "mlp", "xgboost")
-FOLDS_FILE = "folds.csv"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,19 +85,6 @@ def run_comparison(
     seconds = time.perf_counter() - started + kept_seconds
     _write_comparison(out, table, folds, dataset, config, seconds, command, recipe)
     return ComparisonResult(out, table, seconds)
-
-
-def load_comparison(directory: str | Path) -> ComparisonResult:
-    """A finished K-fold comparison read back from its folder (per-fold scores, wall time), so its
-    figures can be gathered again without training again."""
-    directory = Path(directory)
-    info = read_run_info(directory)
-    if info.get("kind") != "comparison" or not info.get("folds"):
-        what = "a hold-out comparison" if info.get("kind") == "comparison" else f"a {info.get('kind')} run"
-        raise RunError(f"{directory}: {what}, not a K-fold comparison")
-    if not (directory / FOLDS_FILE).is_file():
-        raise RunError(f"{directory}: no {FOLDS_FILE}; the comparison did not finish")
-    return ComparisonResult(directory, pd.read_csv(directory / FOLDS_FILE), float(info["seconds"]))
 
 
 def run_model(
@@ -170,7 +154,7 @@ def _write_comparison(
         genre_means.to_csv(out / "per_genre_f1.csv", index_label="genre")
         overall, per_genre, genre_stds = means, genre_means, None
     else:
-        table.to_csv(out / FOLDS_FILE, index=False)
+        table.to_csv(out / "folds.csv", index=False)
         stds = grouped[list(METRICS)].std(ddof=1).loc[models]
         genre_stds = grouped[genre_columns].std(ddof=1).loc[models].T.set_axis(list(GENRES))
         pd.concat([means.add_suffix("_mean"), stds.add_suffix("_std")], axis=1).to_csv(out / "comparison.csv")

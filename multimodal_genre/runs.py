@@ -135,7 +135,7 @@ def write_model_run(
             "metrics": metrics,
         },
     )
-    return {**metrics, **{f"f1_{genre}": report[genre]["f1-score"] for genre in GENRES}}
+    return _test_scores(metrics, report)
 
 
 def finished_run_scores(
@@ -158,8 +158,12 @@ def finished_run_scores(
     if problems:
         raise RunError(f"{directory}: a finished run that cannot be kept: {', '.join(problems)}")
     report = json.loads((directory / "classification_report.json").read_text())
-    scores = {**info["metrics"], **{f"f1_{genre}": report[genre]["f1-score"] for genre in GENRES}}
-    return scores, float(info["training"]["seconds"])
+    return _test_scores(info["metrics"], report), float(info["training"]["seconds"])
+
+
+def _test_scores(metrics: dict[str, float], report: dict) -> dict[str, float]:
+    """The metrics and, as ``f1_<genre>``, each genre's F1 from the classification report."""
+    return {**metrics, **{f"f1_{genre}": report[genre]["f1-score"] for genre in GENRES}}
 
 
 def dataset_info(dataset: GenreDataset) -> dict:

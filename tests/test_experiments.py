@@ -12,7 +12,7 @@ from multimodal_genre.config import load_config
 from multimodal_genre.data import GENRES
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import METRICS, score
-from multimodal_genre.experiments import load_comparison, run_comparison
+from multimodal_genre.experiments import run_comparison
 
 MODEL_FILES = {
     "run.json",
@@ -132,9 +132,6 @@ def test_kfold_comparison_reports_mean_and_spread(tmp_path, fast_dataset, fast_c
     assert sorted(tested["track"]) == sorted(fast_dataset.track_ids), "test sides must partition the dataset"
     assert "±" in (tmp_path / "kfold" / "comparison.md").read_text()
     assert len(result.scores) == 6
-    again = load_comparison(tmp_path / "kfold")
-    pd.testing.assert_frame_equal(again.scores, result.scores, check_dtype=False)
-    assert again.seconds == pytest.approx(result.seconds, abs=0.1)
 
 
 def test_an_interrupted_comparison_goes_on_where_it_stopped(tmp_path, fast_dataset, fast_config):
@@ -153,13 +150,6 @@ def test_an_interrupted_comparison_goes_on_where_it_stopped(tmp_path, fast_datas
     other = dataclasses.replace(fast_config, split=split)
     with pytest.raises(RunError, match="fold1/mlp: a finished run that cannot be kept: another config, another split"):
         run_comparison(fast_dataset, other, out, ["mlp"], 3, resume=True)
-
-
-def test_only_finished_kfold_comparisons_load(comparison):
-    with pytest.raises(RunError, match="a hold-out comparison, not a K-fold comparison"):
-        load_comparison(comparison.directory)
-    with pytest.raises(RunError, match="a model run, not a K-fold comparison"):
-        load_comparison(comparison.directory / "fused")
 
 
 def test_config_yaml_of_a_comparison_is_loadable(comparison, fast_config):
