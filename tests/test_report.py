@@ -130,6 +130,14 @@ def test_scores_match_the_run_folders(report, comparison, crossval, fast_dataset
         assert macro_f1 == f"{scores.mean():.3f} ± {scores.std(ddof=1):.3f}"
 
 
+def test_a_model_run_inside_a_comparison_is_named_by_its_path_from_it(crossval, tmp_path, monkeypatch):
+    monkeypatch.chdir(crossval.directory.parent)
+    page = write_report([crossval.directory / "fold2" / "mlp"], tmp_path / "out").html.read_text()
+    ((kind, path, *_),) = _rows(page, "cv/fold2/mlp", "Run folders")
+    assert (kind, path) == ("mlp model run", ".")
+    assert _rows(page, "mlp", "Test scores")[0][0] == "cv/fold2/mlp"
+
+
 def test_a_recipe_run_shows_the_published_figure_beside_ours(fast_dataset, fast_config, tmp_path):
     recipe = load_recipe("small-cnn-nadam")  # published: test accuracy 0.7085 on one split
     result = run_comparison(fast_dataset, fast_config, tmp_path / "cv", models=["cnn"], folds=2, recipe=recipe)

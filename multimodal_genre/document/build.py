@@ -90,7 +90,7 @@ def write_report(directories: Sequence[Path], out: Path, command: str | None = N
 
 
 def _synthetic_warning(sources: Sequence[Source]) -> list[Block]:
-    synthetic = [source.directory.name for source in sources if source.synthetic]
+    synthetic = [source.folder for source in sources if source.synthetic]
     if not synthetic:
         return []
     which = "every run" if len(synthetic) == len(sources) else "these runs: " + ", ".join(synthetic)
@@ -113,7 +113,7 @@ def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
     datasets = pd.DataFrame(
         [
             {
-                "folder": source.directory.name,
+                "folder": source.folder,
                 "dataset": source.info["dataset"]["root"],
                 "tracks": source.info["dataset"]["tracks"],
                 "genres": len(GENRES),
@@ -127,9 +127,9 @@ def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
     runs = pd.DataFrame(
         [
             {
-                "folder": source.directory.name,
+                "folder": source.folder,
                 "kind": _kind(source),
-                "path": str(source.directory.parent),
+                "path": str(source.location),
                 "created": source.info.get("created", ""),
                 "command": source.info.get("command") or "(not recorded)",
             }
@@ -160,7 +160,7 @@ def _versions(sources: Sequence[Source]) -> pd.DataFrame:
     """One column per distinct set of versions, named by the folders that share it."""
     sets: dict[tuple, list[str]] = {}
     for source in sources:
-        sets.setdefault(tuple(sorted(source.info["versions"].items())), []).append(source.directory.name)
+        sets.setdefault(tuple(sorted(source.info["versions"].items())), []).append(source.folder)
     columns = {", ".join(names) if len(sets) > 1 else "all runs": dict(versions) for versions, names in sets.items()}
     table = pd.DataFrame(columns).fillna("")
     table.index.name = "library"
@@ -192,7 +192,7 @@ def _recipe_blocks(sources: Sequence[Source]) -> list[Block]:
                     "published": "not published" if published is None else f"{published:.3f}",
                     "ours": _mean_std(ours[metric]),
                     "ours measured on": measured,
-                    "folder": source.directory.name,
+                    "folder": source.folder,
                 }
             )
     if not rows:
@@ -264,7 +264,7 @@ def _score_table(group: Group) -> pd.DataFrame:
     for entry in group.entries:
         table = entry.metric_table()
         row = {
-            "source": entry.source.directory.name,
+            "source": entry.source.folder,
             "test tracks": sum(len(result.test_tracks) for result in entry.results),
         }
         for metric, name in SCORE_COLUMNS.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pandas as pd
 from multimodal_genre.data import GENRES
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import METRICS
-from multimodal_genre.runs import CONFIG_FILE, read_run_info
+from multimodal_genre.runs import CONFIG_FILE, RUN_FILE, read_run_info
 
 STUDY_PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
 
@@ -72,6 +73,19 @@ class Source:
         name = self.directory.resolve().name
         parts = name.split("-", 2)
         return parts[2] if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit() else name
+
+    @property
+    def folder(self) -> str:
+        """How the tables name the folder: its own name or, for a model run inside a comparison, its
+        path from the comparison's folder (a bare ``cnn`` does not say which run it is)."""
+        directory = self.directory.resolve()
+        outer = [parent for parent in directory.parents[:2] if (parent / RUN_FILE).is_file()]
+        return directory.relative_to(outer[-1].parent).as_posix() if outer else directory.name
+
+    @property
+    def location(self) -> Path:
+        """The folder that holds ``folder``, relative to the working directory."""
+        return Path(os.path.relpath(self.directory.resolve().parents[self.folder.count("/")]))
 
     @property
     def synthetic(self) -> bool:
