@@ -21,10 +21,10 @@ from multimodal_genre.data import GENRES
 # Each model's colour, then shades of it for further runs of that model in one chart (a tuned run
 # beside the default one).
 MODEL_SHADES = {
-    "fused": ("#d62728", "#ff9896", "#8c1515"),
-    "cnn": ("#1f77b4", "#aec7e8", "#0f3d66"),
-    "mlp": ("#2ca02c", "#98df8a", "#145214"),
-    "xgboost": ("#ff7f0e", "#ffbb78", "#a34d00"),
+    "fused": ("#d62728", "#ff9896", "#8c1515", "#f25c54", "#4d0b0b"),
+    "cnn": ("#1f77b4", "#aec7e8", "#0f3d66", "#5fa2dd", "#08223d"),
+    "mlp": ("#2ca02c", "#98df8a", "#145214", "#5cc85c", "#0b2e0b"),
+    "xgboost": ("#ff7f0e", "#ffbb78", "#a34d00", "#ffa040", "#5c2b00"),
 }
 MODEL_COLORS = {model: shades[0] for model, shades in MODEL_SHADES.items()}
 OTHER_COLOR = "#7f7f7f"
@@ -111,10 +111,13 @@ def plot_per_genre_f1(
     stds: pd.DataFrame | None,
     title: str,
     colors: Mapping[str, str] = MODEL_COLORS,
-) -> None:
+) -> Figure:
     """Grouped bars: genres along the axis, one bar per model (columns of ``means``), with error
-    bars of one standard deviation where ``stds`` is given."""
-    figure = Figure(figsize=(13, 5), layout="constrained")
+    bars of one standard deviation where ``stds`` is given. The legend sits below the axes, four
+    models a row, so that many models never squeeze the bars."""
+    legend_columns = min(len(means.columns), 4)
+    legend_rows = -(-len(means.columns) // legend_columns)
+    figure = Figure(figsize=(13, 4.6 + 0.3 * legend_rows), layout="constrained")
     axes = figure.subplots()
     positions = np.arange(len(means.index))
     width = 0.8 / len(means.columns)
@@ -129,9 +132,10 @@ def plot_per_genre_f1(
             color=colors.get(model, OTHER_COLOR),
         )
     axes.set_xticks(positions, list(means.index))
-    axes.set_ylim(0, 1.15)
+    axes.set_ylim(0, 1.05)
     axes.set_ylabel("F1")
     axes.set_title(title)
-    axes.legend(ncols=len(means.columns), loc="upper center")
+    figure.legend(ncols=legend_columns, loc="outside lower center")
     axes.grid(axis="y", alpha=0.3)
     figure.savefig(path, dpi=100)
+    return figure

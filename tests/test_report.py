@@ -27,6 +27,7 @@ from multimodal_genre.document.figures import entry_colors
 from multimodal_genre.document.sources import groups_of, read_sources
 from multimodal_genre.experiments import run_comparison
 from multimodal_genre.recipes import load_recipe
+from multimodal_genre.reports import plot_per_genre_f1
 from multimodal_genre.search import load_search
 from multimodal_genre.tuning import tune
 
@@ -136,6 +137,13 @@ def test_a_model_run_inside_a_comparison_is_named_by_its_path_from_it(crossval, 
     ((kind, path, *_),) = _rows(page, "cv/fold2/mlp", "Run folders")
     assert (kind, path) == ("mlp model run", ".")
     assert _rows(page, "mlp", "Test scores")[0][0] == "cv/fold2/mlp"
+
+
+def test_the_per_genre_chart_keeps_its_width_with_many_models(tmp_path):
+    means = pd.DataFrame(0.5, index=GENRES, columns=[f"model {index}" for index in range(8)])
+    figure = plot_per_genre_f1(tmp_path / "f1.png", means, None, "F1 per genre")
+    (axes,) = figure.axes
+    assert axes.get_position().width > 0.8 and (tmp_path / "f1.png").is_file()
 
 
 def test_a_recipe_run_shows_the_published_figure_beside_ours(fast_dataset, fast_config, tmp_path):
