@@ -8,6 +8,7 @@ and one colour per model, the same in every chart.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def plot_per_genre_f1(
     bars of one standard deviation where ``stds`` is given. The legend sits below the axes, four
     models a row, so that many models never squeeze the bars."""
     legend_columns = min(len(means.columns), 4)
-    legend_rows = -(-len(means.columns) // legend_columns)
+    legend_rows = math.ceil(len(means.columns) / legend_columns)
     figure = Figure(figsize=(13, 4.6 + 0.3 * legend_rows), layout="constrained")
     axes = figure.subplots()
     positions = np.arange(len(means.index))

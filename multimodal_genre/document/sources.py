@@ -9,6 +9,7 @@ a tuning study (whose re-trained final run it holds). Each model evaluated in a 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -74,18 +75,23 @@ class Source:
         parts = name.split("-", 2)
         return parts[2] if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit() else name
 
-    @property
-    def folder(self) -> str:
-        """How the tables name the folder: its own name or, for a model run inside a comparison, its
-        path from the comparison's folder (a bare ``cnn`` does not say which run it is)."""
+    @functools.cached_property
+    def _named_from(self) -> Path:
+        """Where the folder's name starts: its parent or, for a model run inside a comparison, the
+        comparison's parent (a bare ``cnn`` does not say which run it is)."""
         directory = self.directory.resolve()
         outer = [parent for parent in directory.parents[:2] if (parent / RUN_FILE).is_file()]
-        return directory.relative_to(outer[-1].parent).as_posix() if outer else directory.name
+        return outer[-1].parent if outer else directory.parent
+
+    @property
+    def folder(self) -> str:
+        """How the tables name the folder: its path from ``location``."""
+        return self.directory.resolve().relative_to(self._named_from).as_posix()
 
     @property
     def location(self) -> Path:
         """The folder that holds ``folder``, relative to the working directory."""
-        return Path(os.path.relpath(self.directory.resolve().parents[self.folder.count("/")]))
+        return Path(os.path.relpath(self._named_from))
 
     @property
     def synthetic(self) -> bool:
