@@ -20,12 +20,12 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-from multimodal_genre import __version__
+from multimodal_genre import __version__, log
 from multimodal_genre.config import load_config
 from multimodal_genre.data import MissingImageWarning, load_dataset
-from multimodal_genre.experiments import SINGLE_VIEW, run_comparison
+from multimodal_genre.experiments import run_comparison
+from multimodal_genre.families import family
 from multimodal_genre.runs import new_run_dir
-from multimodal_genre.training import default_progress
 
 MACRO_F1_TARGETS = {"mlp": 0.72, "xgboost": 0.74, "cnn": 0.65, "fused": 0.80}
 FUSION_MARGIN = 0.03  # fused must beat the best single-view model by this much macro-F1
@@ -50,11 +50,11 @@ def main() -> None:
     kind = f"{folds}fold" if folds else "holdout"
     command = " ".join(["python", *sys.argv])
     runs = new_run_dir(Path("reports/runs"), f"benchmark-{kind}")
-    result = run_comparison(dataset, config, runs, folds=folds, progress=default_progress(), command=command)
+    result = run_comparison(dataset, config, runs, folds=folds, command=command)
 
     means = result.scores.groupby("model")["macro_f1"].mean()
     stds = result.scores.groupby("model")["macro_f1"].std(ddof=1) if folds else None
-    best_single = max((name for name in SINGLE_VIEW if name in means), key=means.get)
+    best_single = max((name for name in means.index if len(family(name).views) == 1), key=means.get)
     checks = {
         f"{name} macro-F1 >= {target:.2f}": bool(means[name] >= target) for name, target in MACRO_F1_TARGETS.items()
     }
@@ -92,4 +92,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with log.to_console():
+        main()

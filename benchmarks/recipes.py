@@ -29,14 +29,15 @@ import keras
 import numpy as np
 import pandas as pd
 
+from multimodal_genre import log
 from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, MissingImageWarning, holdout_split, kfold_splits, load_dataset
 from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.experiments import ComparisonResult, run_comparison, run_model
 from multimodal_genre.models import backbone_network
 from multimodal_genre.recipes import Recipe, load_recipe, recipe_names
-from multimodal_genre.runs import RUN_FILE, finished_run_scores, new_run_dir, read_run_info
-from multimodal_genre.training import default_progress
+from multimodal_genre.records import RUN_FILE, read_record
+from multimodal_genre.runs import finished_run_scores, new_run_dir
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc_ovr")
 FOLDS = 5
@@ -89,7 +90,7 @@ def run_recipe(recipe: Recipe, data: Path, resume: bool = False) -> dict:
         "differences": list(recipe.info.differences),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    backbone = getattr(recipe.config.models, recipe.info.model).image.backbone
+    backbone = recipe.config.models[recipe.info.model].image.backbone
     if backbone is not None:
         try:
             backbone_network(backbone, (224, 224, 3))
@@ -144,9 +145,8 @@ def run_protocols(
             folds_dir,
             models=[model],
             folds=FOLDS,
-            progress=default_progress(),
             command=kfold_command,
-            recipe=recipe,
+            recipe=recipe.info if recipe else None,
             resume=resume,
         )
     else:
@@ -160,7 +160,7 @@ def run_protocols(
     else:
         single = new_run_dir(RUNS, f"recipe-{name}")
         scores = run_model(
-            model, dataset, config, split, single, progress=default_progress(), command=command, recipe=recipe
+            model, dataset, config, split, single, command=command, recipe=recipe.info if recipe else None
         )
     return {
         "published_protocol": {
@@ -194,7 +194,7 @@ def finished_comparison(directory: Path, model: str, config: Config, dataset: Ge
         if kept is None:
             raise RunError(f"{directory}: no finished {model} run for fold {index} of {FOLDS}")
         rows.append({"fold": index, "model": model, **kept[0]})
-    return ComparisonResult(directory, pd.DataFrame(rows), float(read_run_info(directory)["seconds"]))
+    return ComparisonResult(directory, pd.DataFrame(rows), read_record(directory).seconds)
 
 
 def markdown(results: dict) -> str:
@@ -266,4 +266,5 @@ def markdown(results: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    with log.to_console():
+        main()

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import optuna
 
-from multimodal_genre import __version__
-from multimodal_genre.config import MODEL_NAMES, load_config
+from multimodal_genre import __version__, log
+from multimodal_genre.config import load_config
 from multimodal_genre.data import MissingImageWarning, load_dataset
 from multimodal_genre.experiments import run_comparison
+from multimodal_genre.families import FAMILIES
 from multimodal_genre.runs import new_run_dir
 from multimodal_genre.search import load_search
-from multimodal_genre.training import default_progress
 from multimodal_genre.tuning import TUNING_DIR, default_storage, tune
 
 FUSED_GAIN_TARGET = 0.02
@@ -38,7 +38,7 @@ PLOTS = ("optimization_history", "param_importances")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=os.environ.get("GTZAN_DIR"), help="dataset (default: $GTZAN_DIR)")
-    parser.add_argument("--model", choices=MODEL_NAMES, required=True)
+    parser.add_argument("--model", choices=list(FAMILIES), required=True)
     parser.add_argument("--trials", type=int, required=True, help="most trials in the study")
     parser.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
     parser.add_argument(
@@ -71,14 +71,11 @@ def main() -> None:
         study_name=study_name,
         folds=args.folds,
         out=TUNING_DIR,
-        progress=default_progress(),
         command=command,
     )
     tuned = load_config(result.directory / "tuned.yaml")
     runs = new_run_dir(Path("reports/runs"), "tuned")  # a report labels its model "<model> · tuned"
-    cross = run_comparison(
-        dataset, tuned, runs, models=[args.model], folds=5, progress=default_progress(), command=command
-    )
+    cross = run_comparison(dataset, tuned, runs, models=[args.model], folds=5, command=command)
     folds = cross.scores["macro_f1"]
 
     defaults = json.loads((args.out / "comparison_5fold.json").read_text())
@@ -148,7 +145,7 @@ def _markdown(everything: dict) -> str:
         "| best validation macro-F1 | test macro-F1: tuned / default | 5-fold macro-F1: tuned | default | gain |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for model in MODEL_NAMES:
+    for model in FAMILIES:
         if model not in everything:
             continue
         entry = everything[model]
@@ -167,7 +164,7 @@ def _markdown(everything: dict) -> str:
             f"| {kfold['gain']:+.3f} |"
         )
     lines += ["", "Commands, best settings and dates are in `tuning.json`.", ""]
-    for model in MODEL_NAMES:
+    for model in FAMILIES:
         if model in everything:
             lines += [f"## {model}", "", f"`{everything[model]['command']}` ({everything[model]['date']})", ""]
             lines += [f"- `{key}`: {value}" for key, value in everything[model]["best_params"].items()]
@@ -176,4 +173,5 @@ def _markdown(everything: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    with log.to_console():
+        main()

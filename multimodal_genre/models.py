@@ -1,10 +1,9 @@
-"""The models, built from config.
+"""The Keras networks, built from their settings.
 
-Three Keras builders, an image branch, a tabular branch and a classification head, compose every
+Three builders, an image branch, a tabular branch and a classification head, compose every
 network: the fused model is both branches into the head, the CNN-only and MLP-only baselines are one
 branch into the same head. A branch is written once, here. Inputs are named ``image`` and
-``features``, so a saved model says what it expects. XGBoost is the fourth model, on the raw
-feature row.
+``features``, so a saved model says what it expects.
 """
 
 from __future__ import annotations
@@ -16,19 +15,17 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import xgboost
 from keras import layers, ops
 
-from multimodal_genre.config import (
+from multimodal_genre.data import FEATURE_COLUMNS, GENRES
+from multimodal_genre.errors import ConfigError
+from multimodal_genre.families.networks import (
     BackboneConfig,
     HeadConfig,
     ImageBranchConfig,
     NetworkConfig,
     TabularBranchConfig,
-    XGBoostConfig,
 )
-from multimodal_genre.data import FEATURE_COLUMNS, GENRES
-from multimodal_genre.errors import ConfigError
 
 IMAGE_INPUT = "image"
 FEATURES_INPUT = "features"
@@ -283,36 +280,7 @@ def inference_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.input, model.output[GENRE_OUTPUT], name=model.name)
 
 
-def build_xgboost(config: XGBoostConfig, seed: int) -> xgboost.XGBClassifier:
-    """Boosted trees; ``max_rounds`` is a ceiling, early stopping on the validation split picks the count."""
-    return xgboost.XGBClassifier(
-        n_estimators=config.max_rounds,
-        early_stopping_rounds=config.early_stopping_rounds,
-        max_depth=config.max_depth,
-        learning_rate=config.learning_rate,
-        subsample=config.subsample,
-        colsample_bytree=config.colsample_bytree,
-        min_child_weight=config.min_child_weight,
-        reg_alpha=config.reg_alpha,
-        reg_lambda=config.reg_lambda,
-        objective="multi:softprob",
-        # Early stopping watches the last metric; the AUC (higher is better) is there for pruning
-        # tuning trials, whose objective is maximised.
-        eval_metric=["auc", "mlogloss"],
-        tree_method="hist",
-        n_jobs=os.cpu_count(),
-        random_state=seed,
-    )
-
-
 def model_inputs(model: keras.Model, images: np.ndarray, features: np.ndarray) -> dict[str, np.ndarray]:
     """The arrays ``model`` takes, by input name; a baseline gets only the view it was built on."""
     arrays = {IMAGE_INPUT: images, FEATURES_INPUT: features}
     return {name: np.asarray(arrays[name], dtype=np.float32) for name in model.input}
-
-
-def predict_proba(model: keras.Model | xgboost.XGBClassifier, images: np.ndarray, features: np.ndarray) -> np.ndarray:
-    """Genre probabilities (n, 10), rows in the order of the inputs, columns in GENRES order."""
-    if isinstance(model, xgboost.XGBClassifier):
-        return model.predict_proba(features)
-    return model.predict(model_inputs(model, images, features), batch_size=64, verbose=0)

@@ -17,9 +17,7 @@ from multimodal_genre.audio import extract_audio
 from multimodal_genre.data import FEATURE_COLUMNS, GENRES, GenreDataset
 from multimodal_genre.data.images import open_image, preprocess, to_unit_float
 from multimodal_genre.errors import DataError
-from multimodal_genre.models import predict_proba
-from multimodal_genre.reports import predictions_table
-from multimodal_genre.runs import ModelRun
+from multimodal_genre.runs import ModelRun, predictions_table
 
 
 def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] | None = None) -> pd.DataFrame:
@@ -34,12 +32,12 @@ def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] |
         rows = np.array([position[track] for track in wanted])
     else:
         rows = np.arange(len(dataset))
-    expected = tuple(run.model.input["image"].shape[1:]) if _takes_images(run) else None
-    if expected is not None and expected != dataset.images.shape[1:]:
+    expected = run.record.dataset.image_shape
+    if "image" in run.family.views and expected != dataset.images.shape[1:]:
         raise DataError(
             f"{run.directory}: the model takes {expected} images, the dataset gives {dataset.images.shape[1:]}"
         )
-    probabilities = predict_proba(run.model, dataset.images[rows], dataset.features[rows])
+    probabilities = run.predict_proba(dataset.images[rows], dataset.features[rows])
     return predictions_table(dataset.track_ids[rows], dataset.labels[rows], probabilities)
 
 
@@ -51,7 +49,7 @@ def predict_one(
     picture = open_image(Path(image)) if isinstance(image, (str, Path)) else image
     pixels = to_unit_float(preprocess(picture, run.config.data.image))[np.newaxis]
     row = _feature_row(features)[np.newaxis]
-    probabilities = predict_proba(run.model, pixels, row)[0]
+    probabilities = run.predict_proba(pixels, row)[0]
     return {genre: float(probability) for genre, probability in zip(GENRES, probabilities, strict=True)}
 
 
@@ -73,10 +71,6 @@ def predict_audio(run: ModelRun, path: str | Path) -> AudioPrediction:
     scored = [predict_one(run, image, row) for image, row in zip(found.images, found.rows, strict=True)]
     mean = {genre: float(np.mean([window[genre] for window in scored])) for genre in GENRES}
     return AudioPrediction(found.path, found.seconds, len(scored), mean)
-
-
-def _takes_images(run: ModelRun) -> bool:
-    return isinstance(getattr(run.model, "input", None), dict) and "image" in run.model.input
 
 
 def _feature_row(features: Mapping[str, float] | Sequence[float]) -> np.ndarray:

@@ -12,45 +12,22 @@ from __future__ import annotations
 import dataclasses
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
 
-from multimodal_genre.config import Config, Problems, changed_config, from_data, read_yaml
+from multimodal_genre.config import Config, changed_config
 from multimodal_genre.errors import ConfigError
+from multimodal_genre.families import FAMILIES
+from multimodal_genre.records import RecipeRecord
+from multimodal_genre.settings import from_data, read_yaml
 
 RECIPE_DIR = "recipes"
 
 
 @dataclasses.dataclass(frozen=True)
-class RecipeInfo:
-    """What a recipe file says about the published system."""
-
-    title: str
-    reference: str  # the publication, in words
-    model: Literal["fused", "cnn", "mlp", "xgboost"]  # which of this package's models it configures
-    # How the paper measured: on its validation or test split, one split or cross-validated.
-    published_on: str
-    # The paper's figures, under this package's metric names (accuracy, balanced_accuracy, macro_f1,
-    # macro_precision, macro_recall, roc_auc_ovr, log_loss); empty where none compares.
-    published: dict[str, float]
-    differences: tuple[str, ...]  # what this reproduction cannot do as published, and why
-    search: str | None  # a search file (under configs/recipes/) with the paper's explorations
-
-    def problems(self) -> Problems:
-        for name, value in self.published.items():
-            if not 0.0 <= value <= 1.0 and name != "log_loss":
-                yield f"published.{name}", f"must be a fraction between 0 and 1, got {value}"
-
-
-@dataclasses.dataclass(frozen=True)
 class Recipe:
     name: str
-    info: RecipeInfo
+    info: RecipeRecord  # what the file says about the published system; run folders keep it whole
     config: Config
     path: Path
-
-    def record(self) -> dict:
-        """What a run folder keeps of its recipe, so that a report can set the published figures beside ours."""
-        return {"name": self.name, **dataclasses.asdict(self.info)}
 
     @property
     def search_path(self) -> Path | None:
@@ -72,5 +49,10 @@ def load_recipe(name: str) -> Recipe:
     unknown = set(content) - {"recipe", "config"}
     if unknown or "recipe" not in content:
         raise ConfigError(f"{path}: a recipe has the sections 'recipe' and 'config', got {', '.join(sorted(content))}")
-    info = from_data(RecipeInfo, content["recipe"], str(path), "recipe")
+    section = content["recipe"]
+    if not isinstance(section, dict) or "name" in section:
+        raise ConfigError(f"{path}: 'recipe' must be a mapping of the published system's facts, without a name")
+    info = from_data(RecipeRecord, {**section, "name": name}, str(path), "recipe")
+    if info.model not in FAMILIES:
+        raise ConfigError(f"{path}: 'recipe.model' must be one of {', '.join(FAMILIES)}, got {info.model!r}")
     return Recipe(name, info, changed_config(content.get("config") or {}, str(path)), path)

@@ -1,46 +1,44 @@
 """Run folders: everything one trained model leaves behind, and reading a model back from it.
 
-A model run folder holds ``run.json`` (what, when, on which data and split, with which library
-versions), ``config.yaml`` (the full resolved config), the model (``model.keras`` or XGBoost's own
-``model.json``), the training history and learning curves, the test predictions, ``metrics.json``,
-the per-genre classification report and the confusion matrix. Nothing in it is a pickle.
+A model run folder holds ``run.json`` (its record: what, when, on which data and split, with which
+library versions), ``config.yaml`` (the full resolved config), the model in its family's own
+format (``model.keras``, ``model.json``), the training history and learning curves, the test
+predictions, ``metrics.json``, the per-genre classification report and the confusion matrix.
+Nothing in it is a pickle.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import keras
 import numpy as np
 import pandas as pd
-import sklearn
-import tensorflow
-import xgboost
 import yaml
 
-from multimodal_genre import __version__
 from multimodal_genre.config import Config, config_dict, load_config
 from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import confusion, per_genre_report, score
-from multimodal_genre.reports import (
-    plot_confusion,
-    plot_learning_curves,
-    predictions_table,
-    write_classification_report,
-    write_json,
+from multimodal_genre.families import Family, TrainedModel, family
+from multimodal_genre.plots import plot_confusion, plot_learning_curves
+from multimodal_genre.records import (
+    RUN_FILE,
+    DatasetRecord,
+    ModelRecord,
+    RecipeRecord,
+    SplitRecord,
+    TrainingRecord,
+    read_record,
+    write_record,
 )
-from multimodal_genre.training import TrainedModel
 
-RUN_FORMAT = 1
-RUN_FILE = "run.json"
 CONFIG_FILE = "config.yaml"
-KERAS_MODEL = "model.keras"
-XGBOOST_MODEL = "model.json"
+_REPORT_ROWS = (*GENRES, "macro avg", "weighted avg")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,9 +46,18 @@ class ModelRun:
     """A trained model read back from its run folder."""
 
     directory: Path
-    name: str
+    record: ModelRecord
     config: Config
-    model: object  # keras.Model or xgboost.XGBClassifier
+    family: Family
+    model: Any  # the family's own model object
+
+    @property
+    def name(self) -> str:
+        return self.family.name
+
+    def predict_proba(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """Genre probabilities (n, 10), rows in the order of the inputs, columns in GENRES order."""
+        return self.family.predict_proba(self.model, images, features)
 
 
 def new_run_dir(base: Path, name: str) -> Path:
@@ -66,17 +73,8 @@ def new_run_dir(base: Path, name: str) -> Path:
     raise RunError(f"{base}: cannot find a free run folder name for {name}")
 
 
-def library_versions() -> dict[str, str]:
-    return {
-        "multimodal_genre": __version__,
-        "python": sys.version.split()[0],
-        "tensorflow": tensorflow.__version__,
-        "keras": keras.__version__,
-        "xgboost": xgboost.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-    }
+def write_config(directory: Path, config: Config) -> None:
+    (directory / CONFIG_FILE).write_text(yaml.safe_dump(config_dict(config), sort_keys=False))
 
 
 def write_model_run(
@@ -86,9 +84,9 @@ def write_model_run(
     dataset: GenreDataset,
     split: Split,
     probabilities: np.ndarray,
-    split_info: dict,
+    split_record: SplitRecord,
     command: str | None = None,
-    recipe: dict | None = None,
+    recipe: RecipeRecord | None = None,
 ) -> dict[str, float]:
     """Save the model and every report of its test predictions; return the test metrics and,
     as ``f1_<genre>``, each genre's F1. ``recipe`` is the record of the recipe it ran, if any."""
@@ -97,44 +95,33 @@ def write_model_run(
     metrics = score(labels, probabilities)
     title = f"{trained.name} ({'synthetic data' if dataset.synthetic else dataset.root.name})"
 
-    if trained.name == "xgboost":
-        trained.model.save_model(directory / XGBOOST_MODEL)
-    else:
-        trained.model.save(directory / KERAS_MODEL)
-    (directory / CONFIG_FILE).write_text(yaml.safe_dump(config_dict(config), sort_keys=False))
+    trained.save(directory)
+    write_config(directory, config)
     trained.history.to_csv(directory / "history.csv", index=False)
     plot_learning_curves(directory / "learning_curves.png", [(trained.history, trained.best_epoch)], title)
     predictions_table(dataset.track_ids[split.test], labels, probabilities).to_csv(
         directory / "predictions.csv", index=False
     )
-    _split_table(dataset, split).to_csv(directory / "split.csv", index=False)
-    write_json(directory / "metrics.json", metrics)
+    split_table(dataset, split).to_csv(directory / "split.csv", index=False)
+    _write_json(directory / "metrics.json", metrics)
     report = per_genre_report(labels, probabilities)
     write_classification_report(directory, report, title)
     counts = confusion(labels, probabilities)
     pd.DataFrame(counts, index=list(GENRES), columns=list(GENRES)).to_csv(directory / "confusion_matrix.csv")
     plot_confusion(directory / "confusion_matrix.png", counts, title)
-    write_json(
-        directory / RUN_FILE,
-        {
-            "format": RUN_FORMAT,
-            "kind": "model",
-            "model": trained.name,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": command,
-            "recipe": recipe,
-            "versions": library_versions(),
-            "dataset": dataset_info(dataset),
-            "split": split_info,
-            "training": {
-                "seconds": round(trained.seconds, 2),
-                "unit": trained.unit,
-                "ran": len(trained.history),
-                "kept": trained.best_epoch,
-            },
-            "metrics": metrics,
-        },
+    training = TrainingRecord(
+        seconds=round(trained.seconds, 2), unit=trained.unit, ran=len(trained.history), kept=trained.best_epoch
     )
+    record = ModelRecord.new(
+        command=command,
+        recipe=recipe,
+        dataset=DatasetRecord.of(dataset),
+        model=trained.name,
+        split=split_record,
+        training=training,
+        metrics=metrics,
+    )
+    write_record(directory, record)
     return _test_scores(metrics, report)
 
 
@@ -146,75 +133,76 @@ def finished_run_scores(
     it stopped. A finished run of another model, config, dataset or split is an error, never reused."""
     if not (directory / RUN_FILE).is_file():
         return None
-    info = read_run_info(directory)
+    record = read_model_record(directory)
     sides = pd.read_csv(directory / "split.csv", keep_default_na=False)
-    expected = _split_table(dataset, split)
+    expected = split_table(dataset, split)
     problems = [
-        *([] if info.get("model") == name else [f"a {info.get('model')} model, not {name}"]),
+        *([] if record.model == name else [f"a {record.model} model, not {name}"]),
         *([] if load_config(directory / CONFIG_FILE) == config else ["another config"]),
-        *([] if info["dataset"]["fingerprint"] == dataset.fingerprint else ["another dataset"]),
+        *([] if record.dataset.fingerprint == dataset.fingerprint else ["another dataset"]),
         *([] if sides[["track", "side"]].equals(expected[["track", "side"]]) else ["another split"]),
     ]
     if problems:
         raise RunError(f"{directory}: a finished run that cannot be kept: {', '.join(problems)}")
     report = json.loads((directory / "classification_report.json").read_text())
-    return _test_scores(info["metrics"], report), float(info["training"]["seconds"])
+    return _test_scores(record.metrics, report), record.training.seconds
 
 
-def _test_scores(metrics: dict[str, float], report: dict) -> dict[str, float]:
-    """The metrics and, as ``f1_<genre>``, each genre's F1 from the classification report."""
-    return {**metrics, **{f"f1_{genre}": report[genre]["f1-score"] for genre in GENRES}}
-
-
-def dataset_info(dataset: GenreDataset) -> dict:
-    return {
-        "root": str(dataset.root),
-        "tracks": len(dataset),
-        "fingerprint": dataset.fingerprint,
-        "synthetic": dataset.synthetic,
-        "image_shape": list(dataset.images.shape[1:]),
-    }
-
-
-def read_run_info(directory: Path) -> dict:
-    """``run.json`` of a run folder, after checking that it is one this version can read."""
-    path = directory / RUN_FILE
-    if not directory.is_dir():
-        raise RunError(f"{directory}: no such run folder")
-    if not path.is_file():
-        inside = sorted(child.name for child in directory.iterdir() if (child / RUN_FILE).is_file())
-        hint = f"; the run folders in it: {', '.join(inside)}" if inside else ""
-        raise RunError(f"{directory}: not a run folder (no {RUN_FILE}){hint}")
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise RunError(f"{path}: unreadable ({error})") from None
-    if info.get("format") != RUN_FORMAT:
-        raise RunError(
-            f"{path}: run format {info.get('format')!r}, this version of multimodal-genre reads format {RUN_FORMAT}"
-        )
-    return info
+def read_model_record(directory: Path) -> ModelRecord:
+    """The record of a single model's run folder; a comparison or a study is refused with a pointer
+    to the model runs inside it."""
+    record = read_record(directory)
+    if not isinstance(record, ModelRecord):
+        models = sorted(path.name for path in directory.iterdir() if (path / RUN_FILE).is_file())
+        hint = f"; its model runs are in: {', '.join(models)}" if models else ""
+        raise RunError(f"{directory}: a {record.kind} folder, not a single model's run{hint}")
+    return record
 
 
 def load_model_run(directory: str | Path) -> ModelRun:
     """Read a trained model and its config back from a model run folder."""
     directory = Path(directory)
-    info = read_run_info(directory)
-    if info.get("kind") != "model":
-        models = sorted(path.name for path in directory.iterdir() if (path / RUN_FILE).is_file())
-        hint = f"; its model runs are in: {', '.join(models)}" if models else ""
-        raise RunError(f"{directory}: a {info.get('kind')} folder, not a single model's run{hint}")
-    config = load_config(directory / CONFIG_FILE)
-    if info["model"] == "xgboost":
-        model = xgboost.XGBClassifier()
-        model.load_model(directory / XGBOOST_MODEL)
-    else:
-        model = keras.saving.load_model(directory / KERAS_MODEL)
-    return ModelRun(directory, info["model"], config, model)
+    record = read_model_record(directory)
+    owner = family(record.model)
+    return ModelRun(directory, record, load_config(directory / CONFIG_FILE), owner, owner.load(directory))
 
 
-def _split_table(dataset: GenreDataset, split: Split) -> pd.DataFrame:
+def predictions_table(track_ids: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
+    """One row per track: id, true and predicted genre, then the probability of each genre."""
+    table = pd.DataFrame(probabilities, columns=[f"p_{genre}" for genre in GENRES])
+    table.insert(0, "track", track_ids)
+    table.insert(1, "true_genre", [GENRES[code] for code in labels])
+    table.insert(2, "predicted_genre", [GENRES[code] for code in probabilities.argmax(axis=1)])
+    return table
+
+
+def write_classification_report(directory: Path, report: Mapping, title: str) -> pd.DataFrame:
+    """scikit-learn's per-genre report as classification_report.{csv,json,md}; returns the table."""
+    table = pd.DataFrame(
+        [{key: report[row][key] for key in ("precision", "recall", "f1-score", "support")} for row in _REPORT_ROWS],
+        index=pd.Index(_REPORT_ROWS, name="genre"),
+    )
+    table["support"] = table["support"].astype(int)
+    table.to_csv(directory / "classification_report.csv")
+    _write_json(directory / "classification_report.json", report)
+    (directory / "classification_report.md").write_text(
+        f"# {title}\n\n{table.to_markdown(floatfmt='.3f')}\n\nAccuracy: {report['accuracy']:.3f}\n"
+    )
+    return table
+
+
+def split_table(dataset: GenreDataset, split: Split) -> pd.DataFrame:
+    """Every track's side (train, validation, test, unused) and duplicate group."""
     side = np.empty(len(dataset), dtype=object)
     side[:] = "unused"
     side[split.train], side[split.validation], side[split.test] = "train", "validation", "test"
     return pd.DataFrame({"track": dataset.track_ids, "group": dataset.groups, "side": side})
+
+
+def _test_scores(metrics: Mapping[str, float], report: Mapping) -> dict[str, float]:
+    """The metrics and, as ``f1_<genre>``, each genre's F1 from the classification report."""
+    return {**metrics, **{f"f1_{genre}": report[genre]["f1-score"] for genre in GENRES}}
+
+
+def _write_json(path: Path, content: Mapping) -> None:
+    path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")

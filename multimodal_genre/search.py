@@ -17,16 +17,9 @@ from typing import Any, Literal
 
 import optuna
 
-from multimodal_genre.config import (
-    MODEL_NAMES,
-    Config,
-    Problems,
-    config_dict,
-    from_data,
-    merge,
-    read_yaml,
-)
+from multimodal_genre.config import Config, config_dict, config_from_data
 from multimodal_genre.errors import ConfigError
+from multimodal_genre.settings import Problems, Settings, from_data, merge, read_yaml
 
 # Settings that stand for a list in the config: (count key, size key) -> list key and how sizes step.
 DERIVED = {
@@ -71,7 +64,7 @@ class Distribution:
 
 
 @dataclasses.dataclass(frozen=True)
-class PrunerConfig:
+class PrunerConfig(Settings):
     type: Literal["median", "hyperband", "none"]
     startup_trials: int
     warmup_epochs: int  # networks: epochs before a trial may be pruned
@@ -82,8 +75,13 @@ class PrunerConfig:
             if getattr(self, name) < 0:
                 yield name, f"must not be negative, got {getattr(self, name)}"
 
-    def build(self, model: str) -> optuna.pruners.BasePruner:
-        warmup = self.warmup_rounds if model == "xgboost" else self.warmup_epochs
+    def warmup(self, unit: str) -> int:
+        """Steps of a model that trains in ``unit`` (epoch, round) before its trial may be pruned."""
+        return {"epoch": self.warmup_epochs, "round": self.warmup_rounds}.get(unit, 0)
+
+    def build(self, unit: str) -> optuna.pruners.BasePruner:
+        """The pruner for a model whose steps are ``unit`` (its family's)."""
+        warmup = self.warmup(unit)
         if self.type == "median":
             return optuna.pruners.MedianPruner(n_startup_trials=self.startup_trials, n_warmup_steps=warmup)
         if self.type == "hyperband":
@@ -92,7 +90,7 @@ class PrunerConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class StorageConfig:
+class StorageConfig(Settings):
     heartbeat_seconds: int
     grace_seconds: int
     retries: int
@@ -121,11 +119,11 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
     spaces = data.get("spaces")
     if not isinstance(spaces, Mapping):
         raise ConfigError(f"{source}: 'spaces' must be a mapping of model names to search spaces")
-    _only_keys(spaces, set(MODEL_NAMES), "spaces", source)
+    _only_keys(spaces, set(config.models), "spaces", source)
     return SearchConfig(
         pruner=from_data(PrunerConfig, data.get("pruner"), source, "pruner"),
         storage=from_data(StorageConfig, data.get("storage"), source, "storage"),
-        spaces={model: _space(config, model, spaces.get(model) or {}, source) for model in MODEL_NAMES},
+        spaces={model: _space(config, model, spaces.get(model) or {}, source) for model in config.models},
     )
 
 
@@ -164,7 +162,7 @@ def apply(config: Config, model: str, params: Mapping[str, Any], source: str = "
         for parent in parents:
             target = target[parent]
         target[leaf] = value
-    return from_data(Config, data, source)
+    return config_from_data(data, source)
 
 
 def _expand(params: Mapping[str, Any], section: Mapping[str, Any]) -> dict[str, Any]:

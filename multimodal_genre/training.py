@@ -1,4 +1,4 @@
-"""Fitting one model on the training side of a split, with early stopping on its validation side.
+"""Fitting a Keras network on the training side of a split, with early stopping on its validation side.
 
 The validation side is the grouped validation split, never Keras' ``validation_split`` (which would
 take the last rows of a genre-sorted CSV). Training data is reshuffled every epoch, and every run
@@ -7,115 +7,47 @@ is seeded.
 
 from __future__ import annotations
 
-import dataclasses
-import sys
+import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Literal
+from collections.abc import Sequence
 
 import keras
 import numpy as np
 import pandas as pd
-import xgboost
 
-from multimodal_genre.config import Config, NetworkConfig, TrainingConfig, XGBoostConfig
-from multimodal_genre.data import GENRES, GenreDataset, Split
-from multimodal_genre.errors import DataError
-from multimodal_genre.models import (
-    GENRE_OUTPUT,
-    build_network,
-    build_xgboost,
-    has_auxiliary_heads,
-    inference_model,
-    model_inputs,
-)
+from multimodal_genre import log
+from multimodal_genre.data import GenreDataset, Split
+from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.networks import NetworkConfig, TrainingConfig
+from multimodal_genre.models import GENRE_OUTPUT, build_network, has_auxiliary_heads, inference_model, model_inputs
 
-Progress = Literal["bar", "lines", "silent"]
-Write = Callable[[str], None]
-
-
-@dataclasses.dataclass
-class TrainedModel:
-    """A fitted model and what its training did."""
-
-    name: str
-    model: keras.Model | xgboost.XGBClassifier
-    history: pd.DataFrame  # first column "epoch" (networks) or "round" (XGBoost), then the losses
-    best_epoch: int  # 1-based epoch or round whose weights were kept
-    seconds: float
-
-    @property
-    def unit(self) -> str:
-        return str(self.history.columns[0])
-
-
-def default_progress() -> Progress:
-    """Keras' progress bar on a terminal, one line per epoch in a log or a pipe."""
-    return "bar" if sys.stdout.isatty() else "lines"
-
-
-def train_model(
-    name: str,
-    config: Config,
-    dataset: GenreDataset,
-    split: Split,
-    progress: Progress = "silent",
-    write: Write = print,
-    callbacks: Sequence[keras.callbacks.Callback | xgboost.callback.TrainingCallback] = (),
-) -> TrainedModel:
-    """Train the model ``name`` (fused, cnn, mlp or xgboost) as ``config`` describes it.
-
-    ``callbacks`` (Keras callbacks for a network, XGBoost ones for XGBoost) see every epoch or
-    round; tuning uses them for pruning. With an empty validation side there is no early stopping:
-    a network trains for ``training.epochs`` and XGBoost for ``max_rounds``.
-    """
-    missing = sorted(set(range(len(GENRES))) - set(dataset.labels[split.train].tolist()))
-    if missing:
-        names = ", ".join(GENRES[code] for code in missing)
-        raise DataError(f"{dataset.root}: the training split has no tracks of {names}; every genre needs some")
-    if name == "xgboost":
-        return train_xgboost(config.models.xgboost, dataset, split, config.seed, callbacks)
-    return train_network(name, getattr(config.models, name), dataset, split, config.seed, progress, write, callbacks)
+logger = logging.getLogger(__name__)
 
 
 def train_network(
-    name: str,
+    family: Family,
     config: NetworkConfig,
     dataset: GenreDataset,
     split: Split,
     seed: int,
-    progress: Progress = "silent",
-    write: Write = print,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainedModel:
+    """Keras' fit with early stopping (restoring the best epoch) and a plateau schedule, then the
+    batch-norm statistics settled for the kept weights. Progress: Keras' bar on a watched terminal,
+    else a logged line per epoch."""
+    keras.backend.clear_session()  # a fresh graph state (layer names, caches) for every network trained
     keras.utils.set_random_seed(seed)
-    model = build_network(name, config, dataset.images.shape[1:], dataset.features[split.train])
+    model = build_network(family.name, config, dataset.images.shape[1:], dataset.features[split.train])
     _compile(model, config)
-    settings = config.training
     validating = len(split.validation) > 0
-    # Without a validation side the learning rate follows the training loss, and every epoch is kept.
-    monitored = log_name(config, settings.reduce_lr.monitor if validating else settings.reduce_lr.monitor[4:])
+    stopping = _early_stopping(config) if validating else None
+    watched = log.watched()
     schedule = [
-        keras.callbacks.ReduceLROnPlateau(
-            monitor=monitored,
-            mode=_mode(monitored),
-            factor=settings.reduce_lr.factor,
-            patience=settings.reduce_lr.patience,
-            min_lr=settings.reduce_lr.min_learning_rate,
-        ),
+        *([stopping] if stopping else []),
+        _plateau_schedule(config, validating),
         *callbacks,
+        *([] if watched else [EpochLine(family.name, config.training.epochs)]),
     ]
-    stopping = None
-    if validating:
-        stopping = keras.callbacks.EarlyStopping(
-            monitor=log_name(config, settings.early_stopping.monitor),
-            mode=_mode(settings.early_stopping.monitor),
-            patience=settings.early_stopping.patience,
-            restore_best_weights=True,
-        )
-        schedule.insert(0, stopping)
-    if progress == "lines":
-        schedule.append(EpochLine(name, settings.epochs, write))
     started = time.perf_counter()
     train_inputs = model_inputs(model, dataset.images[split.train], dataset.features[split.train])
     validation_data = None
@@ -128,50 +60,49 @@ def train_network(
         train_inputs,
         _targets(model, dataset.labels[split.train]),
         validation_data=validation_data,
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
+        epochs=config.training.epochs,
+        batch_size=config.training.batch_size,
         shuffle=True,
         callbacks=schedule,
-        verbose=1 if progress == "bar" else 0,
+        verbose=1 if watched else 0,
     )
-    settle_batch_norm(model, train_inputs, settings.batch_size)
-    history = pd.DataFrame(fitted.history)
+    settle_batch_norm(model, train_inputs, config.training.batch_size)
+    history = _history(model, config, fitted.history)
+    best_epoch = stopping.best_epoch + 1 if stopping is not None else len(history)
+    return TrainedModel(family, inference_model(model), history, best_epoch, time.perf_counter() - started)
+
+
+def _early_stopping(config: NetworkConfig) -> keras.callbacks.EarlyStopping:
+    settings = config.training.early_stopping
+    return keras.callbacks.EarlyStopping(
+        monitor=log_name(config, settings.monitor),
+        mode=_mode(settings.monitor),
+        patience=settings.patience,
+        restore_best_weights=True,
+    )
+
+
+def _plateau_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.ReduceLROnPlateau:
+    """Without a validation side the learning rate follows the training loss (every epoch is kept)."""
+    settings = config.training.reduce_lr
+    monitored = log_name(config, settings.monitor if validating else settings.monitor.removeprefix("val_"))
+    return keras.callbacks.ReduceLROnPlateau(
+        monitor=monitored,
+        mode=_mode(monitored),
+        factor=settings.factor,
+        patience=settings.patience,
+        min_lr=settings.min_learning_rate,
+    )
+
+
+def _history(model: keras.Model, config: NetworkConfig, logs: dict[str, list[float]]) -> pd.DataFrame:
+    """The per-epoch logs, first column ``epoch``. With auxiliary heads, "loss" is the weighted sum
+    over all heads; the fused output's own figures take the plain names, so every history reads the same."""
+    history = pd.DataFrame(logs)
     if isinstance(model.output, dict):
-        # "loss" is the weighted sum over all heads; the fused output's own figures take the plain
-        # names, so that every model's history reads the same.
         history = history.rename(columns=_TOTALS | {log_name(config, key): key for key in _FUSED_LOGS})
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    seconds = time.perf_counter() - started
-    best_epoch = stopping.best_epoch + 1 if stopping is not None else len(history)
-    return TrainedModel(name, inference_model(model), history, best_epoch, seconds)
-
-
-def train_xgboost(
-    config: XGBoostConfig,
-    dataset: GenreDataset,
-    split: Split,
-    seed: int,
-    callbacks: Sequence[xgboost.callback.TrainingCallback] = (),
-) -> TrainedModel:
-    model = build_xgboost(config, seed)
-    features, labels = dataset.features, dataset.labels
-    sides = [(features[split.train], labels[split.train])]
-    if len(split.validation):
-        sides.append((features[split.validation], labels[split.validation]))
-    else:
-        model.set_params(early_stopping_rounds=None)
-    if callbacks:
-        model.set_params(callbacks=list(callbacks))
-    started = time.perf_counter()
-    model.fit(features[split.train], labels[split.train], eval_set=sides, verbose=False)
-    seconds = time.perf_counter() - started
-    curves = model.evals_result()
-    history = pd.DataFrame({"loss": curves["validation_0"]["mlogloss"]})
-    if len(sides) > 1:
-        history["val_loss"] = curves["validation_1"]["mlogloss"]
-    history.insert(0, "round", np.arange(1, len(history) + 1))
-    best_round = model.best_iteration + 1 if len(sides) > 1 else len(history)
-    return TrainedModel("xgboost", model, history, best_round, seconds)
+    return history
 
 
 def log_name(config: NetworkConfig, key: str) -> str:
@@ -209,15 +140,15 @@ def settle_batch_norm(model: keras.Model, inputs: dict[str, np.ndarray], batch_s
 
 
 class EpochLine(keras.callbacks.Callback):
-    """One line per epoch, for logs and pipes where a progress bar would be noise."""
+    """One logged line per epoch, for logs and pipes where a progress bar would be noise."""
 
-    def __init__(self, name: str, epochs: int, write: Write) -> None:
+    def __init__(self, name: str, epochs: int) -> None:
         super().__init__()
-        self.name, self.epochs, self.write = name, epochs, write
+        self.name, self.epochs = name, epochs
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         values = " ".join(f"{key} {value:.4g}" for key, value in (logs or {}).items())
-        self.write(f"{self.name} epoch {epoch + 1}/{self.epochs}: {values}")
+        logger.info("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, values)
 
 
 _LOSS = "sparse_categorical_crossentropy"

@@ -10,15 +10,15 @@ that dies is failed and run again rather than left running for ever.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import keras
 import matplotlib
 import matplotlib.pyplot
 import numpy as np
@@ -28,24 +28,21 @@ import yaml
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
-from optuna_integration import KerasPruningCallback, XGBoostPruningCallback
 
+from multimodal_genre import log
 from multimodal_genre.config import Config, config_dict
 from multimodal_genre.data import GenreDataset, Split, holdout_split, kfold_splits
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import score
-from multimodal_genre.experiments import run_model
-from multimodal_genre.models import predict_proba
-from multimodal_genre.reports import write_json
-from multimodal_genre.runs import RUN_FILE, RUN_FORMAT, dataset_info, library_versions, new_run_dir
+from multimodal_genre.experiments import run_model, train_model
+from multimodal_genre.families import family
+from multimodal_genre.records import DatasetRecord, RecipeRecord, SessionRecord, StudyRecord, write_record
+from multimodal_genre.runs import new_run_dir
 from multimodal_genre.search import SearchConfig, apply, configured_values, suggest
-from multimodal_genre.training import Progress, Write, log_name, train_model
+from multimodal_genre.settings import Problems, Settings
 
+logger = logging.getLogger(__name__)
 TUNING_DIR = Path("reports/tuning")
-# What pruning watches: higher is better, like the objective.
-PRUNING_MONITOR = "val_accuracy"
-XGBOOST_PRUNING_KEY = "validation_1-auc"
-XGBOOST_PRUNING_INTERVAL = 10  # rounds between reports
 PARALLEL_COORDINATES = 6  # settings in the parallel-coordinate plot: more axes overlap
 
 
@@ -56,9 +53,32 @@ def default_storage(directory: Path = TUNING_DIR) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class StudyOptions(Settings):
+    """How long a study runs in this process, what it is called, and what its objective averages over."""
+
+    trials: int | None  # more trials to run here
+    timeout: float | None  # seconds after which no new trial starts
+    study_name: str | None  # default: the model's name
+    folds: int | None  # objective: mean over this many grouped inner folds (None: the validation split)
+
+    def problems(self) -> Problems:
+        if self.trials is None and self.timeout is None:
+            yield "trials", "or timeout must be given: a study without either never ends"
+        if self.trials is not None and self.trials < 1:
+            yield "trials", f"must be at least 1, got {self.trials}"
+        if self.timeout is not None and self.timeout <= 0:
+            yield "timeout", f"must be positive, got {self.timeout}"
+        if self.study_name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.study_name):
+            yield "study_name", f"must be letters, digits, '_', '.' or '-' (it names a folder), got {self.study_name!r}"
+        if self.folds is not None and self.folds < 2:
+            yield "folds", f"must be at least 2, got {self.folds}"
+
+
+@dataclasses.dataclass(frozen=True)
 class TuningResult:
     study_name: str
     directory: Path  # trials table, plots, tuned config, summary and the final run folder
+    best_trial: int
     best_value: float
     best_params: dict[str, Any]
     counts: dict[str, int]  # trials by state: complete, pruned, fail, running, waiting
@@ -80,40 +100,19 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         params = suggest(trial, self.search.spaces[self.model])
         config = apply(self.config, self.model, params)
+        pruning = family(self.model).pruning_callback(trial, config.models[self.model])
         scores, kept = [], []
         for index, split in enumerate(self.splits):
             # Pruning steps are epochs (or rounds) of the first split; later folds run unpruned.
-            callbacks = pruning_callbacks(trial, self.model, config) if index == 0 else []
+            callbacks = [pruning] if pruning is not None and index == 0 else []
             trained = train_model(self.model, config, self.dataset, split, callbacks=callbacks)
             rows = split.validation
-            predicted = predict_proba(trained.model, self.dataset.images[rows], self.dataset.features[rows])
+            predicted = trained.predict_proba(self.dataset.images[rows], self.dataset.features[rows])
             scores.append(score(self.dataset.labels[rows], predicted)["macro_f1"])
             kept.append(trained.best_epoch)
-            keras.backend.clear_session()
         trial.set_user_attr("fold_macro_f1", scores)
         trial.set_user_attr("kept", kept)
         return float(np.mean(scores))
-
-
-def pruning_callbacks(trial: optuna.Trial, model: str, config: Config) -> list:
-    """optuna-integration's pruning callback for ``model``, watching a validation figure that rises."""
-    if model == "xgboost":
-        return [SparseXGBoostPruning(trial, XGBOOST_PRUNING_KEY)]
-    return [KerasPruningCallback(trial, log_name(getattr(config.models, model), PRUNING_MONITOR))]
-
-
-class SparseXGBoostPruning(XGBoostPruningCallback):
-    """optuna-integration's XGBoost callback, consulted every ``interval`` rounds: a trial may run
-    thousands of rounds, and each report is a write to the study's storage."""
-
-    def __init__(self, trial: optuna.Trial, observation_key: str, interval: int = XGBOOST_PRUNING_INTERVAL) -> None:
-        super().__init__(trial, observation_key)
-        self.interval = interval
-
-    def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
-        if (epoch + 1) % self.interval:
-            return False
-        return super().after_iteration(model, epoch, evals_log)
 
 
 def study_splits(dataset: GenreDataset, config: Config, folds: int | None) -> tuple[Split, list[Split]]:
@@ -146,7 +145,7 @@ def open_study(name: str, storage_url: str, search: SearchConfig, identity: dict
             storage=_storage(storage_url, search),
             direction="maximize",
             load_if_exists=True,
-            pruner=search.pruner.build(identity["model"]),
+            pruner=search.pruner.build(family(identity["model"]).unit),
         )
     except sqlalchemy.exc.SQLAlchemyError as error:
         raise RunError(f"{mask(storage_url)}: cannot open the study storage ({_first_line(error)})") from None
@@ -210,97 +209,132 @@ def tune(
     study_name: str | None = None,
     folds: int | None = None,
     out: Path = TUNING_DIR,
-    progress: Progress = "silent",
-    write: Write = print,
     command: str | None = None,
+    recipe: RecipeRecord | None = None,
 ) -> TuningResult:
-    """Run (or resume) a study of ``model``, then re-train the best settings on train + validation
-    and score them once on the test split. ``trials`` more trials run in this process."""
+    """Run (or resume) a study of ``model``, write its reports, then re-train the best settings on
+    train + validation and score them once on the test split. ``trials`` more trials run here."""
+    options = StudyOptions(trials, timeout, study_name, folds)
     if not search.spaces[model]:
         raise RunError(f"the search space of '{model}' is empty: nothing to tune")
-    name = study_name or model
+    name = options.study_name or model
     storage_url = storage_url or default_storage(out)
-    outer, splits = study_splits(dataset, config, folds)
-    identity = {"model": model, "dataset": dataset.fingerprint, "folds": folds, "split_seed": config.split.seed}
+    outer, splits = study_splits(dataset, config, options.folds)
+    identity = {"model": model, "dataset": dataset.fingerprint, "folds": options.folds, "split_seed": config.split.seed}
     study = open_study(name, storage_url, search, identity, config.seed)
     study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
-    before = len(study.trials)
-    started = time.perf_counter()
-    study.optimize(
-        Objective(model, config, search, dataset, splits),
-        n_trials=trials,
-        timeout=timeout,
-        callbacks=[TrialLine(write)] if progress == "lines" else [],
-        show_progress_bar=progress == "bar",
-        gc_after_trial=True,
-    )
-    seconds = time.perf_counter() - started
-    ran = len(study.trials) - before
-    finished = [trial for trial in study.trials if trial.state == TrialState.COMPLETE]
-    if not finished:
-        raise RunError(f"study '{name}': no trial has finished yet, so there is no best setting to re-train")
-
+    session = optimise(study, Objective(model, config, search, dataset, splits), options.trials, options.timeout)
+    best = _best_trial(study)
     directory = out / name
     directory.mkdir(parents=True, exist_ok=True)
-    best = study.best_trial
     tuned = apply(config, model, best.params)
-    (directory / "tuned.yaml").write_text(
-        f"# Tuned by study '{name}' (trial {best.number}, validation macro-F1 {best.value:.4f}).\n"
-        f"# Use it with: multimodal-genre compare --config {directory / 'tuned.yaml'}\n"
-        + yaml.safe_dump(config_dict(tuned), sort_keys=False)
-    )
+    _write_tuned_config(directory, study, tuned)
     write_study_reports(study, directory)
     final_run = new_run_dir(directory, "final")
-    refit = Split(train=_train_and_validation(outer), validation=outer.validation[:0], test=outer.test)
-    test_scores = run_model(
-        model, dataset, _fixed_length(tuned, model, best), refit, final_run, None, progress, write, command
-    )
-    counts = {state.name.lower(): sum(trial.state == state for trial in study.trials) for state in TrialState}
-    result = TuningResult(
-        study_name=name,
+    test_scores = retrain(model, dataset, tuned, best, outer, final_run, command, recipe)
+    result = _result(study, directory, session, test_scores, final_run)
+    _write_study_record(result, model, dataset, storage_url, options.folds, session, command, recipe)
+    return result
+
+
+def _result(
+    study: optuna.Study, directory: Path, session: tuple[int, float], test_scores: dict[str, float], final_run: Path
+) -> TuningResult:
+    ran, seconds = session
+    best = study.best_trial
+    return TuningResult(
+        study_name=study.study_name,
         directory=directory,
+        best_trial=best.number,
         best_value=float(best.value),
         best_params=dict(best.params),
-        counts=counts,
+        counts={state.name.lower(): sum(trial.state == state for trial in study.trials) for state in TrialState},
         trials_per_hour=ran / seconds * 3600 if seconds > 0 else 0.0,
         test_scores=test_scores,
         final_run=final_run,
     )
-    write_json(
-        directory / RUN_FILE,
-        {
-            "format": RUN_FORMAT,
-            "kind": "study",
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "versions": library_versions(),
-            "study": name,
-            "model": model,
-            "storage": mask(storage_url),
-            "command": command,
-            "dataset": dataset_info(dataset),
-            "objective": "validation macro-F1" + (f", mean over {folds} grouped inner folds" if folds else ""),
-            "best_trial": best.number,
-            "best_validation_macro_f1": result.best_value,
-            "best_params": result.best_params,
-            "trials": counts,
-            "this_run": {
-                "trials": ran,
-                "seconds": round(seconds, 1),
-                "trials_per_hour": round(result.trials_per_hour, 1),
-            },
-            "final_run": final_run.name,
-            "test": {key: value for key, value in test_scores.items() if not key.startswith("f1_")},
-        },
+
+
+def optimise(study: optuna.Study, objective: Objective, trials: int | None, timeout: float | None) -> tuple[int, float]:
+    """Run ``trials`` more trials (or until ``timeout``); return how many ran and in how many seconds.
+    Progress: Optuna's bar on a watched terminal, else a logged line per trial."""
+    before = len(study.trials)
+    started = time.perf_counter()
+    watched = log.watched()
+    study.optimize(
+        objective,
+        n_trials=trials,
+        timeout=timeout,
+        callbacks=[] if watched else [TrialLine()],
+        show_progress_bar=watched,
+        gc_after_trial=True,
     )
-    return result
+    return len(study.trials) - before, time.perf_counter() - started
 
 
-def _fixed_length(config: Config, model: str, best: optuna.trial.FrozenTrial) -> Config:
-    """The re-training config: with no validation side to stop on, train as long as the best trial kept."""
+def retrain(
+    model: str,
+    dataset: GenreDataset,
+    tuned: Config,
+    best: optuna.trial.FrozenTrial,
+    outer: Split,
+    out: Path,
+    command: str | None = None,
+    recipe: RecipeRecord | None = None,
+) -> dict[str, float]:
+    """The best settings trained on train + validation, with no validation side to stop on, for as
+    long as the best trial kept (the median over its folds), then scored once on the test split."""
     length = int(np.median(best.user_attrs.get("kept", [])) or 1)
-    if model == "xgboost":
-        return apply(config, model, {"max_rounds": length})
-    return apply(config, model, {"training.epochs": length})
+    fixed = apply(tuned, model, {family(model).length_setting: length})
+    refit = Split(train=_train_and_validation(outer), validation=outer.validation[:0], test=outer.test)
+    return run_model(model, dataset, fixed, refit, out, None, command, recipe)
+
+
+def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    if not any(trial.state == TrialState.COMPLETE for trial in study.trials):
+        raise RunError(
+            f"study '{study.study_name}': no trial has finished yet, so there is no best setting to re-train"
+        )
+    return study.best_trial
+
+
+def _write_tuned_config(directory: Path, study: optuna.Study, tuned: Config) -> None:
+    best = study.best_trial
+    (directory / "tuned.yaml").write_text(
+        f"# Tuned by study '{study.study_name}' (trial {best.number}, validation macro-F1 {best.value:.4f}).\n"
+        f"# Use it with: multimodal-genre compare --config {directory / 'tuned.yaml'}\n"
+        + yaml.safe_dump(config_dict(tuned), sort_keys=False)
+    )
+
+
+def _write_study_record(
+    result: TuningResult,
+    model: str,
+    dataset: GenreDataset,
+    storage_url: str,
+    folds: int | None,
+    session: tuple[int, float],
+    command: str | None,
+    recipe: RecipeRecord | None,
+) -> None:
+    ran, seconds = session
+    record = StudyRecord.new(
+        command=command,
+        recipe=recipe,
+        dataset=DatasetRecord.of(dataset),
+        study=result.study_name,
+        model=model,
+        storage=mask(storage_url),
+        objective="validation macro-F1" + (f", mean over {folds} grouped inner folds" if folds else ""),
+        best_trial=result.best_trial,
+        best_validation_macro_f1=result.best_value,
+        best_params=result.best_params,
+        trials=result.counts,
+        this_run=SessionRecord(trials=ran, seconds=round(seconds, 1), trials_per_hour=round(result.trials_per_hour, 1)),
+        final_run=result.final_run.name,
+        test={key: value for key, value in result.test_scores.items() if not key.startswith("f1_")},
+    )
+    write_record(result.directory, record)
 
 
 def write_study_reports(study: optuna.Study, directory: Path) -> None:
@@ -342,10 +376,7 @@ def _most_important(study: optuna.Study) -> list[str] | None:
 
 
 class TrialLine:
-    """One line per finished trial, for logs and pipes where Optuna's progress bar would be noise."""
-
-    def __init__(self, write: Write) -> None:
-        self.write = write
+    """One logged line per finished trial, for logs and pipes where Optuna's progress bar would be noise."""
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         seconds = trial.duration.total_seconds() if trial.duration else 0.0
@@ -358,7 +389,7 @@ class TrialLine:
         else:
             outcome = trial.state.name.lower()
         params = ", ".join(f"{key}={_short(value)}" for key, value in trial.params.items())
-        self.write(f"{study.study_name} trial {trial.number}: {outcome}, {seconds:.0f} s; {params}")
+        logger.info(f"{study.study_name} trial {trial.number}: {outcome}, {seconds:.0f} s; {params}")
 
 
 def mask(url: str) -> str:

@@ -11,9 +11,10 @@ import keras
 import numpy as np
 import pytest
 
-from multimodal_genre.config import BackboneConfig
 from multimodal_genre.data import Split
 from multimodal_genre.errors import ConfigError
+from multimodal_genre.families import family
+from multimodal_genre.families.networks import BackboneConfig
 from multimodal_genre.models import BACKBONES, BackbonePreprocessing, backbone_network, build_network, inference_model
 from multimodal_genre.training import train_network
 
@@ -23,7 +24,7 @@ TRAINING_ROWS = np.random.default_rng(0).lognormal(3.0, 1.0, size=(40, 57))
 
 
 def with_backbone(config, backbone: BackboneConfig, model: str = "fused"):
-    network = getattr(config.models, model)
+    network = config.models[model]
     return dataclasses.replace(network, image=dataclasses.replace(network.image, backbone=backbone))
 
 
@@ -96,7 +97,7 @@ def test_fine_tuning_trains_the_layers_from_the_named_one(fast_dataset, fast_con
     network = with_backbone(fast_config, BackboneConfig("mobilenet_v2", str(mobilenet_weights), "block_16_expand"))
     network = dataclasses.replace(network, training=dataclasses.replace(network.training, epochs=2))
     before = backbone_network(network.image.backbone, fast_dataset.images.shape[1:3] + (3,))
-    trained = train_network("fused", network, fast_dataset, split, seed=0)
+    trained = train_network(family("fused"), network, fast_dataset, split, seed=0)
     after = trained.model.get_layer("image_backbone")
     changed = {
         layer.name

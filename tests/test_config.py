@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,8 @@ def test_crop_can_be_switched_off(tmp_path):
 
 
 def test_integers_are_accepted_where_numbers_are_expected(tmp_path):
-    assert load_config(write(tmp_path, "split:\n  test_fraction: 0.25\n")).split.test_fraction == 0.25
+    split = load_config(write(tmp_path, "split:\n  validation_fraction: 0\n")).split
+    assert split.validation_fraction == 0.0 and isinstance(split.validation_fraction, float)
 
 
 @pytest.mark.parametrize(
@@ -80,4 +82,17 @@ def test_an_empty_file_means_all_defaults(tmp_path):
 @pytest.mark.parametrize("name", ["fused-mobilenet-frozen.yaml", "fused-mobilenet-finetuned.yaml"])
 def test_the_shipped_example_configs_load(name):
     config = load_config(Path(__file__).parent.parent / "configs" / name)
-    assert config.models.fused.image.backbone.name == "mobilenet_v2"
+    assert config.models["fused"].image.backbone.name == "mobilenet_v2"
+
+
+def test_a_config_cannot_be_made_invalid_from_python(config):
+    with pytest.raises(ConfigError, match="SplitConfig: 'folds' must be at least 2, got 1"):
+        dataclasses.replace(config.split, folds=1)
+    with pytest.raises(ConfigError, match="ImageConfig: 'color' must be one of rgb, grayscale, got 'sepia'"):
+        dataclasses.replace(config.data.image, color="sepia")
+    with pytest.raises(ConfigError, match="TrainingConfig: 'epochs' must be an integer, got 2.5"):
+        dataclasses.replace(config.models["mlp"].training, epochs=2.5)
+    with pytest.raises(ConfigError, match="Config: 'seed' must not be null"):
+        dataclasses.replace(config, seed=None)
+    with pytest.raises(TypeError):
+        config.models["mlp"] = config.models["fused"]  # the sections are read-only

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import logging
 
 import numpy as np
 import pandas as pd
@@ -134,13 +135,14 @@ def test_kfold_comparison_reports_mean_and_spread(tmp_path, fast_dataset, fast_c
     assert len(result.scores) == 6
 
 
-def test_an_interrupted_comparison_goes_on_where_it_stopped(tmp_path, fast_dataset, fast_config):
+def test_an_interrupted_comparison_goes_on_where_it_stopped(tmp_path, fast_dataset, fast_config, caplog):
     out = tmp_path / "kfold"
     first = run_comparison(fast_dataset, fast_config, out, models=["mlp", "xgboost"], folds=3)
     for unfinished in (out / "fold3" / "mlp" / "run.json", out / "run.json", out / "folds.csv"):
         unfinished.unlink()  # as if stopped while fold 3's mlp was training
-    lines = []
-    again = run_comparison(fast_dataset, fast_config, out, ["mlp", "xgboost"], 3, write=lines.append, resume=True)
+    caplog.set_level(logging.INFO, logger="multimodal_genre")
+    again = run_comparison(fast_dataset, fast_config, out, ["mlp", "xgboost"], 3, resume=True)
+    lines = [record.getMessage() for record in caplog.records if record.name == "multimodal_genre.experiments"]
     trained = [line for line in lines if "kept the finished run" not in line]
     assert len(lines) - len(trained) == 5 and trained[0].startswith("mlp      fold 3/3")
     kept = ~((first.scores["fold"] == 3) & (first.scores["model"] == "mlp"))

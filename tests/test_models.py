@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 
 from multimodal_genre.data import FEATURE_COLUMNS
-from multimodal_genre.models import build_network, inference_model, model_inputs, predict_proba
+from multimodal_genre.families import family
+from multimodal_genre.models import build_network, inference_model, model_inputs
 
 SHAPE = (32, 49, 1)
 TRAINING_ROWS = np.random.default_rng(0).lognormal(3.0, 1.0, size=(40, 57))
 
 
 def build(config, name):
-    return build_network(name, getattr(config.models, name), SHAPE, TRAINING_ROWS)
+    return build_network(name, config.models[name], SHAPE, TRAINING_ROWS)
 
 
 def layer_names(model):
@@ -45,13 +46,13 @@ def test_baselines_are_the_fused_models_branches(config):
 def test_image_branch_follows_its_config(config):
     model = build(config, "cnn")
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert [layer.filters for layer in convs] == list(config.models.cnn.image.filters)
+    assert [layer.filters for layer in convs] == list(config.models["cnn"].image.filters)
     assert all(layer.kernel_size == (3, 3) for layer in convs)
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(norms) == len(convs) and all(layer.momentum == 0.9 for layer in norms)
 
-    image = dataclasses.replace(config.models.cnn.image, kernel_size=5, convs_per_block=2, batch_norm=False)
-    variant = build_network("cnn", dataclasses.replace(config.models.cnn, image=image), SHAPE, TRAINING_ROWS)
+    image = dataclasses.replace(config.models["cnn"].image, kernel_size=5, convs_per_block=2, batch_norm=False)
+    variant = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS)
     convs = [layer for layer in variant.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 2 * len(image.filters) and all(layer.kernel_size == (5, 5) for layer in convs)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in variant.layers)
@@ -59,16 +60,16 @@ def test_image_branch_follows_its_config(config):
 
 @pytest.mark.parametrize("pooling", ["time_average", "average", "max", "flatten"])
 def test_every_global_pooling_builds_and_predicts(config, pooling):
-    image = dataclasses.replace(config.models.cnn.image, global_pooling=pooling)
-    model = build_network("cnn", dataclasses.replace(config.models.cnn, image=image), SHAPE, TRAINING_ROWS)
-    probabilities = predict_proba(model, np.random.default_rng(0).random((3, *SHAPE)), np.zeros((3, 57)))
+    image = dataclasses.replace(config.models["cnn"].image, global_pooling=pooling)
+    model = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS)
+    probabilities = family("cnn").predict_proba(model, np.random.default_rng(0).random((3, *SHAPE)), np.zeros((3, 57)))
     assert probabilities.shape == (3, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_time_average_keeps_the_frequency_rows(config):
-    image = dataclasses.replace(config.models.cnn.image, global_pooling="time_average")
-    model = build_network("cnn", dataclasses.replace(config.models.cnn, image=image), SHAPE, TRAINING_ROWS)
+    image = dataclasses.replace(config.models["cnn"].image, global_pooling="time_average")
+    model = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS)
     rows_left = SHAPE[0] // 2 ** len(image.filters)
     assert model.get_layer("image_flatten").output.shape[-1] == rows_left * image.filters[-1]
 
@@ -90,8 +91,8 @@ def test_tabular_branch_takes_raw_rows_and_standardises_their_logs(config):
 
 
 def test_log_of_variances_can_be_switched_off(config):
-    tabular = dataclasses.replace(config.models.mlp.tabular, log_variances=False)
-    model = build_network("mlp", dataclasses.replace(config.models.mlp, tabular=tabular), SHAPE, TRAINING_ROWS)
+    tabular = dataclasses.replace(config.models["mlp"].tabular, log_variances=False)
+    model = build_network("mlp", dataclasses.replace(config.models["mlp"], tabular=tabular), SHAPE, TRAINING_ROWS)
     expected = (TRAINING_ROWS - TRAINING_ROWS.mean(axis=0)) / TRAINING_ROWS.std(axis=0)
     np.testing.assert_allclose(standardised(model, TRAINING_ROWS), expected, atol=1e-3)
     assert "features_log_variances" not in layer_names(model)
@@ -114,8 +115,8 @@ def test_model_inputs_give_each_model_only_its_views(config):
 
 
 def test_auxiliary_heads_are_for_training_only(config):
-    head = dataclasses.replace(config.models.fused.head, auxiliary_weight=0.3)
-    model = build_network("fused", dataclasses.replace(config.models.fused, head=head), SHAPE, TRAINING_ROWS)
+    head = dataclasses.replace(config.models["fused"].head, auxiliary_weight=0.3)
+    model = build_network("fused", dataclasses.replace(config.models["fused"], head=head), SHAPE, TRAINING_ROWS)
     assert set(model.output) == {"genre", "image_genre", "features_genre"}
     served = inference_model(model)
     assert tuple(served.output.shape) == (None, 10)
@@ -126,7 +127,7 @@ def test_auxiliary_heads_are_for_training_only(config):
 
 def test_single_branch_models_never_get_auxiliary_heads(config):
     for name in ("cnn", "mlp"):
-        network = getattr(config.models, name)
+        network = config.models[name]
         head = dataclasses.replace(network.head, auxiliary_weight=0.5)
         model = build_network(name, dataclasses.replace(network, head=head), SHAPE, TRAINING_ROWS)
         assert not isinstance(model.output, dict) and inference_model(model) is model

@@ -35,7 +35,7 @@ def test_every_published_system_has_a_recipe():
 def test_a_recipe_configures_its_model_and_states_what_differs(name):
     recipe = load_recipe(name)
     assert recipe.info.differences and recipe.info.reference and recipe.info.published_on
-    network = getattr(recipe.config.models, recipe.info.model)
+    network = recipe.config.models[recipe.info.model]
     assert network.image is not None  # every published system here reads the spectrogram
     assert all(0.0 < value <= 1.0 for value in recipe.info.published.values())
 
@@ -44,14 +44,14 @@ def test_the_full_size_mobilenet_recipe_is_as_published():
     recipe = load_recipe("mobilenet-v2-transfer")
     image = recipe.config.data.image
     assert (image.crop, image.height, image.width, image.color) == (None, 288, 432, "rgb")
-    branch = recipe.config.models.cnn.image
+    branch = recipe.config.models["cnn"].image
     assert branch.backbone.name == "mobilenet_v2" and branch.dropout == 0.6
-    assert recipe.config.models.cnn.training.learning_rate <= 1e-4 and branch.time_shift > 0
+    assert recipe.config.models["cnn"].training.learning_rate <= 1e-4 and branch.time_shift > 0
 
 
 def test_the_7x7_recipe_brings_its_explorations_as_a_search_space():
     recipe = load_recipe("gray128-cnn-7x7")
-    assert recipe.config.models.cnn.image.kernel_size == 7
+    assert recipe.config.models["cnn"].image.kernel_size == 7
     space = load_search(recipe.config, recipe.search_path).spaces["cnn"]
     assert space["image.kernel_size"].choices == (3, 5, 7)
     assert (space["training.learning_rate"].low, space["training.learning_rate"].high) == (1e-4, 0.1)

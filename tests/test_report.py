@@ -21,13 +21,13 @@ from PIL import Image
 
 from multimodal_genre.cli import main
 from multimodal_genre.data import GENRES
-from multimodal_genre.document import write_report
-from multimodal_genre.document.browser import check_in_browser, find_chromium
-from multimodal_genre.document.figures import entry_colors
-from multimodal_genre.document.sources import groups_of, read_sources
 from multimodal_genre.experiments import run_comparison
+from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.recipes import load_recipe
-from multimodal_genre.reports import plot_per_genre_f1
+from multimodal_genre.report import write_report
+from multimodal_genre.report.browser import check_in_browser, find_chromium
+from multimodal_genre.report.figures import entry_colors
+from multimodal_genre.report.sources import groups_of, read_sources
 from multimodal_genre.search import load_search
 from multimodal_genre.tuning import tune
 
@@ -148,7 +148,7 @@ def test_the_per_genre_chart_keeps_its_width_with_many_models(tmp_path):
 
 def test_a_recipe_run_shows_the_published_figure_beside_ours(fast_dataset, fast_config, tmp_path):
     recipe = load_recipe("small-cnn-nadam")  # published: test accuracy 0.7085 on one split
-    result = run_comparison(fast_dataset, fast_config, tmp_path / "cv", models=["cnn"], folds=2, recipe=recipe)
+    result = run_comparison(fast_dataset, fast_config, tmp_path / "cv", models=["cnn"], folds=2, recipe=recipe.info)
     page = write_report([result.directory], tmp_path / "out").html.read_text()
     accuracy = result.scores["accuracy"]
     assert _rows(page, "small-cnn-nadam", "Published figures") == [

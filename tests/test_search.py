@@ -41,11 +41,11 @@ def test_derived_settings_become_the_lists_they_stand_for(config):
     tuned = apply(
         config, "fused", {"image.blocks": 3, "image.first_filters": 24, "head.layers": 0, "tabular.width": 256}
     )
-    assert tuned.models.fused.image.filters == (24, 48, 96)
-    assert tuned.models.fused.head.widths == ()
-    assert tuned.models.fused.tabular.widths == (256,) * len(config.models.fused.tabular.widths)
-    assert apply(config, "mlp", {"tabular.layers": 2, "tabular.width": 512}).models.mlp.tabular.widths == (512, 256)
-    assert tuned.models.cnn == config.models.cnn
+    assert tuned.models["fused"].image.filters == (24, 48, 96)
+    assert tuned.models["fused"].head.widths == ()
+    assert tuned.models["fused"].tabular.widths == (256,) * len(config.models["fused"].tabular.widths)
+    assert apply(config, "mlp", {"tabular.layers": 2, "tabular.width": 512}).models["mlp"].tabular.widths == (512, 256)
+    assert tuned.models["cnn"] == config.models["cnn"]
 
 
 def test_suggestions_are_named_by_their_settings_and_apply(config):
@@ -55,8 +55,8 @@ def test_suggestions_are_named_by_their_settings_and_apply(config):
     params = suggest(trial, space)
     assert set(params) == set(space) == set(trial.params)
     tuned = apply(config, "cnn", params)
-    assert tuned.models.cnn.training.learning_rate == params["training.learning_rate"]
-    assert len(tuned.models.cnn.image.filters) == params["image.blocks"]
+    assert tuned.models["cnn"].training.learning_rate == params["training.learning_rate"]
+    assert len(tuned.models["cnn"].image.filters) == params["image.blocks"]
 
 
 def test_the_quick_search_file_keeps_the_image_architecture(config):
@@ -142,9 +142,9 @@ def test_a_bad_search_file_names_the_file_and_key(config, tmp_path, change, mess
 def test_the_configured_values_are_those_the_space_can_hold(config):
     spaces = load_search(config).spaces
     values = configured_values(config, "fused", spaces["fused"])
-    assert values["image.blocks"] == len(config.models.fused.image.filters)
-    assert values["image.first_filters"] == config.models.fused.image.filters[0]
-    assert values["training.learning_rate"] == config.models.fused.training.learning_rate
+    assert values["image.blocks"] == len(config.models["fused"].image.filters)
+    assert values["image.first_filters"] == config.models["fused"].image.filters[0]
+    assert values["training.learning_rate"] == config.models["fused"].training.learning_rate
     assert apply(config, "fused", values) == config
     # XGBoost's reg_alpha of 0 lies outside its log-scaled range, so a study samples it instead.
     assert "reg_alpha" not in configured_values(config, "xgboost", spaces["xgboost"])

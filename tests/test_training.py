@@ -1,4 +1,5 @@
 import dataclasses
+import logging
 
 import keras
 import numpy as np
@@ -7,8 +8,9 @@ import pytest
 
 from multimodal_genre.data import GENRES, holdout_split
 from multimodal_genre.errors import DataError
+from multimodal_genre.experiments import train_model
 from multimodal_genre.models import build_network, model_inputs
-from multimodal_genre.training import settle_batch_norm, train_model
+from multimodal_genre.training import settle_batch_norm
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +19,10 @@ def split(fast_dataset, fast_config):
 
 
 def with_training(config, name, **changes):
-    network = getattr(config.models, name)
-    network = dataclasses.replace(network, training=dataclasses.replace(network.training, **changes))
-    return dataclasses.replace(config, models=dataclasses.replace(config.models, **{name: network}))
+    network = config.models[name]
+    return config.with_model(
+        name, dataclasses.replace(network, training=dataclasses.replace(network.training, **changes))
+    )
 
 
 def predictions(comparison, name):
@@ -81,7 +84,7 @@ def batch_norm_gaps(model, images):
 
 def test_settle_batch_norm_fixes_statistics_that_lag_the_weights(fast_dataset, fast_config, split):
     keras.utils.set_random_seed(0)
-    model = build_network("cnn", fast_config.models.cnn, fast_dataset.images.shape[1:], fast_dataset.features)
+    model = build_network("cnn", fast_config.models["cnn"], fast_dataset.images.shape[1:], fast_dataset.features)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = 0.999  # averages that barely move in a few steps
@@ -109,14 +112,9 @@ def test_feature_standardisation_is_fitted_on_training_rows_only(fast_dataset, f
 
 def test_auxiliary_heads_train_alongside_and_are_dropped_after(fast_dataset, fast_config, split):
     config = with_training(fast_config, "fused", epochs=6)
-    head = dataclasses.replace(config.models.fused.head, auxiliary_weight=0.5)
-    fused = dataclasses.replace(config.models.fused, head=head)
-    trained = train_model(
-        "fused",
-        dataclasses.replace(config, models=dataclasses.replace(config.models, fused=fused)),
-        fast_dataset,
-        split,
-    )
+    head = dataclasses.replace(config.models["fused"].head, auxiliary_weight=0.5)
+    fused = dataclasses.replace(config.models["fused"], head=head)
+    trained = train_model("fused", config.with_model("fused", fused), fast_dataset, split)
     assert tuple(trained.model.output.shape) == (None, 10)
     history = trained.history
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "total_loss", "val_image_genre_loss"} <= set(history)
@@ -130,11 +128,10 @@ def test_history_columns_are_the_same_for_every_network(fast_dataset, fast_confi
     assert list(trained.history.columns) == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"]
 
 
-def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split):
-    lines = []
-    trained = train_model(
-        "mlp", with_training(fast_config, "mlp", epochs=5), fast_dataset, split, "lines", lines.append
-    )
+def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split, caplog):
+    caplog.set_level(logging.INFO, logger="multimodal_genre")
+    trained = train_model("mlp", with_training(fast_config, "mlp", epochs=5), fast_dataset, split)
+    lines = [record.getMessage() for record in caplog.records if record.name == "multimodal_genre.training"]
     assert len(lines) == len(trained.history) == 5
     assert lines[0].startswith("mlp epoch 1/5: ") and "val_loss" in lines[0]
 
@@ -157,7 +154,7 @@ def test_optimizer_comes_from_config(fast_dataset, fast_config, split, optimizer
 def test_xgboost_history_is_per_round(fast_dataset, fast_config, split):
     trained = train_model("xgboost", fast_config, fast_dataset, split)
     assert list(trained.history.columns) == ["round", "loss", "val_loss"]
-    assert trained.best_epoch < len(trained.history) <= fast_config.models.xgboost.max_rounds
+    assert trained.best_epoch < len(trained.history) <= fast_config.models["xgboost"].max_rounds
     assert trained.unit == "round"
 
 

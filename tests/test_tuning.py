@@ -22,7 +22,7 @@ from multimodal_genre import tuning
 from multimodal_genre.cli import main
 from multimodal_genre.config import load_config
 from multimodal_genre.errors import RunError
-from multimodal_genre.runs import read_run_info
+from multimodal_genre.records import read_record
 from multimodal_genre.search import apply, configured_values, load_search
 from multimodal_genre.tuning import study_splits, tune
 
@@ -94,9 +94,9 @@ def test_a_tiny_study_completes_and_writes_its_reports(model, fast_dataset, fast
     assert set(split["side"]) == {"train", "test"}
     # Guessing scores a ROC AUC of 0.5; each view alone carries half of the synthetic signal.
     assert result.test_scores["roc_auc_ovr"] > 0.75
-    summary = read_run_info(directory)
-    assert summary["kind"] == "study" and summary["final_run"] == result.final_run.name
-    assert summary["trials"]["complete"] == result.counts["complete"] and summary["best_params"] == result.best_params
+    summary = read_record(directory)
+    assert summary.kind == "study" and summary.final_run == result.final_run.name
+    assert summary.trials["complete"] == result.counts["complete"] and summary.best_params == result.best_params
 
 
 @pytest.mark.parametrize(
@@ -111,21 +111,31 @@ def test_a_hopeless_trial_is_pruned(model, good, hopeless, fast_dataset, fast_co
     study = optuna.create_study(study_name=model, storage=storage, direction="maximize")
     study.enqueue_trial(good)
     study.enqueue_trial(hopeless)
-    result = tune(model, fast_dataset, fast_config, search, trials=2, storage_url=storage, out=tmp_path)
+    with pytest.warns(UserWarning, match="is out of range for distribution"):  # enqueued from outside the space
+        result = tune(model, fast_dataset, fast_config, search, trials=2, storage_url=storage, out=tmp_path)
     states = [trial.state for trial in optuna.load_study(study_name=model, storage=storage).trials]
     assert states == [TrialState.COMPLETE, TrialState.PRUNED]
     assert result.counts["pruned"] == 1
 
 
 def test_a_study_resumes_under_its_name(fast_dataset, fast_config, search, tmp_path):
+    storage = tuning.default_storage(tmp_path)
     first = tune("xgboost", fast_dataset, fast_config, search, trials=2, out=tmp_path, study_name="resumable")
+    before = [
+        (trial.number, trial.params, trial.value)
+        for trial in optuna.load_study(study_name="resumable", storage=storage).trials
+    ]
     second = tune("xgboost", fast_dataset, fast_config, search, trials=2, out=tmp_path, study_name="resumable")
     assert sum(first.counts.values()) == 2 and sum(second.counts.values()) == 4
-    trials = optuna.load_study(study_name="resumable", storage=tuning.default_storage(tmp_path)).trials
+    trials = optuna.load_study(study_name="resumable", storage=storage).trials
     # A new study starts from the configured model; resuming it does not start over.
     assert trials[0].params == configured_values(fast_config, "xgboost", search.spaces["xgboost"])
     assert [trial.params == trials[0].params for trial in trials] == [True, False, False, False]
-    assert second.best_value >= first.best_value
+    # The first session's trials are kept as they were, and the best is taken over both sessions.
+    assert [(trial.number, trial.params, trial.value) for trial in trials[:2]] == before
+    finished = [trial for trial in trials if trial.state == TrialState.COMPLETE]
+    best = max(finished, key=lambda trial: trial.value)
+    assert (second.best_trial, second.best_value, second.best_params) == (best.number, best.value, best.params)
     with pytest.raises(RunError, match="study 'resumable' in sqlite:///.* was made for model xgboost on dataset"):
         tune("xgboost", fast_dataset, fast_config, search, trials=1, out=tmp_path, study_name="resumable", folds=3)
 

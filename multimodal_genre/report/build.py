@@ -20,8 +20,9 @@ import yaml
 from multimodal_genre import __version__
 from multimodal_genre.config import config_dict, load_config
 from multimodal_genre.data import GENRES
-from multimodal_genre.document.figures import entry_colors, entry_figures, group_figures, study_figures
-from multimodal_genre.document.render import (
+from multimodal_genre.records import ComparisonRecord, StudyRecord
+from multimodal_genre.report.figures import entry_colors, entry_figures, group_figures, study_figures
+from multimodal_genre.report.render import (
     BEST_MARK,
     Banner,
     Block,
@@ -34,7 +35,7 @@ from multimodal_genre.document.render import (
     write_html,
     write_markdown,
 )
-from multimodal_genre.document.sources import Group, Source, groups_of, read_sources
+from multimodal_genre.report.sources import Group, Source, groups_of, read_sources
 
 TITLE = "multimodal_genre report"
 CONFUSED_PAIRS = 3  # per model
@@ -114,12 +115,12 @@ def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
         [
             {
                 "folder": source.folder,
-                "dataset": source.info["dataset"]["root"],
-                "tracks": source.info["dataset"]["tracks"],
+                "dataset": source.record.dataset.root,
+                "tracks": source.record.dataset.tracks,
                 "genres": len(GENRES),
-                "data hash": source.info["dataset"]["fingerprint"],
+                "data hash": source.record.dataset.fingerprint,
                 "synthetic": "YES" if source.synthetic else "no",
-                "image input": "x".join(map(str, source.info["dataset"]["image_shape"])),
+                "image input": "x".join(map(str, source.record.dataset.image_shape)),
             }
             for source in sources
         ]
@@ -130,8 +131,8 @@ def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
                 "folder": source.folder,
                 "kind": _kind(source),
                 "path": str(source.location),
-                "created": source.info.get("created", ""),
-                "command": source.info.get("command") or "(not recorded)",
+                "created": source.record.created,
+                "command": source.record.command or "(not recorded)",
             }
             for source in sources
         ]
@@ -147,20 +148,19 @@ def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
 
 
 def _kind(source: Source) -> str:
-    kind = source.info["kind"]
-    if kind == "comparison":
-        folds = source.info.get("folds")
-        return "comparison, " + (f"grouped {folds}-fold" if folds else "hold-out split")
-    if kind == "study":
-        return f"tuning study of {next(iter(source.results))}, re-trained and tested once"
-    return f"{source.info['model']} model run"
+    record = source.record
+    if isinstance(record, ComparisonRecord):
+        return "comparison, " + (f"grouped {record.folds}-fold" if record.folds else "hold-out split")
+    if isinstance(record, StudyRecord):
+        return f"tuning study of {record.model}, re-trained and tested once"
+    return f"{next(iter(source.results))} model run"
 
 
 def _versions(sources: Sequence[Source]) -> pd.DataFrame:
     """One column per distinct set of versions, named by the folders that share it."""
     sets: dict[tuple, list[str]] = {}
     for source in sources:
-        sets.setdefault(tuple(sorted(source.info["versions"].items())), []).append(source.folder)
+        sets.setdefault(tuple(sorted(source.record.versions.items())), []).append(source.folder)
     columns = {", ".join(names) if len(sets) > 1 else "all runs": dict(versions) for versions, names in sets.items()}
     table = pd.DataFrame(columns).fillna("")
     table.index.name = "library"
@@ -171,23 +171,23 @@ def _recipe_blocks(sources: Sequence[Source]) -> list[Block]:
     """For each run made from a recipe (``--recipe``): the paper's figures beside ours, and how each was measured."""
     rows, recipes = [], {}
     for source in sources:
-        recipe = source.info.get("recipe")
-        if not recipe or recipe["model"] not in source.results:
+        recipe = source.record.recipe
+        if recipe is None or recipe.model not in source.results:
             continue
-        recipes.setdefault(recipe["name"], recipe)
-        results = source.results[recipe["model"]]
+        recipes.setdefault(recipe.name, recipe)
+        results = source.results[recipe.model]
         ours = pd.DataFrame([result.metrics for result in results])
-        split = results[0].info["split"]
+        split = results[0].record.split
         measured = (
             f"grouped {len(results)}-fold, mean ± std"
             if len(results) > 1
-            else f"one grouped split, {split['train']}/{split['validation']}/{split['test']} tracks"
+            else f"one grouped split, {split.train}/{split.validation}/{split.test} tracks"
         )
-        for metric in recipe["published"] or ["macro_f1"]:
-            published = recipe["published"].get(metric)
+        for metric in recipe.published or ["macro_f1"]:
+            published = recipe.published.get(metric)
             rows.append(
                 {
-                    "recipe": recipe["name"],
+                    "recipe": recipe.name,
                     "metric": metric,
                     "published": "not published" if published is None else f"{published:.3f}",
                     "ours": _mean_std(ours[metric]),
@@ -207,8 +207,8 @@ def _recipe_blocks(sources: Sequence[Source]) -> list[Block]:
         Table(pd.DataFrame(rows).set_index("recipe"), caption="Published figures and ours"),
         Items(
             [
-                f"{name} ({recipe['title']}), published on {recipe['published_on']}; differs: "
-                + "; ".join(recipe["differences"])
+                f"{name} ({recipe.title}), published on {recipe.published_on}; differs: "
+                + "; ".join(recipe.differences)
                 for name, recipe in recipes.items()
             ]
         ),
@@ -325,19 +325,19 @@ def _flatten(data: object, prefix: str = "") -> dict[str, object]:
 
 
 def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
-    study = source.study
+    study = source.study.record
     trials = study.trials
     model, (final,) = next(iter(source.results.items()))  # a study holds its re-trained run only
     summary = pd.DataFrame(
         {
             "value": {
-                "study": study.name,
+                "study": study.study,
                 "model": model,
                 "objective": study.objective,
                 "trials (complete / pruned / failed)": f"{trials['complete']} / {trials['pruned']} / {trials['fail']}",
                 "best trial": study.best_trial,
-                "best validation macro-F1": f"{study.best_value:.4f}",
-                "trials per hour (last session)": f"{study.this_run['trials_per_hour']:.1f}",
+                "best validation macro-F1": f"{study.best_validation_macro_f1:.4f}",
+                "trials per hour (last session)": f"{study.this_run.trials_per_hour:.1f}",
                 "tested once on the test split: macro-F1": f"{final.metrics['macro_f1']:.3f}",
             }
         }
@@ -351,7 +351,7 @@ def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
         "parallel_coordinate": "Parallel coordinates: settings of each finished trial, coloured by its score",
     }
     return [
-        Heading(2, f"Tuning study: {study.name}"),
+        Heading(2, f"Tuning study: {study.study}"),
         Paragraph(
             "The best trial's settings were re-trained on train + validation and tested once on the test split; "
             "that run appears among the results above."

@@ -13,14 +13,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from multimodal_genre.data import GENRES
-from multimodal_genre.document.sources import Entry, Group, Source
-from multimodal_genre.reports import (
+from multimodal_genre.plots import (
     MODEL_SHADES,
     OTHER_COLOR,
     plot_confusion,
     plot_learning_curves,
     plot_per_genre_f1,
 )
+from multimodal_genre.report.sources import Entry, Group, Source
 
 
 def entry_colors(entries: Sequence[Entry]) -> dict[str, str]:
@@ -63,7 +63,7 @@ def entry_figures(entry: Entry, number: int, colors: dict[str, str], folder: Pat
     paths = {"confusion": folder / f"{stem}-confusion.png", "learning_curves": folder / f"{stem}-learning_curves.png"}
     pooled = f", {entry.folds} folds summed" if entry.folds else ""
     plot_confusion(paths["confusion"], entry.confusion(), f"{entry.label}{pooled}", shares=False)
-    histories = [(result.history, result.info["training"]["kept"]) for result in entry.results]
+    histories = [(result.history, result.record.training.kept) for result in entry.results]
     plot_learning_curves(paths["learning_curves"], histories, entry.label, colors[entry.label])
     return paths
 
@@ -72,7 +72,7 @@ def study_figures(source: Source, folder: Path) -> dict[str, Path]:
     """The study's own Optuna plots, copied beside the report."""
     paths = {}
     for name, path in source.study.plots.items():
-        paths[name] = folder / f"study-{_slug(source.study.name)}-{name}.png"
+        paths[name] = folder / f"study-{_slug(source.study.record.study)}-{name}.png"
         shutil.copyfile(path, paths[name])
     return paths
 

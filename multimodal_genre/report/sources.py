@@ -22,7 +22,9 @@ import pandas as pd
 from multimodal_genre.data import GENRES
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import METRICS
-from multimodal_genre.runs import CONFIG_FILE, RUN_FILE, read_run_info
+from multimodal_genre.records import RUN_FILE, ComparisonRecord, ModelRecord, RunRecord, StudyRecord, read_record
+
+CONFIG_FILE = "config.yaml"  # the resolved config of every model run and comparison
 
 STUDY_PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
 
@@ -32,29 +34,26 @@ class ModelResult:
     """One trained model's test results, as its run folder holds them."""
 
     directory: Path
-    model: str
-    info: dict  # run.json
+    record: ModelRecord
     per_genre: pd.DataFrame  # index GENRES; precision, recall, f1-score, support
     confusion: np.ndarray  # rows: true genres, columns: predicted
     history: pd.DataFrame
     test_tracks: frozenset[str]
 
     @property
+    def model(self) -> str:
+        return self.record.model
+
+    @property
     def metrics(self) -> dict[str, float]:
-        return self.info["metrics"]
+        return self.record.metrics
 
 
 @dataclasses.dataclass(frozen=True)
 class Study:
     """A tuning study's summary and the plots it left."""
 
-    name: str
-    objective: str
-    best_trial: int
-    best_value: float
-    best_params: dict
-    trials: dict[str, int]
-    this_run: dict
+    record: StudyRecord
     plots: dict[str, Path]
 
 
@@ -63,7 +62,7 @@ class Source:
     """A folder named on the command line."""
 
     directory: Path
-    info: dict  # its run.json
+    record: RunRecord  # its run.json
     config: str  # the YAML it ran with (tuned.yaml for a study)
     results: dict[str, list[ModelResult]]  # model -> one result, or one per fold
     study: Study | None = None
@@ -95,7 +94,7 @@ class Source:
 
     @property
     def synthetic(self) -> bool:
-        return bool(self.info["dataset"]["synthetic"])
+        return self.record.dataset.synthetic
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,39 +163,25 @@ def groups_of(sources: Sequence[Source]) -> list[Group]:
 
 
 def _read_source(directory: Path) -> Source:
-    info = read_run_info(directory)
-    kind = info.get("kind")
-    if kind == "model":
-        result = _read_model_result(directory, info)
-        return Source(directory, info, _read_text(directory / CONFIG_FILE), {result.model: [result]})
-    if kind == "comparison":
-        folds = info.get("folds")
-        places = [Path()] if folds is None else [Path(f"fold{index}") for index in range(1, folds + 1)]
+    record = read_record(directory)
+    if isinstance(record, ModelRecord):
+        result = _read_model_result(directory, record)
+        return Source(directory, record, _read_text(directory / CONFIG_FILE), {result.model: [result]})
+    if isinstance(record, ComparisonRecord):
+        places = [Path()] if record.folds is None else [Path(f"fold{index}") for index in range(1, record.folds + 1)]
         results = {
-            model: [_read_model_result(directory / place / model) for place in places] for model in info["models"]
+            model: [_read_model_result(directory / place / model) for place in places] for model in record.models
         }
-        return Source(directory, info, _read_text(directory / CONFIG_FILE), results)
-    if kind == "study":
-        final = _read_model_result(directory / info["final_run"])
-        plots = {name: directory / f"{name}.png" for name in STUDY_PLOTS if (directory / f"{name}.png").is_file()}
-        study = Study(
-            name=info["study"],
-            objective=info["objective"],
-            best_trial=info["best_trial"],
-            best_value=info["best_validation_macro_f1"],
-            best_params=info["best_params"],
-            trials=info["trials"],
-            this_run=info["this_run"],
-            plots=plots,
-        )
-        return Source(directory, info, _read_text(directory / "tuned.yaml"), {final.model: [final]}, study)
-    raise RunError(f"{directory}: a run folder of kind {kind!r}, which a report cannot show")
+        return Source(directory, record, _read_text(directory / CONFIG_FILE), results)
+    final = _read_model_result(directory / record.final_run)
+    plots = {name: directory / f"{name}.png" for name in STUDY_PLOTS if (directory / f"{name}.png").is_file()}
+    return Source(directory, record, _read_text(directory / "tuned.yaml"), {final.model: [final]}, Study(record, plots))
 
 
-def _read_model_result(directory: Path, info: dict | None = None) -> ModelResult:
-    info = info or read_run_info(directory)
-    if info.get("kind") != "model":
-        raise RunError(f"{directory}: expected a model's run folder, found kind {info.get('kind')!r}")
+def _read_model_result(directory: Path, record: RunRecord | None = None) -> ModelResult:
+    record = record or read_record(directory)
+    if not isinstance(record, ModelRecord):
+        raise RunError(f"{directory}: expected a model's run folder, found kind {record.kind!r}")
     report = json.loads(_read_text(directory / "classification_report.json"))
     missing = [genre for genre in GENRES if genre not in report]
     if missing:
@@ -208,8 +193,7 @@ def _read_model_result(directory: Path, info: dict | None = None) -> ModelResult
     split = _read_csv(directory / "split.csv")
     return ModelResult(
         directory=directory,
-        model=info["model"],
-        info=info,
+        record=record,
         per_genre=per_genre,
         confusion=confusion.to_numpy(dtype=int),
         history=_read_csv(directory / "history.csv"),
@@ -237,10 +221,10 @@ def _tested_on(results: Sequence[ModelResult]) -> str:
 
 
 def _group_title(entry: Entry) -> str:
-    split = entry.results[0].info["split"]
+    split = entry.results[0].record.split
     tracks = sum(len(result.test_tracks) for result in entry.results)
     if entry.folds:
-        return f"Grouped {entry.folds}-fold cross-validation (split seed {split['seed']}): {tracks} test tracks in all"
-    if split["kind"] == "kfold":
-        return f"Fold {split['fold']} of {split['folds']} (split seed {split['seed']}): {tracks} test tracks"
-    return f"Hold-out split (seed {split['seed']}): {tracks} test tracks"
+        return f"Grouped {entry.folds}-fold cross-validation (split seed {split.seed}): {tracks} test tracks in all"
+    if split.kind == "kfold":
+        return f"Fold {split.fold} of {split.folds} (split seed {split.seed}): {tracks} test tracks"
+    return f"Hold-out split (seed {split.seed}): {tracks} test tracks"

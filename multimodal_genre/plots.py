@@ -1,5 +1,4 @@
-"""Tables and figures written into run folders: predictions, per-genre reports, confusion matrices,
-learning curves and the comparison across models.
+"""The figures of runs and reports: confusion matrices, learning curves and per-genre F1 across models.
 
 Figures use Matplotlib's object API (no pyplot state, no display needed), genre names on the axes
 and one colour per model, the same in every chart.
@@ -7,7 +6,6 @@ and one colour per model, the same in every chart.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,39 +27,6 @@ MODEL_SHADES = {
 }
 MODEL_COLORS = {model: shades[0] for model, shades in MODEL_SHADES.items()}
 OTHER_COLOR = "#7f7f7f"
-_REPORT_ROWS = (*GENRES, "macro avg", "weighted avg")
-
-
-def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
-    return table.to_markdown(floatfmt=f".{digits}f") + "\n"
-
-
-def write_json(path: Path, content: Mapping) -> None:
-    path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")
-
-
-def predictions_table(track_ids: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
-    """One row per track: id, true and predicted genre, then the probability of each genre."""
-    table = pd.DataFrame(probabilities, columns=[f"p_{genre}" for genre in GENRES])
-    table.insert(0, "track", track_ids)
-    table.insert(1, "true_genre", [GENRES[code] for code in labels])
-    table.insert(2, "predicted_genre", [GENRES[code] for code in probabilities.argmax(axis=1)])
-    return table
-
-
-def write_classification_report(directory: Path, report: Mapping, title: str) -> pd.DataFrame:
-    """scikit-learn's per-genre report as classification_report.{csv,json,md}; returns the table."""
-    table = pd.DataFrame(
-        [{key: report[row][key] for key in ("precision", "recall", "f1-score", "support")} for row in _REPORT_ROWS],
-        index=pd.Index(_REPORT_ROWS, name="genre"),
-    )
-    table["support"] = table["support"].astype(int)
-    table.to_csv(directory / "classification_report.csv")
-    write_json(directory / "classification_report.json", report)
-    (directory / "classification_report.md").write_text(
-        f"# {title}\n\n{markdown_table(table)}\nAccuracy: {report['accuracy']:.3f}\n"
-    )
-    return table
 
 
 def plot_confusion(path: Path, counts: np.ndarray, title: str, shares: bool = True) -> None:

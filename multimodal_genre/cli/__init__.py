@@ -1,0 +1,49 @@
+"""The ``multimodal-genre`` command line: one module per group of commands, each adding its
+subcommands to the parser and handling them.
+
+Errors caused by the user's input (MultimodalGenreError) print as one line and exit with status 2;
+anything else is a bug and keeps its traceback. The package's log lines print to standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from multimodal_genre import __version__, log
+from multimodal_genre.cli import data, predict, report, train, tune
+from multimodal_genre.cli.common import PROG
+from multimodal_genre.errors import MultimodalGenreError
+
+COMMANDS = (data, train, tune, predict, report)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings(), log.to_console():
+        # A user warning (a row left out, a short clip) is a line to read, whatever filters are set outside.
+        warnings.simplefilter("default", UserWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return args.handler(args)
+        except MultimodalGenreError as error:
+            print(f"{PROG}: error: {error}", file=sys.stderr)
+            return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Classify music genres by fusing audio features with mel-spectrogram images."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_commands(commands)
+    return parser
+
+
+def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+    """One line per warning, without the source line Python shows by default."""
+    print(f"{PROG}: warning: {message}", file=sys.stderr)

@@ -1,0 +1,124 @@
+"""What the commands share: where the dataset is, the config or recipe they run, the output folder,
+and command-line wording for the API's own checks."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from multimodal_genre.config import Config, load_config
+from multimodal_genre.data import GenreDataset, load_dataset, write_synthetic_dataset
+from multimodal_genre.data.layout import FEATURES_CSV
+from multimodal_genre.errors import ConfigError, DatasetNotFoundError, RunError
+from multimodal_genre.recipes import Recipe, load_recipe
+from multimodal_genre.runs import new_run_dir
+from multimodal_genre.settings import SettingError
+
+PROG = "multimodal-genre"
+DEFAULT_DATA_DIR = Path("data/gtzan")
+DEMO_DATA_DIR = Path("data/synthetic")
+RUNS_DIR = Path("reports/runs")
+HOW_TO_GET_GTZAN = (
+    'Get GTZAN from Kaggle ("GTZAN Dataset - Music Genre Classification"): its Data/ folder holds '
+    "features_30_sec.csv and images_original/; pass that folder with --data or GTZAN_DIR, or put it at data/gtzan."
+)
+
+
+def add_data_options(parser: argparse.ArgumentParser, recipes: bool = False) -> None:
+    parser.add_argument(
+        "--data", type=Path, help=f"dataset folder in the Kaggle layout (default: $GTZAN_DIR, else {DEFAULT_DATA_DIR})"
+    )
+    settings = parser.add_mutually_exclusive_group() if recipes else parser
+    settings.add_argument("--config", type=Path, help="YAML file with the settings to change from configs/default.yaml")
+    if recipes:
+        settings.add_argument("--recipe", help="a published system's settings instead (see: multimodal-genre recipes)")
+
+
+def add_out_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, help=f"folder for the results, new or empty (default: a new folder under {RUNS_DIR})"
+    )
+
+
+def resolve_data_dir(explicit: Path | None) -> tuple[Path, str | None]:
+    """The dataset folder to use: ``--data``, else $GTZAN_DIR, else data/gtzan.
+
+    When none is named and data/gtzan does not exist, fall back to the synthetic demo dataset
+    (written on first use) and return a notice saying so; otherwise the notice is None. A folder
+    named explicitly but missing is an error, never silently replaced by synthetic data.
+    """
+    if explicit is not None:
+        return _existing(explicit, "--data"), None
+    if os.environ.get("GTZAN_DIR"):
+        return _existing(Path(os.environ["GTZAN_DIR"]), "GTZAN_DIR"), None
+    if DEFAULT_DATA_DIR.is_dir():
+        return DEFAULT_DATA_DIR, None
+    if not (DEMO_DATA_DIR / FEATURES_CSV).is_file():
+        write_synthetic_dataset(DEMO_DATA_DIR)
+    notice = (
+        f"No GTZAN dataset found: --data not given, GTZAN_DIR not set, {DEFAULT_DATA_DIR} does not exist.\n"
+        f"{HOW_TO_GET_GTZAN}\n"
+        f"Using the SYNTHETIC demo dataset in {DEMO_DATA_DIR} instead: its figures say nothing about real music."
+    )
+    return DEMO_DATA_DIR, notice
+
+
+def _existing(path: Path, source: str) -> Path:
+    if not path.is_dir():
+        raise DatasetNotFoundError(f"{path} (from {source}): no such dataset folder. {HOW_TO_GET_GTZAN}")
+    return path
+
+
+def dataset_for(args: argparse.Namespace, config: Config, notices: object = sys.stdout) -> GenreDataset:
+    """The dataset ``--data`` names (or the fall-back), announcing a fall-back to synthetic data."""
+    root, notice = resolve_data_dir(args.data)
+    if notice:
+        print(notice, end="\n\n", file=notices)
+    return load_dataset(root, config.data)
+
+
+def recipe_for(args: argparse.Namespace) -> Recipe | None:
+    """The ``--recipe`` named, read once per command."""
+    return load_recipe(args.recipe) if getattr(args, "recipe", None) else None
+
+
+def config_for(args: argparse.Namespace, recipe: Recipe | None) -> Config:
+    """The recipe's config with ``--recipe``, else the defaults changed by ``--config``."""
+    return recipe.config if recipe else load_config(args.config)
+
+
+def model_for(args: argparse.Namespace, recipe: Recipe | None) -> str:
+    """``--model``, else the recipe's model."""
+    if args.model:
+        return args.model
+    if recipe is None:
+        raise ConfigError(f"{args.command} needs --model (or --recipe NAME)")
+    return recipe.info.model
+
+
+def output_dir(out: Path | None, name: str) -> Path:
+    """``--out`` if it is new or empty (earlier results are never overwritten), else a fresh run folder."""
+    if out is None:
+        return new_run_dir(RUNS_DIR, name)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise RunError(f"{out}: exists and is not an empty folder; choose a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@contextlib.contextmanager
+def as_options() -> Iterator[None]:
+    """Word the API's checks of values given on the command line as its options: a settings key
+    ``study_name`` is the option ``--study-name``."""
+    try:
+        yield
+    except SettingError as error:
+        raise ConfigError(f"--{error.key.replace('_', '-')} {error.problem}") from None
+
+
+def command_line() -> str:
+    return " ".join([PROG, *sys.argv[1:]])

@@ -1,0 +1,89 @@
+"""What a model family offers the rest of the package.
+
+A family is one kind of model (the Keras networks, XGBoost, ...) behind one small interface: fit on
+a split with callbacks, predict genre probabilities, save into and load from a run folder, and a
+pruning callback for Optuna. Code that trains, saves, loads or tunes a model asks its family and
+never tests the model's name, so a new family is one module and a registry line.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from multimodal_genre.settings import Problems, Settings
+
+if TYPE_CHECKING:
+    import optuna
+
+    from multimodal_genre.data import GenreDataset, Split
+
+
+class Family(abc.ABC):
+    """One kind of model. The class attributes describe it; the methods do its work."""
+
+    name: str  # the model's name: its section under models:, its run folders, its rows in tables
+    settings: type[Settings]  # the dataclass of its section under models:
+    views: tuple[str, ...]  # what it reads of a track: "image", "features" or both
+    unit: str  # one step of its training, as its history counts them: "epoch", "round"
+    length_setting: str  # the dotted setting that fixes how many units it trains (re-training a tuned model)
+    files: tuple[str, ...]  # what save() writes into a run folder
+
+    def problems(self, settings: Settings) -> Problems:
+        """(key, problem) for settings of the right type that this model still cannot use."""
+        return iter(())
+
+    @abc.abstractmethod
+    def fit(
+        self, settings: Settings, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
+    ) -> TrainedModel:
+        """Train on ``split.train``, stopping early on ``split.validation`` where it has rows;
+        ``callbacks`` (the family's own kind) see every step."""
+
+    @abc.abstractmethod
+    def predict_proba(self, model: Any, images: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """Genre probabilities (n, 10), rows in the order of the inputs, columns in GENRES order."""
+
+    @abc.abstractmethod
+    def save(self, model: Any, directory: Path) -> None:
+        """Write ``files`` into ``directory``, in a format that runs no code when loaded."""
+
+    @abc.abstractmethod
+    def load(self, directory: Path) -> Any:
+        """The model that ``save`` wrote into ``directory``."""
+
+    def pruning_callback(self, trial: optuna.Trial, settings: Settings) -> Any | None:
+        """optuna-integration's callback that reports a rising validation figure to ``trial`` at each
+        step and prunes it; None where the family cannot be pruned."""
+        return None
+
+
+@dataclasses.dataclass
+class TrainedModel:
+    """A fitted model and what its training did."""
+
+    family: Family
+    model: Any  # the family's own model object (a keras.Model, an xgboost.XGBClassifier, ...)
+    history: pd.DataFrame  # first column the family's unit ("epoch", "round"), then the losses
+    best_epoch: int  # 1-based epoch or round whose weights were kept
+    seconds: float
+
+    @property
+    def name(self) -> str:
+        return self.family.name
+
+    @property
+    def unit(self) -> str:
+        return str(self.history.columns[0])
+
+    def predict_proba(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
+        return self.family.predict_proba(self.model, images, features)
+
+    def save(self, directory: Path) -> None:
+        self.family.save(self.model, directory)

@@ -1,0 +1,44 @@
+"""The package's output: records of ``logging`` loggers under ``multimodal_genre``, printed by the
+handler the command line installs, and whether a person watches them on a terminal (then Keras'
+and Optuna's own progress bars stand in for the lines per epoch and per trial).
+
+Used as a library, the package prints nothing; configure ``logging`` to see its lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+PACKAGE = "multimodal_genre"
+_CONSOLE = "multimodal_genre.console"
+
+
+@contextlib.contextmanager
+def to_console(stream: TextIO | None = None) -> Iterator[None]:
+    """Print the package's records of level INFO and above, bare, to ``stream`` (standard output)
+    while the block runs: the command line's own output."""
+    logger = logging.getLogger(PACKAGE)
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.set_name(_CONSOLE)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def watched() -> bool:
+    """Whether the package's records go to a terminal, where a progress bar reads better than lines."""
+    for handler in logging.getLogger(PACKAGE).handlers:
+        if handler.get_name() == _CONSOLE:
+            isatty = getattr(handler.stream, "isatty", None)
+            return bool(isatty and isatty())
+    return False

@@ -1,0 +1,91 @@
+"""run.json as one typed record: every kind of run folder written today (tests/fixtures/format1) still
+loads and makes a report; a damaged or foreign record is one error naming the file and the field."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from multimodal_genre.cli import main
+from multimodal_genre.config import load_config
+from multimodal_genre.errors import RunError
+from multimodal_genre.records import ComparisonRecord, ModelRecord, StudyRecord, read_record
+from multimodal_genre.report import write_report
+
+FORMAT1 = Path(__file__).parent / "fixtures" / "format1"
+MODEL = FORMAT1 / "runs" / "20261130-090000-mlp"
+HOLDOUT = FORMAT1 / "runs" / "20261130-090100-compare"
+KFOLD = FORMAT1 / "runs" / "20261130-090200-compare-2fold"
+RECIPE = FORMAT1 / "runs" / "20261130-090300-recipe-small-cnn-nadam-2fold"
+STUDY = FORMAT1 / "tuning" / "fixture-xgboost"
+
+
+def test_every_kind_of_record_reads_back_typed():
+    model = read_record(MODEL)
+    assert isinstance(model, ModelRecord) and model.model == "mlp" and model.split.kind == "holdout"
+    assert model.training.kept <= model.training.ran and model.dataset.image_shape == (32, 49, 1)
+    kfold = read_record(KFOLD)
+    assert isinstance(kfold, ComparisonRecord) and (kfold.models, kfold.folds) == (("xgboost",), 2)
+    recipe = read_record(RECIPE).recipe
+    assert (recipe.name, recipe.model, recipe.published) == ("small-cnn-nadam", "cnn", {"accuracy": 0.7085})
+    study = read_record(STUDY)
+    assert isinstance(study, StudyRecord) and study.recipe is None  # format 1 studies kept no recipe
+    assert study.trials["complete"] + study.trials["pruned"] == 2 and (STUDY / study.final_run).is_dir()
+    assert load_config(MODEL / "config.yaml") == load_config(Path(__file__).parent / "configs" / "fast.yaml")
+
+
+def test_a_report_builds_from_run_folders_of_format_1(tmp_path):
+    folders = [MODEL, HOLDOUT, KFOLD, RECIPE, STUDY]
+    report = write_report(folders, tmp_path / "out", command="multimodal-genre report ...")
+    text = report.markdown.read_text()
+    holdout = pd.read_csv(HOLDOUT / "comparison.csv", index_col="model")
+    scores = text[text.index("Test scores") :].splitlines()
+    for model in holdout.index:
+        row = next(line for line in scores if line.startswith(f"| {model} "))
+        assert row.split("|")[-2].strip() == f"{holdout.loc[model, 'macro_f1']:.3f}"
+    assert "| small-cnn-nadam | accuracy | 0.709 " in text  # the published figure beside ours
+    assert "## Tuning study: fixture-xgboost" in text and report.synthetic
+    assert len(report.figures) == 16 and all(path.stat().st_size > 0 for path in report.figures)
+
+
+def damaged(tmp_path: Path, change) -> Path:
+    run = Path(shutil.copytree(MODEL, tmp_path / "run"))
+    record = json.loads((run / "run.json").read_text())
+    change(record)
+    (run / "run.json").write_text(json.dumps(record))
+    return run
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda record: record["training"].pop("kept"), "run.json: missing key 'training.kept'"),
+        (lambda record: record["split"].update(test="many"), "run.json: 'split.test' must be an integer, got 'many'"),
+        (lambda record: record.update(kind="notebook"), "run.json: 'kind' must be one of model, comparison, study"),
+        (
+            lambda record: record.update(format=2),
+            "run.json: run format 2, this version of multimodal-genre reads format 1",
+        ),
+        (lambda record: record.update(colour="red"), "run.json: unknown key 'colour'"),
+    ],
+)
+def test_a_damaged_record_is_one_error_naming_the_file_and_the_field(tmp_path, capsys, change, message):
+    run = damaged(tmp_path, change)
+    with pytest.raises(RunError, match=message):
+        read_record(run)
+    for command in (["report", str(run), "--out", str(tmp_path / "out")], ["predict", str(run)]):
+        assert main(command) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.count("\n") == 0 and str(run / "run.json") in error and message.split(": ", 1)[1] in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_record_that_is_not_an_object_is_refused(tmp_path):
+    run = Path(shutil.copytree(MODEL, tmp_path / "run"))
+    (run / "run.json").write_text("[1, 2]")
+    with pytest.raises(RunError, match="run.json: not a run record"):
+        read_record(run)
