@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from multimodal_genre import __version__
-from multimodal_genre.config import DataConfig, load_config
+from multimodal_genre.config import load_config
 from multimodal_genre.data import GenreDataset, MissingImageWarning, load_dataset
+from multimodal_genre.data.settings import DataConfig
 
 TARGETS = {"cold": 10.0, "cached": 1.0}
 

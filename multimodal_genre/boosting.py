@@ -19,7 +19,7 @@ from optuna_integration import XGBoostPruningCallback
 
 from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.families.trees import XGBoostConfig
+from multimodal_genre.families.tree_settings import XGBoostConfig
 
 # What pruning watches: the validation AUC, which rises like the objective.
 PRUNING_KEY = "validation_1-auc"

@@ -19,7 +19,7 @@ from keras import layers, ops
 
 from multimodal_genre.data import FEATURE_COLUMNS, GENRES
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.families.networks import (
+from multimodal_genre.families.network_settings import (
     BackboneConfig,
     HeadConfig,
     ImageBranchConfig,

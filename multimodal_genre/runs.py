@@ -164,6 +164,9 @@ def load_model_run(directory: str | Path) -> ModelRun:
     directory = Path(directory)
     record = read_model_record(directory)
     owner = family(record.model)
+    missing = [name for name in owner.files if not (directory / name).is_file()]
+    if missing:
+        raise RunError(f"{directory}: the {owner.name} model's {', '.join(missing)} is missing")
     return ModelRun(directory, record, load_config(directory / CONFIG_FILE), owner, owner.load(directory))
 
 

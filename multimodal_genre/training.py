@@ -18,7 +18,7 @@ import pandas as pd
 from multimodal_genre import log
 from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.families.networks import NetworkConfig, TrainingConfig
+from multimodal_genre.families.network_settings import NetworkConfig, TrainingConfig
 from multimodal_genre.models import GENRE_OUTPUT, build_network, has_auxiliary_heads, inference_model, model_inputs
 
 logger = logging.getLogger(__name__)

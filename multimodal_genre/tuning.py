@@ -9,13 +9,14 @@ that dies is failed and run again rather than left running for ever.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import re
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,12 +138,15 @@ def _train_and_validation(split: Split) -> np.ndarray:
     return np.sort(np.concatenate([split.train, split.validation]))
 
 
-def open_study(name: str, storage_url: str, search: SearchConfig, identity: dict[str, Any], seed: int) -> optuna.Study:
+def open_study(
+    name: str, storage: RDBStorage, search: SearchConfig, identity: dict[str, Any], seed: int
+) -> optuna.Study:
     """Create the study, or resume it if ``identity`` (model, dataset, folds) matches what made it."""
+    storage_url = storage.url
     try:
         study = optuna.create_study(
             study_name=name,
-            storage=_storage(storage_url, search),
+            storage=storage,
             direction="maximize",
             load_if_exists=True,
             pruner=search.pruner.build(family(identity["model"]).unit),
@@ -162,6 +166,16 @@ def open_study(name: str, storage_url: str, search: SearchConfig, identity: dict
     worker_seed = int(np.random.SeedSequence([seed, len(study.trials), os.getpid()]).generate_state(1)[0])
     study.sampler = optuna.samplers.TPESampler(seed=worker_seed, constant_liar=True)
     return study
+
+
+@contextlib.contextmanager
+def study_storage(url: str, search: SearchConfig) -> Iterator[RDBStorage]:
+    """The storage at ``url`` while the block runs; its pooled connections are closed after."""
+    storage = _storage(url, search)
+    try:
+        yield storage
+    finally:
+        storage.engine.dispose()
 
 
 def _storage(url: str, search: SearchConfig, attempts: int = 5) -> RDBStorage:
@@ -218,22 +232,22 @@ def tune(
     if not search.spaces[model]:
         raise RunError(f"the search space of '{model}' is empty: nothing to tune")
     name = options.study_name or model
-    storage_url = storage_url or default_storage(out)
     outer, splits = study_splits(dataset, config, options.folds)
     identity = {"model": model, "dataset": dataset.fingerprint, "folds": options.folds, "split_seed": config.split.seed}
-    study = open_study(name, storage_url, search, identity, config.seed)
-    study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
-    session = optimise(study, Objective(model, config, search, dataset, splits), options.trials, options.timeout)
-    best = _best_trial(study)
-    directory = out / name
-    directory.mkdir(parents=True, exist_ok=True)
-    tuned = apply(config, model, best.params)
-    _write_tuned_config(directory, study, tuned)
-    write_study_reports(study, directory)
-    final_run = new_run_dir(directory, "final")
-    test_scores = retrain(model, dataset, tuned, best, outer, final_run, command, recipe)
-    result = _result(study, directory, session, test_scores, final_run)
-    _write_study_record(result, model, dataset, storage_url, options.folds, session, command, recipe)
+    with study_storage(storage_url or default_storage(out), search) as storage:
+        study = open_study(name, storage, search, identity, config.seed)
+        study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
+        session = optimise(study, Objective(model, config, search, dataset, splits), options.trials, options.timeout)
+        best = _best_trial(study)
+        directory = out / name
+        directory.mkdir(parents=True, exist_ok=True)
+        tuned = apply(config, model, best.params)
+        _write_tuned_config(directory, study, tuned)
+        write_study_reports(study, directory)
+        final_run = new_run_dir(directory, "final")
+        test_scores = retrain(model, dataset, tuned, best, outer, final_run, command, recipe)
+        result = _result(study, directory, session, test_scores, final_run)
+    _write_study_record(result, model, dataset, storage.url, options.folds, session, command, recipe)
     return result
 
 

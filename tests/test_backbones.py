@@ -14,7 +14,7 @@ import pytest
 from multimodal_genre.data import Split
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import family
-from multimodal_genre.families.networks import BackboneConfig
+from multimodal_genre.families.network_settings import BackboneConfig
 from multimodal_genre.models import BACKBONES, BackbonePreprocessing, backbone_network, build_network, inference_model
 from multimodal_genre.training import train_network
 

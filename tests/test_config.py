@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from multimodal_genre.config import CropBox, load_config
+from multimodal_genre.config import load_config
+from multimodal_genre.data.settings import CropBox
 from multimodal_genre.errors import ConfigError
 
 

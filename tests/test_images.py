@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from multimodal_genre.config import CropBox
 from multimodal_genre.data.images import output_shape, preprocess, read_images, to_unit_float
 from multimodal_genre.data.layout import IMAGE_SIZE, PLOT_COLS, PLOT_ROWS
+from multimodal_genre.data.settings import CropBox
 from multimodal_genre.errors import DataError
 
 

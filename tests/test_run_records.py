@@ -89,3 +89,8 @@ def test_a_record_that_is_not_an_object_is_refused(tmp_path):
     (run / "run.json").write_text("[1, 2]")
     with pytest.raises(RunError, match="run.json: not a run record"):
         read_record(run)
+
+
+def test_a_run_folder_without_its_model_file_cannot_predict(capsys):
+    assert main(["predict", str(MODEL)]) == 2  # the fixtures keep no weights
+    assert capsys.readouterr().err.strip().endswith(f"{MODEL}: the mlp model's model.keras is missing")

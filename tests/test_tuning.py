@@ -275,7 +275,11 @@ def test_two_workers_share_one_postgresql_study(synthetic_root, search_file, tmp
     ]
     outputs = [worker.communicate(timeout=600)[0] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], outputs
-    trials = optuna.load_study(study_name=name, storage=postgres_url).trials
+    storage = optuna.storages.RDBStorage(postgres_url)
+    try:
+        trials = optuna.load_study(study_name=name, storage=storage).trials
+    finally:
+        storage.engine.dispose()  # close the pooled connections before the database is dropped
     assert len(trials) == 6
     assert all(trial.state in (TrialState.COMPLETE, TrialState.PRUNED) for trial in trials)
     for output in outputs:

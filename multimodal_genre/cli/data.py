@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from multimodal_genre.cli.common import DEMO_DATA_DIR, add_data_options, resolve_data_dir
-from multimodal_genre.config import ImageConfig, load_config
+from multimodal_genre.config import load_config
 from multimodal_genre.data import GENRES, GenreDataset, load_dataset, write_synthetic_dataset
+from multimodal_genre.data.settings import ImageConfig
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from multimodal_genre.config import ImageConfig
+from multimodal_genre.data.settings import ImageConfig
 
 # Bump when the preprocessing code changes what it produces for the same inputs and settings.
 CACHE_FORMAT = 1

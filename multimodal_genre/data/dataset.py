@@ -11,11 +11,11 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from multimodal_genre.config import DataConfig
 from multimodal_genre.data import cache
 from multimodal_genre.data.duplicates import duplicate_groups
 from multimodal_genre.data.images import read_images, to_unit_float
 from multimodal_genre.data.layout import FEATURE_COLUMNS, FEATURES_CSV, GENRES, IMAGES_DIR, image_path, track_id
+from multimodal_genre.data.settings import DataConfig
 from multimodal_genre.data.table import read_features_table
 from multimodal_genre.errors import DataError, DatasetNotFoundError
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from multimodal_genre.config import ImageConfig
+from multimodal_genre.data.settings import ImageConfig
 from multimodal_genre.errors import DataError
 
 

@@ -12,8 +12,8 @@ import dataclasses
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
-from multimodal_genre.config import SplitConfig
 from multimodal_genre.data.layout import GENRES
+from multimodal_genre.data.settings import SplitConfig
 from multimodal_genre.errors import DataError
 
 

@@ -1,4 +1,4 @@
-"""XGBoost: gradient-boosted trees on the raw feature row, its settings and its family.
+"""XGBoost's family: gradient-boosted trees on the raw feature row.
 
 ``boosting.py`` builds and fits the trees; XGBoost is imported there, when a model is first
 trained, loaded or pruned, not when a config is read.
@@ -6,7 +6,6 @@ trained, loaded or pruned, not when a config is read.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.settings import Problems, Settings
+from multimodal_genre.families.tree_settings import XGBoostConfig
 
 if TYPE_CHECKING:
     import optuna
@@ -22,32 +21,6 @@ if TYPE_CHECKING:
     from multimodal_genre.data import GenreDataset, Split
 
 XGBOOST_MODEL = "model.json"
-
-
-@dataclasses.dataclass(frozen=True)
-class XGBoostConfig(Settings):
-    """Gradient-boosted trees on the raw feature row; the number of rounds comes from early stopping."""
-
-    max_depth: int
-    learning_rate: float
-    subsample: float
-    colsample_bytree: float
-    min_child_weight: float
-    reg_alpha: float
-    reg_lambda: float
-    max_rounds: int
-    early_stopping_rounds: int
-
-    def problems(self) -> Problems:
-        for name in ("max_depth", "learning_rate", "max_rounds", "early_stopping_rounds"):
-            if getattr(self, name) <= 0:
-                yield name, f"must be positive, got {getattr(self, name)}"
-        for name in ("subsample", "colsample_bytree"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                yield name, f"must be in (0, 1], got {getattr(self, name)}"
-        for name in ("min_child_weight", "reg_alpha", "reg_lambda"):
-            if getattr(self, name) < 0:
-                yield name, f"must not be negative, got {getattr(self, name)}"
 
 
 class XGBoostFamily(Family):

@@ -1,0 +1,167 @@
+"""The settings of a Keras network: its image branch (3x3 convolution blocks or a pretrained
+backbone), its tabular branch, its head and how it trains. ``models.py`` builds a network from them,
+``training.py`` trains it."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from multimodal_genre.settings import Problems, Settings
+
+
+def _positive(names: tuple[str, ...], values: tuple[float, ...]) -> Problems:
+    for name, value in zip(names, values, strict=True):
+        if value <= 0:
+            yield name, f"must be positive, got {value}"
+
+
+def _rate(name: str, value: float, top: float = 0.9) -> Problems:
+    if not 0.0 <= value <= top:
+        yield name, f"must be between 0 and {top}, got {value}"
+
+
+def _widths(name: str, widths: tuple[int, ...]) -> Problems:
+    if any(width < 1 for width in widths):
+        yield name, f"must all be at least 1, got {list(widths)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class BackboneConfig(Settings):
+    """A keras.applications network in place of the convolution blocks: transfer learning."""
+
+    name: Literal["mobilenet_v2", "efficientnet_b0", "resnet50", "xception"]
+    # "imagenet" (a file for this network in $MULTIMODAL_GENRE_WEIGHTS, else Keras downloads it),
+    # the path of a weights file of the network without its top, or null for a random start.
+    weights: str | None
+    # null: the backbone is frozen; a layer name: that layer and every later one train; "all": all train.
+    fine_tune_from: str | None
+
+    def problems(self) -> Problems:
+        if self.weights == "":
+            yield "weights", "must be imagenet, a file path or null, got an empty string"
+        if self.fine_tune_from == "":
+            yield "fine_tune_from", "must be a layer name, all or null, got an empty string"
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageBranchConfig(Settings):
+    """Blocks of same-padded convolutions, each followed by pooling and dropout, or a pretrained
+    backbone; then global pooling."""
+
+    filters: tuple[int, ...]  # one block per entry
+    convs_per_block: int
+    kernel_size: int
+    batch_norm: bool
+    pooling: Literal["max", "average"]
+    dropout: float
+    global_pooling: Literal["time_average", "average", "max", "flatten"]
+    # Momentum of the batch-norm moving averages. With about 25 steps an epoch, 0.9 lets them
+    # settle within an epoch, so the weights early stopping restores come with fitting statistics.
+    batch_norm_momentum: float
+    # Training-time augmentation: roll each spectrogram along time by up to this fraction of its width.
+    time_shift: float
+    # A pretrained network instead of the blocks above (whose filters, convolutions, kernel size,
+    # batch norm and pooling then do not apply; dropout follows the global pooling).
+    backbone: BackboneConfig | None
+
+    def problems(self) -> Problems:
+        if not self.filters:
+            yield "filters", "must list at least one block"
+        yield from _widths("filters", self.filters)
+        yield from _positive(("convs_per_block",), (self.convs_per_block,))
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            yield "kernel_size", f"must be an odd number of pixels, got {self.kernel_size}"
+        yield from _rate("dropout", self.dropout)
+        if not 0.0 < self.batch_norm_momentum < 1.0:
+            yield "batch_norm_momentum", f"must be between 0 and 1, got {self.batch_norm_momentum}"
+        yield from _rate("time_shift", self.time_shift, top=1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class TabularBranchConfig(Settings):
+    """An MLP over the standardised feature row."""
+
+    # Take the log of the 28 variance columns first: their values span several orders of magnitude.
+    log_variances: bool
+    widths: tuple[int, ...]
+    dropout: float
+
+    def problems(self) -> Problems:
+        yield from _widths("widths", self.widths)
+        yield from _rate("dropout", self.dropout)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadConfig(Settings):
+    """Dense layers between the (concatenated) branch outputs and the softmax."""
+
+    widths: tuple[int, ...]
+    dropout: float
+    # Chance of silencing one branch's whole output for a training example, so that the fused
+    # model cannot lean on one view alone; it has no effect on a single-branch model.
+    branch_dropout: float
+    # Weight of an extra softmax on each branch, trained alongside the fused output so that each
+    # branch learns to classify on its own (a slow image branch is not left behind by a quick
+    # tabular one). Training only: the saved model has the fused output alone. 0 switches it off.
+    auxiliary_weight: float
+
+    def problems(self) -> Problems:
+        yield from _widths("widths", self.widths)
+        yield from _rate("dropout", self.dropout)
+        yield from _rate("branch_dropout", self.branch_dropout, top=0.5)
+        yield from _rate("auxiliary_weight", self.auxiliary_weight, top=2.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class EarlyStoppingConfig(Settings):
+    monitor: Literal["val_loss", "val_accuracy"]
+    patience: int
+
+    def problems(self) -> Problems:
+        yield from _positive(("patience",), (self.patience,))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReduceLRConfig(Settings):
+    monitor: Literal["val_loss", "val_accuracy"]
+    factor: float
+    patience: int
+    min_learning_rate: float
+
+    def problems(self) -> Problems:
+        if not 0.0 < self.factor < 1.0:
+            yield "factor", f"must be between 0 and 1, got {self.factor}"
+        yield from _positive(("patience",), (self.patience,))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig(Settings):
+    epochs: int
+    batch_size: int
+    optimizer: Literal["adam", "nadam", "adamw"]
+    learning_rate: float
+    weight_decay: float  # used by adamw only
+    early_stopping: EarlyStoppingConfig
+    reduce_lr: ReduceLRConfig
+
+    def problems(self) -> Problems:
+        yield from _positive(
+            ("epochs", "batch_size", "learning_rate"), (self.epochs, self.batch_size, self.learning_rate)
+        )
+        if self.weight_decay < 0:
+            yield "weight_decay", f"must not be negative, got {self.weight_decay}"
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkConfig(Settings):
+    """A Keras model: an image branch, a tabular branch or both, a head, and how to train it."""
+
+    image: ImageBranchConfig | None
+    tabular: TabularBranchConfig | None
+    head: HeadConfig
+    training: TrainingConfig
+
+    def problems(self) -> Problems:
+        if self.image is None and self.tabular is None:
+            yield "image", "and 'tabular' cannot both be null: a network needs a branch"
