@@ -38,9 +38,14 @@ def test_every_kind_of_record_reads_back_typed():
     assert load_config(MODEL / "config.yaml") == load_config(Path(__file__).parent / "configs" / "fast.yaml")
 
 
-def test_a_report_builds_from_run_folders_of_format_1(tmp_path):
-    folders = [MODEL, HOLDOUT, KFOLD, RECIPE, STUDY]
-    report = write_report(folders, tmp_path / "out", command="multimodal-genre report ...")
+def test_a_report_builds_from_run_folders_of_format_1(tmp_path, monkeypatch):
+    monkeypatch.chdir(FORMAT1)  # the report names each folder's location from the working directory
+    folders = [path.relative_to(FORMAT1) for path in (MODEL, HOLDOUT, KFOLD, RECIPE, STUDY)]
+    report = write_report(folders, tmp_path / "out", command="multimodal-genre report runs/* tuning/fixture-xgboost")
+    # The same page as version 0.1.0 made from these folders (report-0.1.0.md), but for its date.
+    made = [line for line in report.markdown.read_text().splitlines() if not line.startswith("Made ")]
+    then = [line for line in (FORMAT1 / "report-0.1.0.md").read_text().splitlines() if not line.startswith("Made ")]
+    assert made == then
     text = report.markdown.read_text()
     holdout = pd.read_csv(HOLDOUT / "comparison.csv", index_col="model")
     scores = text[text.index("Test scores") :].splitlines()
