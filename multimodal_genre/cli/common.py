@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, load_dataset, write_synthetic_dataset
@@ -73,11 +74,11 @@ def _existing(path: Path, source: str) -> Path:
     return path
 
 
-def dataset_for(args: argparse.Namespace, config: Config, notices: object = sys.stdout) -> GenreDataset:
+def dataset_for(args: argparse.Namespace, config: Config, notices: TextIO | None = None) -> GenreDataset:
     """The dataset ``--data`` names (or the fall-back), announcing a fall-back to synthetic data."""
     root, notice = resolve_data_dir(args.data)
     if notice:
-        print(notice, end="\n\n", file=notices)
+        print(notice, end="\n\n", file=notices or sys.stdout)
     return load_dataset(root, config.data)
 
 
