@@ -15,7 +15,7 @@ from multimodal_genre.data import GenreDataset, MissingImageWarning, load_datase
 from multimodal_genre.data.layout import FEATURES_CSV
 
 TRACKS_PER_GENRE = 16
-FAST_CONFIG = Path(__file__).parent / "configs" / "fast.yaml"
+FAST_CONFIG = Path(__file__).parent.parent / "configs" / "demo.yaml"
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +71,7 @@ def write_csv_text(root: Path, table: pd.DataFrame) -> None:
 
 @pytest.fixture(scope="session")
 def fast_config() -> Config:
-    """Small models (tests/configs/fast.yaml) on 32-pixel grayscale images."""
+    """Small models (configs/demo.yaml) on 32-pixel grayscale images."""
     return load_config(FAST_CONFIG)
 
 

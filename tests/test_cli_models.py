@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from multimodal_genre.cli import main
+from multimodal_genre.config import load_config
 
 from conftest import FAST_CONFIG
 
@@ -105,3 +106,19 @@ def test_pipeline_scripts_have_help(script):
     )
     assert result.returncode == 0, result.stderr
     assert "--data" in result.stdout and "--config" in result.stdout
+
+
+def test_without_a_dataset_the_demo_runs_with_the_quick_settings(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GTZAN_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--models", "xgboost", "--out", "demo"]) == 0
+    printed = capsys.readouterr().out
+    assert "Using the SYNTHETIC demo dataset in data/synthetic" in printed
+    assert "Quick demo settings (demo.yaml)" in printed
+    assert load_config(tmp_path / "demo" / "config.yaml") == load_config(FAST_CONFIG)
+    # A config of one's own still applies to the demo dataset.
+    assert (
+        main(["compare", "--models", "xgboost", "--config", str(ROOT / "configs" / "default.yaml"), "--out", "own"])
+        == 0
+    )
+    assert load_config(tmp_path / "own" / "config.yaml") == load_config()

@@ -35,7 +35,7 @@ def test_every_kind_of_record_reads_back_typed():
     study = read_record(STUDY)
     assert isinstance(study, StudyRecord) and study.recipe is None  # format 1 studies kept no recipe
     assert study.trials["complete"] + study.trials["pruned"] == 2 and (STUDY / study.final_run).is_dir()
-    assert load_config(MODEL / "config.yaml") == load_config(Path(__file__).parent / "configs" / "fast.yaml")
+    assert load_config(MODEL / "config.yaml") == load_config(Path(__file__).parent.parent / "configs" / "demo.yaml")
 
 
 def test_a_report_builds_from_run_folders_of_format_1(tmp_path, monkeypatch):

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
+from importlib.resources import files
 from pathlib import Path
 from typing import TextIO
 
@@ -23,6 +25,7 @@ PROG = "multimodal-genre"
 DEFAULT_DATA_DIR = Path("data/gtzan")
 DEMO_DATA_DIR = Path("data/synthetic")
 RUNS_DIR = Path("reports/runs")
+DEMO_CONFIG = Path(str(files("multimodal_genre.configs") / "demo.yaml"))
 HOW_TO_GET_GTZAN = (
     'Get GTZAN from Kaggle ("GTZAN Dataset - Music Genre Classification"): its Data/ folder holds '
     "features_30_sec.csv and images_original/; pass that folder with --data or GTZAN_DIR, or put it at data/gtzan."
@@ -45,27 +48,40 @@ def add_out_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve_data_dir(explicit: Path | None) -> tuple[Path, str | None]:
+@dataclasses.dataclass(frozen=True)
+class DataSource:
+    """The dataset folder a command reads: ``--data``, $GTZAN_DIR, data/gtzan, or the synthetic demo."""
+
+    root: Path
+    demo: bool  # no dataset was found: the synthetic demo stands in (and the quick demo settings apply)
+
+    def load(self, config: Config) -> GenreDataset:
+        return load_dataset(self.root, config.data)
+
+
+def data_source(explicit: Path | None, notices: TextIO | None = None) -> DataSource:
     """The dataset folder to use: ``--data``, else $GTZAN_DIR, else data/gtzan.
 
     When none is named and data/gtzan does not exist, fall back to the synthetic demo dataset
-    (written on first use) and return a notice saying so; otherwise the notice is None. A folder
-    named explicitly but missing is an error, never silently replaced by synthetic data.
+    (written on first use) and say so on ``notices`` (standard output). A folder named explicitly
+    but missing is an error, never silently replaced by synthetic data.
     """
     if explicit is not None:
-        return _existing(explicit, "--data"), None
+        return DataSource(_existing(explicit, "--data"), demo=False)
     if os.environ.get("GTZAN_DIR"):
-        return _existing(Path(os.environ["GTZAN_DIR"]), "GTZAN_DIR"), None
+        return DataSource(_existing(Path(os.environ["GTZAN_DIR"]), "GTZAN_DIR"), demo=False)
     if DEFAULT_DATA_DIR.is_dir():
-        return DEFAULT_DATA_DIR, None
+        return DataSource(DEFAULT_DATA_DIR, demo=False)
     if not (DEMO_DATA_DIR / FEATURES_CSV).is_file():
         write_synthetic_dataset(DEMO_DATA_DIR)
-    notice = (
+    print(
         f"No GTZAN dataset found: --data not given, GTZAN_DIR not set, {DEFAULT_DATA_DIR} does not exist.\n"
         f"{HOW_TO_GET_GTZAN}\n"
-        f"Using the SYNTHETIC demo dataset in {DEMO_DATA_DIR} instead: its figures say nothing about real music."
+        f"Using the SYNTHETIC demo dataset in {DEMO_DATA_DIR} instead: its figures say nothing about real music.",
+        end="\n\n",
+        file=notices or sys.stdout,
     )
-    return DEMO_DATA_DIR, notice
+    return DataSource(DEMO_DATA_DIR, demo=True)
 
 
 def _existing(path: Path, source: str) -> Path:
@@ -74,22 +90,20 @@ def _existing(path: Path, source: str) -> Path:
     return path
 
 
-def dataset_for(args: argparse.Namespace, config: Config, notices: TextIO | None = None) -> GenreDataset:
-    """The dataset ``--data`` names (or the fall-back), announcing a fall-back to synthetic data."""
-    root, notice = resolve_data_dir(args.data)
-    if notice:
-        print(notice, end="\n\n", file=notices or sys.stdout)
-    return load_dataset(root, config.data)
-
-
 def recipe_for(args: argparse.Namespace) -> Recipe | None:
     """The ``--recipe`` named, read once per command."""
     return load_recipe(args.recipe) if getattr(args, "recipe", None) else None
 
 
-def config_for(args: argparse.Namespace, recipe: Recipe | None) -> Config:
-    """The recipe's config with ``--recipe``, else the defaults changed by ``--config``."""
-    return recipe.config if recipe else load_config(args.config)
+def config_for(args: argparse.Namespace, recipe: Recipe | None, source: DataSource) -> Config:
+    """The recipe's config with ``--recipe``, else the defaults changed by ``--config``; on the
+    synthetic demo, with neither given, the quick demo settings (said so)."""
+    if recipe is not None:
+        return recipe.config
+    if args.config is None and source.demo:
+        print(f"Quick demo settings ({DEMO_CONFIG.name}): small models, 32-pixel images, short training.\n")
+        return load_config(DEMO_CONFIG)
+    return load_config(args.config)
 
 
 def model_for(args: argparse.Namespace, recipe: Recipe | None) -> str:

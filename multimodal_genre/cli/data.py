@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from multimodal_genre.cli.common import DEMO_DATA_DIR, add_data_options, resolve_data_dir
-from multimodal_genre.config import load_config
-from multimodal_genre.data import GENRES, GenreDataset, load_dataset, write_synthetic_dataset
+from multimodal_genre.cli.common import DEMO_DATA_DIR, add_data_options, config_for, data_source
+from multimodal_genre.data import GENRES, GenreDataset, write_synthetic_dataset
 from multimodal_genre.data.settings import ImageConfig
 
 
@@ -31,12 +30,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def summarise(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    root, notice = resolve_data_dir(args.data)
-    if notice:
-        print(notice, end="\n\n")
+    source = data_source(args.data)
+    config = config_for(args, None, source)
     started = time.perf_counter()
-    dataset = load_dataset(root, config.data)
+    dataset = source.load(config)
     print(summary_text(dataset, config.data.image, time.perf_counter() - started))
     return 0
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from multimodal_genre.cli.common import DEFAULT_DATA_DIR, PROG, dataset_for
+from multimodal_genre.cli.common import DEFAULT_DATA_DIR, PROG, data_source
 from multimodal_genre.data import GENRES
 from multimodal_genre.data.layout import FEATURES_CSV
 from multimodal_genre.errors import ConfigError
@@ -55,7 +55,7 @@ def predict_genres(args: argparse.Namespace) -> int:
     run = load_model_run(args.run)
     if args.audio:
         return _predict_audio(run, args.audio, args.out)
-    table = predict_tracks(run, dataset_for(args, run.config, notices=sys.stderr), args.tracks)
+    table = predict_tracks(run, data_source(args.data, notices=sys.stderr).load(run.config), args.tracks)
     if args.out is None:
         table.to_csv(sys.stdout, index=False, float_format="%.4f")
     else:

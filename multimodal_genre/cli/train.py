@@ -15,7 +15,7 @@ from multimodal_genre.cli.common import (
     as_options,
     command_line,
     config_for,
-    dataset_for,
+    data_source,
     model_for,
     output_dir,
     recipe_for,
@@ -54,8 +54,9 @@ def train_one(args: argparse.Namespace) -> int:
 
     recipe = recipe_for(args)
     model = model_for(args, recipe)
-    config = config_for(args, recipe)
-    dataset = dataset_for(args, config)
+    source = data_source(args.data)
+    config = config_for(args, recipe, source)
+    dataset = source.load(config)
     split = holdout_split(dataset.labels, dataset.groups, config.split)
     out = output_dir(args.out, args.recipe or model)
     run_model(model, dataset, config, split, out, command=command_line(), recipe=recipe.info if recipe else None)
@@ -69,12 +70,13 @@ def compare_models(args: argparse.Namespace) -> int:
     if args.resume and args.out is None:
         raise RunError("--resume: no --out given: name the folder of the comparison to go on with")
     recipe = recipe_for(args)
-    config = config_for(args, recipe)
+    source = data_source(args.data)
+    config = config_for(args, recipe, source)
     if args.folds is not None:
         with as_options():
             dataclasses.replace(config.split, folds=args.folds)
     models = args.models or ([recipe.info.model] if recipe else list(config.models))
-    dataset = dataset_for(args, config)
+    dataset = source.load(config)
     name = args.recipe or "compare"
     out = args.out if args.resume else output_dir(args.out, name if args.folds is None else f"{name}-{args.folds}fold")
     result = run_comparison(

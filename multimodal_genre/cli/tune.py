@@ -10,7 +10,7 @@ from multimodal_genre.cli.common import (
     as_options,
     command_line,
     config_for,
-    dataset_for,
+    data_source,
     model_for,
     recipe_for,
 )
@@ -54,9 +54,10 @@ def tune_models(args: argparse.Namespace) -> int:
         StudyOptions(args.trials, args.timeout, args.study_name, args.folds)
     recipe = recipe_for(args)
     model = model_for(args, recipe)
-    config = config_for(args, recipe)
+    source = data_source(args.data)
+    config = config_for(args, recipe, source)
     search = load_search(config, args.search or (recipe.search_path if recipe else None))
-    dataset = dataset_for(args, config)
+    dataset = source.load(config)
     models = list(config.models) if model == "all" else [model]
     # Optuna's progress bar (terminal) or one line per trial (log) replaces its own log records.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
