@@ -242,27 +242,32 @@ def tune(
         directory = out / name
         directory.mkdir(parents=True, exist_ok=True)
         tuned = apply(config, model, best.params)
-        _write_tuned_config(directory, study, tuned)
+        _write_tuned_config(directory, name, best, tuned)
         write_study_reports(study, directory)
         final_run = new_run_dir(directory, "final")
         test_scores = retrain(model, dataset, tuned, best, outer, final_run, command, recipe)
-        result = _result(study, directory, session, test_scores, final_run)
+        result = _result(study, best, directory, session, test_scores, final_run)
     _write_study_record(result, model, dataset, storage.url, options.folds, session, command, recipe)
     return result
 
 
 def _result(
-    study: optuna.Study, directory: Path, session: tuple[int, float], test_scores: dict[str, float], final_run: Path
+    study: optuna.Study,
+    best: optuna.trial.FrozenTrial,
+    directory: Path,
+    session: tuple[int, float],
+    test_scores: dict[str, float],
+    final_run: Path,
 ) -> TuningResult:
     ran, seconds = session
-    best = study.best_trial
+    states = [trial.state for trial in study.trials]  # one read of the storage
     return TuningResult(
         study_name=study.study_name,
         directory=directory,
         best_trial=best.number,
         best_value=float(best.value),
         best_params=dict(best.params),
-        counts={state.name.lower(): sum(trial.state == state for trial in study.trials) for state in TrialState},
+        counts={state.name.lower(): states.count(state) for state in TrialState},
         trials_per_hour=ran / seconds * 3600 if seconds > 0 else 0.0,
         test_scores=test_scores,
         final_run=final_run,
@@ -312,10 +317,9 @@ def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
     return study.best_trial
 
 
-def _write_tuned_config(directory: Path, study: optuna.Study, tuned: Config) -> None:
-    best = study.best_trial
+def _write_tuned_config(directory: Path, name: str, best: optuna.trial.FrozenTrial, tuned: Config) -> None:
     (directory / "tuned.yaml").write_text(
-        f"# Tuned by study '{study.study_name}' (trial {best.number}, validation macro-F1 {best.value:.4f}).\n"
+        f"# Tuned by study '{name}' (trial {best.number}, validation macro-F1 {best.value:.4f}).\n"
         f"# Use it with: multimodal-genre compare --config {directory / 'tuned.yaml'}\n"
         + yaml.safe_dump(config_dict(tuned), sort_keys=False)
     )

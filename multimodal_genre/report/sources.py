@@ -23,8 +23,7 @@ from multimodal_genre.data import GENRES
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import METRICS
 from multimodal_genre.records import RUN_FILE, ComparisonRecord, ModelRecord, RunRecord, StudyRecord, read_record
-
-CONFIG_FILE = "config.yaml"  # the resolved config of every model run and comparison
+from multimodal_genre.runs import CONFIG_FILE
 
 STUDY_PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
 
