@@ -6,7 +6,6 @@ validation side the trees grow for ``max_rounds``.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +16,7 @@ import pandas as pd
 import xgboost
 from optuna_integration import XGBoostPruningCallback
 
+from multimodal_genre import workers
 from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.tree_settings import XGBoostConfig
@@ -43,7 +43,7 @@ def build_xgboost(config: XGBoostConfig, seed: int) -> xgboost.XGBClassifier:
         # tuning trials, whose objective is maximised.
         eval_metric=["auc", "mlogloss"],
         tree_method="hist",
-        n_jobs=os.cpu_count(),
+        n_jobs=workers.threads(),
         random_state=seed,
     )
 

@@ -49,6 +49,10 @@ class Config(Settings):
             for key, problem in owner.problems(settings):
                 yield join(join("models", name), key), problem
 
+    def __reduce__(self) -> tuple[type[Config], tuple[Any, ...]]:
+        """Pickled as its fields (a read-only mapping cannot be): configs travel to worker processes."""
+        return Config, (self.data, self.split, self.seed, dict(self.models))
+
     def with_model(self, name: str, settings: Settings) -> Config:
         """This config with ``name``'s section replaced (checked like any new config)."""
         return dataclasses.replace(self, models={**self.models, name: settings})

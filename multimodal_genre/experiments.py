@@ -8,10 +8,13 @@ folder adds ``comparison.{md,csv}``, ``per_genre_f1.{csv,png}`` (and ``folds.csv
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import dataclasses
 import logging
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,8 @@ from multimodal_genre.families import TrainedModel, family
 from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, SplitRecord, write_record
 from multimodal_genre.report.render import Block, Heading, Image, Paragraph, Table, write_markdown
-from multimodal_genre.runs import finished_run_scores, write_config, write_model_run
+from multimodal_genre.runs import finished_run_scores, write_config, write_model_run, write_run_files
+from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
 
@@ -86,35 +90,87 @@ def run_comparison(
     command: str | None = None,
     recipe: RecipeRecord | None = None,
     resume: bool = False,
+    workers: Workers | None = None,
 ) -> ComparisonResult:
     """Train ``models`` (default: every model of ``config``) on the hold-out split (``folds`` None) or
     on each of ``folds`` grouped folds; ``recipe`` (the published system ``config`` came from) is
-    recorded in every run folder. With ``resume``, model runs that already finished in ``out`` are
-    kept, not trained again: a K-fold comparison takes hours on a CPU, and an interruption should
-    cost one model run at most. The wall time recorded then counts the kept runs' training time."""
+    recorded in every run folder. The trainings run on ``workers`` (entered; default: one at a time
+    in this process); each run folder appears, whole, when its training ends. With ``resume``, model
+    runs that already finished in ``out`` are kept, not trained again: a K-fold comparison takes
+    hours on a CPU, and an interruption should cost the runs in progress at most. The wall time
+    recorded then counts the kept runs' training time."""
     models = list(models or config.models)
     if resume and not out.is_dir():
         raise RunError(f"{out}: no comparison to go on with (resume names the folder of an unfinished one)")
     started = time.perf_counter()
     kept_seconds = 0.0
-    rows = []
-    for index, split in enumerate(_splits(dataset, config, folds), start=1):
-        fold = None if folds is None else (index, folds)
-        for name in models:
-            run_dir = out / name if fold is None else out / f"fold{index}" / name
-            kept = finished_run_scores(run_dir, name, config, dataset, split) if resume else None
-            if kept is None:
-                scores = run_model(name, dataset, config, split, run_dir, fold, command, recipe)
-            else:
-                scores, seconds = kept
-                kept_seconds += seconds
-                logger.info(
-                    f"{name:<8} {_where(fold)}: kept the finished run {run_dir}, macro-F1 {scores['macro_f1']:.3f}"
-                )
-            rows.append({"fold": index, "model": name, **scores})
+    scores: dict[tuple[int, str], dict[str, float]] = {}
+    with contextlib.ExitStack() as stack:
+        workers = workers or stack.enter_context(Workers())
+        shared = workers.share(dataset)
+        pending: dict[concurrent.futures.Future, tuple[int, str, Path]] = {}
+        for index, split in enumerate(_splits(dataset, config, folds), start=1):
+            fold = None if folds is None else (index, folds)
+            for name in models:
+                run_dir = out / name if fold is None else out / f"fold{index}" / name
+                kept = finished_run_scores(run_dir, name, config, dataset, split) if resume else None
+                if kept is not None:
+                    scores[index, name], seconds = kept
+                    kept_seconds += seconds
+                    logger.info(
+                        f"{name:<8} {_where(fold)}: kept the finished run {run_dir}, macro-F1 "
+                        f"{scores[index, name]['macro_f1']:.3f}"
+                    )
+                    continue
+                future = workers.submit(run_model_files, name, shared, config, split, fold, command, recipe)
+                pending[future] = (index, name, run_dir)
+                _collect(pending, scores, block=False)
+        _collect(pending, scores, block=True)
+    rows = [{"fold": index, "model": name, **scores[index, name]} for index, name in sorted(scores, key=_order(models))]
     result = ComparisonResult(out, pd.DataFrame(rows), time.perf_counter() - started + kept_seconds)
     _write_comparison(result, folds, dataset, config, command, recipe)
     return result
+
+
+def run_model_files(
+    name: str,
+    dataset: GenreDataset,
+    config: Config,
+    split: Split,
+    fold: tuple[int, int] | None,
+    command: str | None,
+    recipe: RecipeRecord | None,
+) -> tuple[dict[str, float], dict[str, bytes]]:
+    """``run_model`` in a scratch folder; the run folder's files come back with the test scores, so a
+    worker on another machine needs no disk shared with the one that asked."""
+    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
+        run_dir = Path(scratch) / name
+        scores = run_model(name, dataset, config, split, run_dir, fold, command, recipe)
+        files = {
+            path.relative_to(run_dir).as_posix(): path.read_bytes() for path in run_dir.rglob("*") if path.is_file()
+        }
+    return scores, files
+
+
+def _collect(
+    pending: dict[concurrent.futures.Future, tuple[int, str, Path]],
+    scores: dict[tuple[int, str], dict[str, float]],
+    block: bool,
+) -> None:
+    """Write the run folders of the trainings that ended (all of them, with ``block``) and note their scores."""
+    while pending:
+        done, _ = concurrent.futures.wait(pending, timeout=None if block else 0, return_when="FIRST_COMPLETED")
+        if not done:
+            return
+        for future in done:
+            index, name, run_dir = pending.pop(future)
+            scores[index, name], files = future.result()
+            write_run_files(run_dir, files)
+
+
+def _order(models: Sequence[str]) -> Callable[[tuple[int, str]], tuple[int, int]]:
+    """Rows by fold, then by the models' order, however the trainings finished."""
+    return lambda key: (key[0], models.index(key[1]))
 
 
 def _splits(dataset: GenreDataset, config: Config, folds: int | None) -> list[Split]:

@@ -76,6 +76,9 @@ class TrainingRecord(Settings):
     unit: str  # "epoch", "round": the family's step
     ran: int
     kept: int  # the 1-based step whose weights were kept
+    # Threads the training ran with: TensorFlow's sums depend on it, so equal seeds give equal figures
+    # only at equal thread counts. None in runs written before it was recorded.
+    threads: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

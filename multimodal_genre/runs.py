@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from multimodal_genre import workers
 from multimodal_genre.config import Config, config_dict, load_config
 from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import RunError
@@ -110,7 +112,11 @@ def write_model_run(
     pd.DataFrame(counts, index=list(GENRES), columns=list(GENRES)).to_csv(directory / "confusion_matrix.csv")
     plot_confusion(directory / "confusion_matrix.png", counts, title)
     training = TrainingRecord(
-        seconds=round(trained.seconds, 2), unit=trained.unit, ran=len(trained.history), kept=trained.best_epoch
+        seconds=round(trained.seconds, 2),
+        unit=trained.unit,
+        ran=len(trained.history),
+        kept=trained.best_epoch,
+        threads=workers.threads(),
     )
     record = ModelRecord.new(
         command=command,
@@ -123,6 +129,21 @@ def write_model_run(
     )
     write_record(directory, record)
     return _test_scores(metrics, report)
+
+
+def write_run_files(directory: Path, files: Mapping[str, bytes]) -> None:
+    """A run folder from its files (relative path -> content), made whole under a temporary name and
+    then renamed, so a folder named like a run is never half-written. An unfinished folder of the same
+    name, left by an interrupted run, is replaced."""
+    partial = directory.with_name(f".{directory.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    for relative, content in files.items():
+        path = partial / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    if directory.exists():
+        shutil.rmtree(directory)
+    partial.rename(directory)
 
 
 def finished_run_scores(

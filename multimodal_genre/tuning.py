@@ -9,6 +9,7 @@ that dies is failed and run again rather than left running for ever.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import logging
@@ -41,6 +42,7 @@ from multimodal_genre.records import DatasetRecord, RecipeRecord, SessionRecord,
 from multimodal_genre.runs import new_run_dir
 from multimodal_genre.search import SearchConfig, apply, configured_values, suggest
 from multimodal_genre.settings import Problems, Settings
+from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
 TUNING_DIR = Path("reports/tuning")
@@ -225,9 +227,11 @@ def tune(
     out: Path = TUNING_DIR,
     command: str | None = None,
     recipe: RecipeRecord | None = None,
+    workers: Workers | None = None,
 ) -> TuningResult:
     """Run (or resume) a study of ``model``, write its reports, then re-train the best settings on
-    train + validation and score them once on the test split. ``trials`` more trials run here."""
+    train + validation and score them once on the test split. ``trials`` more trials run here, or
+    shared among ``workers`` (entered), which all use the study's storage."""
     options = StudyOptions(trials, timeout, study_name, folds)
     if not search.spaces[model]:
         raise RunError(f"the search space of '{model}' is empty: nothing to tune")
@@ -237,7 +241,11 @@ def tune(
     with study_storage(storage_url or default_storage(out), search) as storage:
         study = open_study(name, storage, search, identity, config.seed)
         study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
-        session = optimise(study, Objective(model, config, search, dataset, splits), options.trials, options.timeout)
+        objective = Objective(model, config, search, dataset, splits)
+        if workers is None or workers.here:
+            session = optimise(study, objective, options.trials, options.timeout)
+        else:
+            session = optimise_on(workers, storage.url, search, study, objective, options, identity, config.seed)
         best = _best_trial(study)
         directory = out / name
         directory.mkdir(parents=True, exist_ok=True)
@@ -277,18 +285,69 @@ def _result(
 def optimise(study: optuna.Study, objective: Objective, trials: int | None, timeout: float | None) -> tuple[int, float]:
     """Run ``trials`` more trials (or until ``timeout``); return how many ran and in how many seconds.
     Progress: Optuna's bar on a watched terminal, else a logged line per trial."""
-    before = len(study.trials)
+    ran: list[int] = []  # trials of this call (other workers may add theirs to the study meanwhile)
     started = time.perf_counter()
     watched = log.watched()
     study.optimize(
         objective,
         n_trials=trials,
         timeout=timeout,
-        callbacks=[] if watched else [TrialLine()],
+        callbacks=[lambda _, trial: ran.append(trial.number), *([] if watched else [TrialLine()])],
         show_progress_bar=watched,
         gc_after_trial=True,
     )
-    return len(study.trials) - before, time.perf_counter() - started
+    return len(ran), time.perf_counter() - started
+
+
+def optimise_on(
+    workers: Workers,
+    storage_url: str,
+    search: SearchConfig,
+    study: optuna.Study,
+    objective: Objective,
+    options: StudyOptions,
+    identity: dict[str, Any],
+    seed: int,
+) -> tuple[int, float]:
+    """``optimise`` in every slot of ``workers`` at once, the trials shared out among them; each
+    worker opens the study from its storage, as workers started by hand on other machines would."""
+    started = time.perf_counter()
+    count = workers.slots if options.trials is None else min(workers.slots, options.trials)
+    shares = [None if options.trials is None else len(range(index, options.trials, count)) for index in range(count)]
+    shared = workers.share(objective)
+    futures: list[concurrent.futures.Future] = []
+    for trials in shares:
+        futures.append(
+            workers.submit(
+                _optimise_share, storage_url, search, study.study_name, identity, seed, shared, trials, options.timeout
+            )
+        )
+        _wait_for_waiting_trials(study, futures[0])
+    return sum(future.result() for future in futures), time.perf_counter() - started
+
+
+def _wait_for_waiting_trials(study: optuna.Study, first: concurrent.futures.Future) -> None:
+    """Until the first worker has taken the enqueued trials (or ended): on SQLite, two workers
+    starting together could both take the same waiting trial."""
+    while not first.done() and study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        time.sleep(0.2)
+
+
+def _optimise_share(
+    storage_url: str,
+    search: SearchConfig,
+    name: str,
+    identity: dict[str, Any],
+    seed: int,
+    objective: Objective,
+    trials: int | None,
+    timeout: float | None,
+) -> int:
+    """One worker's part of a study: its trials, on the shared storage; returns how many it ran."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with study_storage(storage_url, search) as storage:
+        study = open_study(name, storage, search, identity, seed)
+        return optimise(study, objective, trials, timeout)[0]
 
 
 def retrain(

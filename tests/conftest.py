@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +16,7 @@ import pytest
 from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, MissingImageWarning, load_dataset, write_synthetic_dataset
 from multimodal_genre.data.layout import FEATURES_CSV
+from multimodal_genre.workers import available_cores, use_threads
 
 TRACKS_PER_GENRE = 16
 FAST_CONFIG = Path(__file__).parent.parent / "configs" / "demo.yaml"
@@ -83,7 +87,41 @@ def fast_dataset(synthetic_root: Path, fast_config: Config) -> GenreDataset:
 
 @pytest.fixture(scope="session")
 def comparison(tmp_path_factory: pytest.TempPathFactory, fast_dataset: GenreDataset, fast_config: Config):
-    """All four models trained once on the synthetic hold-out split; many tests read its folders."""
-    from multimodal_genre.experiments import run_comparison
+    """All four models trained once on the synthetic hold-out split; many tests, in several files and
+    test processes, read its folders (the first process to ask trains it, the others wait and read)."""
+    from multimodal_genre.experiments import ComparisonResult, run_comparison
 
-    return run_comparison(fast_dataset, fast_config, tmp_path_factory.mktemp("runs") / "compare")
+    with shared_folder(tmp_path_factory, "comparison") as (folder, empty):
+        if empty:
+            result = run_comparison(fast_dataset, fast_config, folder / "compare")
+            result.scores.to_csv(folder / "scores.csv", index=False)
+            (folder / "seconds").write_text(repr(result.seconds))
+        return ComparisonResult(
+            folder / "compare", pd.read_csv(folder / "scores.csv"), float((folder / "seconds").read_text())
+        )
+
+
+@contextlib.contextmanager
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """A folder that every test process of this run (pytest-xdist's workers) shares, and whether it
+    is still empty; the block runs under a lock, so one process fills it and the others find it full."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' base folders sit side by side in the run's folder
+    folder = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        filled = folder / ".filled"
+        empty = not filled.exists()
+        if empty:
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed filler left
+            folder.mkdir()
+        yield folder, empty
+        filled.touch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Test processes side by side share the cores: each trains with its share, as ``--jobs`` workers do."""
+    processes = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if processes:
+        use_threads(max(1, available_cores() // int(processes)))

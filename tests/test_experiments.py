@@ -3,6 +3,8 @@
 import dataclasses
 import json
 import logging
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -118,26 +120,31 @@ def test_comparison_tables_collect_the_model_runs(comparison):
     assert json.loads((directory / "run.json").read_text())["kind"] == "comparison"
 
 
-def test_kfold_comparison_reports_mean_and_spread(tmp_path, fast_dataset, fast_config):
-    result = run_comparison(fast_dataset, fast_config, tmp_path / "kfold", models=["mlp", "xgboost"], folds=3)
-    folds = pd.read_csv(tmp_path / "kfold" / "folds.csv")
+@pytest.fixture(scope="module")
+def kfold(tmp_path_factory, fast_dataset, fast_config):
+    """A 3-fold comparison of the two quick models, trained once for the tests below (which do not change it)."""
+    return run_comparison(fast_dataset, fast_config, tmp_path_factory.mktemp("kfold") / "kfold", ["mlp", "xgboost"], 3)
+
+
+def test_kfold_comparison_reports_mean_and_spread(kfold, fast_dataset):
+    result, directory = kfold, kfold.directory
+    folds = pd.read_csv(directory / "folds.csv")
     assert len(folds) == 6 and sorted(folds["fold"].unique()) == [1, 2, 3]
-    overall = pd.read_csv(tmp_path / "kfold" / "comparison.csv", index_col="model")
+    overall = pd.read_csv(directory / "comparison.csv", index_col="model")
     for name in ("mlp", "xgboost"):
         mine = folds[folds["model"] == name]["macro_f1"]
         assert overall.loc[name, "macro_f1_mean"] == pytest.approx(mine.mean())
         assert overall.loc[name, "macro_f1_std"] == pytest.approx(mine.std(ddof=1))
-    per_genre = pd.read_csv(tmp_path / "kfold" / "per_genre_f1.csv", index_col="genre")
+    per_genre = pd.read_csv(directory / "per_genre_f1.csv", index_col="genre")
     assert {"mlp_mean", "mlp_std", "xgboost_mean", "xgboost_std"} == set(per_genre.columns)
-    tested = pd.concat([pd.read_csv(tmp_path / "kfold" / f"fold{k}" / "mlp" / "predictions.csv") for k in (1, 2, 3)])
+    tested = pd.concat([pd.read_csv(directory / f"fold{k}" / "mlp" / "predictions.csv") for k in (1, 2, 3)])
     assert sorted(tested["track"]) == sorted(fast_dataset.track_ids), "test sides must partition the dataset"
-    assert "±" in (tmp_path / "kfold" / "comparison.md").read_text()
+    assert "±" in (directory / "comparison.md").read_text()
     assert len(result.scores) == 6
 
 
-def test_an_interrupted_comparison_goes_on_where_it_stopped(tmp_path, fast_dataset, fast_config, caplog):
-    out = tmp_path / "kfold"
-    first = run_comparison(fast_dataset, fast_config, out, models=["mlp", "xgboost"], folds=3)
+def test_an_interrupted_comparison_goes_on_where_it_stopped(kfold, tmp_path, fast_dataset, fast_config, caplog):
+    first, out = kfold, Path(shutil.copytree(kfold.directory, tmp_path / "kfold"))
     for unfinished in (out / "fold3" / "mlp" / "run.json", out / "run.json", out / "folds.csv"):
         unfinished.unlink()  # as if stopped while fold 3's mlp was training
     caplog.set_level(logging.INFO, logger="multimodal_genre")

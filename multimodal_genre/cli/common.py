@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, load_dataset, write_synthetic_dataset
@@ -20,6 +20,9 @@ from multimodal_genre.errors import ConfigError, DatasetNotFoundError, RunError
 from multimodal_genre.recipes import Recipe, load_recipe
 from multimodal_genre.runs import new_run_dir
 from multimodal_genre.settings import SettingError
+
+if TYPE_CHECKING:
+    from multimodal_genre.workers import Workers
 
 PROG = "multimodal-genre"
 DEFAULT_DATA_DIR = Path("data/gtzan")
@@ -40,6 +43,28 @@ def add_data_options(parser: argparse.ArgumentParser, recipes: bool = False) -> 
     settings.add_argument("--config", type=Path, help="YAML file with the settings to change from configs/default.yaml")
     if recipes:
         settings.add_argument("--recipe", help="a published system's settings instead (see: multimodal-genre recipes)")
+
+
+def add_worker_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=1, help="trainings to run at once on this machine (default: 1)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="threads per training (default: the cores divided among the jobs; on a cluster, its workers' threads)",
+    )
+    parser.add_argument(
+        "--cluster", metavar="ADDRESS", help="run the trainings on the Dask cluster at ADDRESS (tcp://host:8786)"
+    )
+
+
+def workers_for(args: argparse.Namespace) -> Workers:
+    """Where ``--jobs``, ``--threads`` and ``--cluster`` say the trainings run (checked now, entered later)."""
+    from multimodal_genre.workers import Workers
+
+    try:
+        return Workers(args.jobs, args.threads, args.cluster)
+    except ConfigError as error:
+        raise ConfigError(f"--{error}") from None
 
 
 def add_out_option(parser: argparse.ArgumentParser) -> None:

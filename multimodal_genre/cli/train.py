@@ -12,6 +12,7 @@ import dataclasses
 from multimodal_genre.cli.common import (
     add_data_options,
     add_out_option,
+    add_worker_options,
     as_options,
     command_line,
     config_for,
@@ -19,6 +20,7 @@ from multimodal_genre.cli.common import (
     model_for,
     output_dir,
     recipe_for,
+    workers_for,
 )
 from multimodal_genre.data import holdout_split
 from multimodal_genre.errors import RunError
@@ -41,6 +43,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     add_data_options(compare, recipes=True)
     add_out_option(compare)
+    add_worker_options(compare)
     compare.add_argument(
         "--resume",
         action="store_true",
@@ -76,19 +79,23 @@ def compare_models(args: argparse.Namespace) -> int:
         with as_options():
             dataclasses.replace(config.split, folds=args.folds)
     models = args.models or ([recipe.info.model] if recipe else list(config.models))
+    workers = workers_for(args)
     dataset = source.load(config)
     name = args.recipe or "compare"
     out = args.out if args.resume else output_dir(args.out, name if args.folds is None else f"{name}-{args.folds}fold")
-    result = run_comparison(
-        dataset,
-        config,
-        out,
-        models=models,
-        folds=args.folds,
-        command=command_line(),
-        recipe=recipe.info if recipe else None,
-        resume=args.resume,
-    )
+    with workers:
+        print(f"Training on {workers.where}.")
+        result = run_comparison(
+            dataset,
+            config,
+            out,
+            models=models,
+            folds=args.folds,
+            command=command_line(),
+            recipe=recipe.info if recipe else None,
+            resume=args.resume,
+            workers=workers,
+        )
     print(f"\n{(result.directory / 'comparison.md').read_text()}")
     print(f"Wall time {result.seconds:.0f} s. Results: {result.directory}")
     return 0

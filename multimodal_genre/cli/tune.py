@@ -7,12 +7,14 @@ from pathlib import Path
 
 from multimodal_genre.cli.common import (
     add_data_options,
+    add_worker_options,
     as_options,
     command_line,
     config_for,
     data_source,
     model_for,
     recipe_for,
+    workers_for,
 )
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import FAMILIES
@@ -38,6 +40,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--search", type=Path, help="YAML file with the changes to configs/search.yaml (default: the recipe's, if any)"
     )
     add_data_options(tune, recipes=True)
+    add_worker_options(tune)
     tune.add_argument("--out", type=Path, default=TUNING_DIR, help=f"folder for study reports (default: {TUNING_DIR})")
     tune.set_defaults(handler=tune_models)
 
@@ -54,6 +57,7 @@ def tune_models(args: argparse.Namespace) -> int:
         StudyOptions(args.trials, args.timeout, args.study_name, args.folds)
     recipe = recipe_for(args)
     model = model_for(args, recipe)
+    workers = workers_for(args)
     source = data_source(args.data)
     config = config_for(args, recipe, source)
     search = load_search(config, args.search or (recipe.search_path if recipe else None))
@@ -61,27 +65,29 @@ def tune_models(args: argparse.Namespace) -> int:
     models = list(config.models) if model == "all" else [model]
     # Optuna's progress bar (terminal) or one line per trial (log) replaces its own log records.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    for model in models:
-        name = args.study_name if len(models) == 1 else (f"{args.study_name}-{model}" if args.study_name else None)
-        result = tune(
-            model,
-            dataset,
-            config,
-            search,
-            trials=args.trials,
-            timeout=args.timeout,
-            storage_url=args.storage,
-            study_name=name,
-            folds=args.folds,
-            out=args.out,
-            command=command_line(),
-            recipe=recipe.info if recipe else None,
-        )
-        counts = result.counts
-        print(
-            f"Study '{result.study_name}': best validation macro-F1 {result.best_value:.4f}; "
-            f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed; "
-            f"{result.trials_per_hour:.1f} trials/hour. Re-trained on train + validation: test macro-F1 "
-            f"{result.test_scores['macro_f1']:.4f}. Tuned config: {result.directory / 'tuned.yaml'}"
-        )
+    with workers:
+        for model in models:
+            name = args.study_name if len(models) == 1 else (f"{args.study_name}-{model}" if args.study_name else None)
+            result = tune(
+                model,
+                dataset,
+                config,
+                search,
+                trials=args.trials,
+                timeout=args.timeout,
+                storage_url=args.storage,
+                study_name=name,
+                folds=args.folds,
+                out=args.out,
+                command=command_line(),
+                recipe=recipe.info if recipe else None,
+                workers=workers,
+            )
+            counts = result.counts
+            print(
+                f"Study '{result.study_name}': best validation macro-F1 {result.best_value:.4f}; "
+                f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed; "
+                f"{result.trials_per_hour:.1f} trials/hour. Re-trained on train + validation: test macro-F1 "
+                f"{result.test_scores['macro_f1']:.4f}. Tuned config: {result.directory / 'tuned.yaml'}"
+            )
     return 0
