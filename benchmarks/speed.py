@@ -170,40 +170,39 @@ def _real_epochs(config, dataset, split, name: str, epochs: int = 8) -> list[flo
 
     settings = config.models[name]
     settings = dataclasses.replace(settings, training=dataclasses.replace(settings.training, epochs=epochs))
-    timer = _EpochTimer()
+    timer = _epoch_timer()
     family(name).fit(settings, dataset, split, config.seed, [timer])
     return timer.seconds
 
 
-class _EpochTimer:
-    """A Keras callback (made lazily: Keras is imported by the parts that need it) of per-epoch phases."""
+def _epoch_timer():
+    """A Keras callback timing each epoch and its validation (defined here: Keras is imported by the
+    parts that need it, not at start)."""
+    import keras
 
-    def __new__(cls):
-        import keras
+    class Timer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+            self.validation: list[float] = []
+            self.fit_started = self.epoch_started = self.test_started = 0.0
 
-        class Timer(keras.callbacks.Callback):
-            def __init__(self) -> None:
-                super().__init__()
-                self.seconds: list[float] = []
-                self.validation: list[float] = []
-                self.fit_started = self.epoch_started = self.test_started = 0.0
+        def on_train_begin(self, logs=None) -> None:
+            self.fit_started = time.perf_counter()
 
-            def on_train_begin(self, logs=None) -> None:
-                self.fit_started = time.perf_counter()
+        def on_epoch_begin(self, epoch, logs=None) -> None:
+            self.epoch_started = time.perf_counter()
 
-            def on_epoch_begin(self, epoch, logs=None) -> None:
-                self.epoch_started = time.perf_counter()
+        def on_test_begin(self, logs=None) -> None:
+            self.test_started = time.perf_counter()
 
-            def on_test_begin(self, logs=None) -> None:
-                self.test_started = time.perf_counter()
+        def on_test_end(self, logs=None) -> None:
+            self.validation.append(time.perf_counter() - self.test_started)
 
-            def on_test_end(self, logs=None) -> None:
-                self.validation.append(time.perf_counter() - self.test_started)
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            self.seconds.append(time.perf_counter() - self.epoch_started)
 
-            def on_epoch_end(self, epoch, logs=None) -> None:
-                self.seconds.append(time.perf_counter() - self.epoch_started)
-
-        return Timer()
+    return Timer()
 
 
 def backend(args: argparse.Namespace) -> dict[str, Any]:
@@ -234,7 +233,7 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
     config, dataset, split = load(args)
     phases["load the dataset (cached arrays)"] = time.perf_counter() - mark
 
-    timer = _EpochTimer()
+    timer = _epoch_timer()
     settle = training.settle_batch_norm
     settled: list[float] = []
 

@@ -54,16 +54,16 @@ def use_threads(count: int) -> bool:
     return True
 
 
-def _start_worker(count: int, level: int) -> None:
-    """A local worker process: its share of the cores, and its log lines on standard output."""
-    use_threads(count)
+def _start_worker(level: int) -> None:
+    """A local worker process prints its log lines on standard output (each task sets its threads)."""
     logger = logging.getLogger(log.PACKAGE)
     logger.addHandler(logging.StreamHandler(sys.stdout))
     logger.setLevel(level)
 
 
 def _in_threads(count: int, function: Callable[..., Any], *args: Any) -> Any:
-    """Run ``function`` with ``count`` threads per training (a Dask worker may have run others before)."""
+    """Run ``function`` with ``count`` threads per training, set before the worker's first training
+    starts TensorFlow (a Dask worker may have run other tasks before)."""
     if not use_threads(count):
         raise RunError(f"this worker already trains with other thread counts than {count}; restart it")
     return function(*args)
@@ -116,7 +116,7 @@ class Workers:
             max_workers=self.jobs,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self.threads, logging.getLogger(log.PACKAGE).getEffectiveLevel()),
+            initargs=(logging.getLogger(log.PACKAGE).getEffectiveLevel(),),
         )
         return self
 
