@@ -135,7 +135,7 @@ def _step_seconds(config, dataset, name: str, batch: int, jit: bool, steps: int 
     if jit and settings.image is not None:
         settings = dataclasses.replace(settings, image=dataclasses.replace(settings.image, time_shift=0.0))
     keras.backend.clear_session()
-    model = build_network(name, settings, dataset.images.shape[1:], dataset.features[:batch])
+    model = build_network(name, settings, dataset.images.shape[1:], dataset.features[:batch], seed=0)
     optimizer = keras.optimizers.Adam(1e-3)
     optimizer.build(model.trainable_variables)
     loss = keras.losses.SparseCategoricalCrossentropy()

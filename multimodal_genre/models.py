@@ -4,12 +4,18 @@ Three builders, an image branch, a tabular branch and a classification head, com
 network: the fused model is both branches into the head, the CNN-only and MLP-only baselines are one
 branch into the same head. A branch is written once, here. Inputs are named ``image`` and
 ``features``, so a saved model says what it expects.
+
+Every random layer (weights, dropout, augmentation) gets its own seed from the training seed and its
+name. Keras draws the seeds of unseeded layers from Python's shared ``random`` generator, which other
+threads of a process draw from too (a Dask worker's event loop does), so only explicit seeds give
+the same network wherever it is built.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,11 +38,40 @@ FEATURES_INPUT = "features"
 GENRE_OUTPUT = "genre"
 
 
-def conv_block(x: keras.KerasTensor, filters: int, config: ImageBranchConfig, name: str) -> keras.KerasTensor:
+def layer_seed(seed: int, name: str) -> int:
+    """The seed of the layer ``name`` in a network trained with ``seed``: the same wherever and in
+    whatever order the network is built."""
+    return zlib.crc32(f"{seed}/{name}".encode()) % 2**31
+
+
+def _weights(seed: int, name: str) -> keras.initializers.Initializer:
+    """Keras' default kernel initializer, seeded for the layer ``name``."""
+    return keras.initializers.GlorotUniform(layer_seed(seed, name))
+
+
+def dense(width: int, activation: str, seed: int, name: str) -> layers.Dense:
+    """A dense layer with seeded weights."""
+    return layers.Dense(width, activation=activation, kernel_initializer=_weights(seed, name), name=name)
+
+
+def dropout(rate: float, seed: int, name: str, noise_shape: tuple[int | None, ...] | None = None) -> layers.Dropout:
+    """A dropout layer with a seeded mask."""
+    return layers.Dropout(rate, noise_shape=noise_shape, seed=layer_seed(seed, name), name=name)
+
+
+def conv_block(
+    x: keras.KerasTensor, filters: int, config: ImageBranchConfig, seed: int, name: str
+) -> keras.KerasTensor:
     """Convolutions (with batch norm and ReLU), then 2x2 pooling and dropout."""
     for index in range(1, config.convs_per_block + 1):
+        conv = f"{name}_conv{index}"
         x = layers.Conv2D(
-            filters, config.kernel_size, padding="same", use_bias=not config.batch_norm, name=f"{name}_conv{index}"
+            filters,
+            config.kernel_size,
+            padding="same",
+            use_bias=not config.batch_norm,
+            kernel_initializer=_weights(seed, conv),
+            name=conv,
         )(x)
         if config.batch_norm:
             x = layers.BatchNormalization(momentum=config.batch_norm_momentum, name=f"{name}_bn{index}")(x)
@@ -44,7 +79,7 @@ def conv_block(x: keras.KerasTensor, filters: int, config: ImageBranchConfig, na
     pooling = layers.MaxPooling2D if config.pooling == "max" else layers.AveragePooling2D
     x = pooling(2, name=f"{name}_pool")(x)
     if config.dropout:
-        x = layers.Dropout(config.dropout, name=f"{name}_dropout")(x)
+        x = dropout(config.dropout, seed, f"{name}_dropout")(x)
     return x
 
 
@@ -156,22 +191,27 @@ def _weights_file(config: BackboneConfig) -> str | None:
     return str(path)
 
 
-def image_branch(image: keras.KerasTensor, config: ImageBranchConfig) -> keras.KerasTensor:
+def image_branch(image: keras.KerasTensor, config: ImageBranchConfig, seed: int) -> keras.KerasTensor:
     """Spectrogram -> vector. Time runs along the width, so augmentation rolls the image sideways."""
     x = image
     if config.time_shift:
         x = layers.RandomTranslation(
-            0.0, config.time_shift, fill_mode="wrap", interpolation="nearest", name="image_time_shift"
+            0.0,
+            config.time_shift,
+            fill_mode="wrap",
+            interpolation="nearest",
+            seed=layer_seed(seed, "image_time_shift"),
+            name="image_time_shift",
         )(x)
     if config.backbone is None:
         for index, filters in enumerate(config.filters, start=1):
-            x = conv_block(x, filters, config, name=f"image_block{index}")
+            x = conv_block(x, filters, config, seed, name=f"image_block{index}")
     else:
         x = BackbonePreprocessing(config.backbone.name, name="image_backbone_preprocessing")(x)
         x = backbone_network(config.backbone, image.shape[1:])(x)
     x = _global_pooling(x, config)
     if config.backbone is not None and config.dropout:
-        x = layers.Dropout(config.dropout, name="image_dropout")(x)
+        x = dropout(config.dropout, seed, "image_dropout")(x)
     return x
 
 
@@ -207,7 +247,7 @@ VARIANCE_COLUMNS = [index for index, name in enumerate(FEATURE_COLUMNS) if name.
 
 
 def tabular_branch(
-    features: keras.KerasTensor, config: TabularBranchConfig, training_rows: np.ndarray
+    features: keras.KerasTensor, config: TabularBranchConfig, training_rows: np.ndarray, seed: int
 ) -> keras.KerasTensor:
     """Feature row -> vector. The log transform and standardisation are the first layers, adapted
     to ``training_rows`` only (never validation or test rows), so a saved model takes raw CSV values."""
@@ -219,34 +259,35 @@ def tabular_branch(
     standardise.adapt(rows)
     x = standardise(x)
     for index, width in enumerate(config.widths, start=1):
-        x = layers.Dense(width, activation="relu", name=f"tabular_dense{index}")(x)
-        x = layers.Dropout(config.dropout, name=f"tabular_dropout{index}")(x)
+        x = dense(width, "relu", seed, f"tabular_dense{index}")(x)
+        x = dropout(config.dropout, seed, f"tabular_dropout{index}")(x)
     return x
 
 
-def classification_head(branches: list[keras.KerasTensor], config: HeadConfig) -> keras.KerasTensor:
+def classification_head(branches: list[keras.KerasTensor], config: HeadConfig, seed: int) -> keras.KerasTensor:
     """Branch vectors -> genre probabilities. Several branches are concatenated (the fusion); with
     ``branch_dropout`` each branch's whole vector is silenced for some training examples."""
     if len(branches) > 1:
         if config.branch_dropout:
             branches = [
-                layers.Dropout(config.branch_dropout, noise_shape=(None, 1), name=f"branch_dropout{index}")(branch)
+                dropout(config.branch_dropout, seed, f"branch_dropout{index}", noise_shape=(None, 1))(branch)
                 for index, branch in enumerate(branches, start=1)
             ]
         x = layers.Concatenate(name="fusion")(branches)
     else:
         (x,) = branches
     for index, width in enumerate(config.widths, start=1):
-        x = layers.Dense(width, activation="relu", name=f"head_dense{index}")(x)
-        x = layers.Dropout(config.dropout, name=f"head_dropout{index}")(x)
-    return layers.Dense(len(GENRES), activation="softmax", name=GENRE_OUTPUT)(x)
+        x = dense(width, "relu", seed, f"head_dense{index}")(x)
+        x = dropout(config.dropout, seed, f"head_dropout{index}")(x)
+    return dense(len(GENRES), "softmax", seed, GENRE_OUTPUT)(x)
 
 
 def build_network(
-    name: str, config: NetworkConfig, image_shape: tuple[int, int, int], training_features: np.ndarray
+    name: str, config: NetworkConfig, image_shape: tuple[int, int, int], training_features: np.ndarray, *, seed: int
 ) -> keras.Model:
     """The fused model or a single-branch baseline, depending on which branches ``config`` has.
-    ``training_features`` are the raw feature rows of the training split, for standardisation.
+    ``training_features`` are the raw feature rows of the training split, for standardisation;
+    ``seed`` fixes every random layer.
 
     With ``head.auxiliary_weight`` and two branches, the model has a dict of outputs for
     training: ``genre`` plus ``image_genre`` and ``features_genre`` (see ``inference_model``).
@@ -254,15 +295,15 @@ def build_network(
     inputs, branches = {}, {}
     if config.image is not None:
         inputs[IMAGE_INPUT] = keras.Input(image_shape, name=IMAGE_INPUT)
-        branches[IMAGE_INPUT] = image_branch(inputs[IMAGE_INPUT], config.image)
+        branches[IMAGE_INPUT] = image_branch(inputs[IMAGE_INPUT], config.image, seed)
     if config.tabular is not None:
         inputs[FEATURES_INPUT] = keras.Input((training_features.shape[1],), name=FEATURES_INPUT)
-        branches[FEATURES_INPUT] = tabular_branch(inputs[FEATURES_INPUT], config.tabular, training_features)
-    genre = classification_head(list(branches.values()), config.head)
+        branches[FEATURES_INPUT] = tabular_branch(inputs[FEATURES_INPUT], config.tabular, training_features, seed)
+    genre = classification_head(list(branches.values()), config.head, seed)
     if not has_auxiliary_heads(config):
         return keras.Model(inputs, genre, name=name)
     auxiliary = {
-        f"{view}_genre": layers.Dense(len(GENRES), activation="softmax", name=f"{view}_genre")(vector)
+        f"{view}_genre": dense(len(GENRES), "softmax", seed, f"{view}_genre")(vector)
         for view, vector in branches.items()
     }
     return keras.Model(inputs, {GENRE_OUTPUT: genre, **auxiliary}, name=name)

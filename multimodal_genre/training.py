@@ -32,19 +32,19 @@ def train_network(
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainedModel:
-    """Keras' fit with early stopping (restoring the best epoch) and a plateau schedule, then the
+    """Keras' fit with early stopping (restoring the best epoch) and the configured learning-rate schedule, then the
     batch-norm statistics settled for the kept weights. Progress: Keras' bar on a watched terminal,
     else a logged line per epoch."""
     keras.backend.clear_session()  # a fresh graph state (layer names, caches) for every network trained
     keras.utils.set_random_seed(seed)
-    model = build_network(family.name, config, dataset.images.shape[1:], dataset.features[split.train])
+    model = build_network(family.name, config, dataset.images.shape[1:], dataset.features[split.train], seed=seed)
     _compile(model, config)
     validating = len(split.validation) > 0
     stopping = _early_stopping(config) if validating else None
     watched = log.watched()
     schedule = [
         *([stopping] if stopping else []),
-        _plateau_schedule(config, validating),
+        _learning_rate_schedule(config, validating),
         *callbacks,
         *([] if watched else [EpochLine(family.name, config.training.epochs)]),
     ]
@@ -80,6 +80,26 @@ def _early_stopping(config: NetworkConfig) -> keras.callbacks.EarlyStopping:
         patience=settings.patience,
         restore_best_weights=True,
     )
+
+
+def _learning_rate_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.Callback:
+    """The callback that sets the learning rate each epoch (and logs it)."""
+    if config.training.schedule == "cosine":
+        return _cosine_schedule(config.training)
+    return _plateau_schedule(config, validating)
+
+
+def _cosine_schedule(config: TrainingConfig) -> keras.callbacks.LearningRateScheduler:
+    """Keras' cosine decay counted in epochs: a linear warm-up from a ``warmup_epochs + 1``-th of the
+    rate, then down along a half cosine towards zero at ``epochs``. Training ends where the rate is
+    spent, so no epochs go by at a rate too high to settle or too low to matter."""
+    warmup, rate = config.warmup_epochs, config.learning_rate
+    cosine = keras.optimizers.schedules.CosineDecay
+    if warmup:
+        decay = cosine(rate / (warmup + 1), config.epochs - warmup, warmup_target=rate, warmup_steps=warmup)
+    else:
+        decay = cosine(rate, config.epochs)
+    return keras.callbacks.LearningRateScheduler(lambda epoch: float(decay(epoch)))
 
 
 def _plateau_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.ReduceLROnPlateau:

@@ -22,6 +22,7 @@ from multimodal_genre import log
 from multimodal_genre.errors import ConfigError, RunError
 
 THREADS_VARIABLE = "MULTIMODAL_GENRE_THREADS"
+WORKER_WAIT_SECONDS = 10  # for a cluster's first worker, which may still be starting
 _THREAD_VARIABLES = (THREADS_VARIABLE, "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 
 
@@ -171,6 +172,15 @@ def _connect(address: str) -> Any:
             "--cluster needs Dask's distributed package: pip install 'multimodal-genre[cluster]'"
         ) from None
     try:
-        return Client(address, timeout=10)
+        client = Client(address, timeout=10)
     except (OSError, TimeoutError) as error:
         raise RunError(f"{address}: cannot reach the Dask scheduler ({error})") from None
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+    except TimeoutError:
+        client.close()
+        raise RunError(
+            f"{address}: the Dask scheduler has no workers after {WORKER_WAIT_SECONDS} s "
+            f"(start some: dask worker {address} --nthreads T)"
+        ) from None
+    return client

@@ -57,6 +57,11 @@ def test_integers_are_accepted_where_numbers_are_expected(tmp_path):
         ("data:\n  image:\n    height: null\n", "'data.image.height' and width cannot both be null"),
         ("data:\n  image:\n    height: 3\n", "'data.image.height' must be between 8 and 4096"),
         ("data:\n  cache: yes please\n", "'data.cache' must be true or false"),
+        (
+            "models:\n  cnn:\n    training: {schedule: cosine, epochs: 10, warmup_epochs: 10}\n",
+            "'models.cnn.training.warmup_epochs' must be at least 0 and fewer than epochs (10), got 10",
+        ),
+        ("models:\n  cnn:\n    training: {schedule: step}\n", "'models.cnn.training.schedule' must be one of plateau"),
         ("data: 5\n", "'data' must be a mapping"),
         ("- a\n- b\n", "the top level must be a mapping"),
         ("data: [unclosed\n", "invalid YAML at line"),

@@ -1,4 +1,5 @@
 import dataclasses
+import random
 
 import keras
 import numpy as np
@@ -12,8 +13,8 @@ SHAPE = (32, 49, 1)
 TRAINING_ROWS = np.random.default_rng(0).lognormal(3.0, 1.0, size=(40, 57))
 
 
-def build(config, name):
-    return build_network(name, config.models[name], SHAPE, TRAINING_ROWS)
+def build(config, name, seed=0):
+    return build_network(name, config.models[name], SHAPE, TRAINING_ROWS, seed=seed)
 
 
 def layer_names(model):
@@ -30,6 +31,20 @@ def test_each_network_takes_the_named_inputs_of_its_branches(config):
     assert shapes["mlp"] == {"features": (None, 57)}
     for name in ("fused", "cnn", "mlp"):
         assert tuple(inference_model(build(config, name)).output.shape) == (None, 10)
+
+
+def test_a_seed_fixes_weights_and_dropout_whatever_else_drew_from_pythons_random(config):
+    inputs = {"image": np.full((4, *SHAPE), 0.5, np.float32), "features": TRAINING_ROWS[:4].astype(np.float32)}
+    random.seed(1)
+    first = build(config, "fused", seed=3)
+    random.seed(2)
+    second = build(config, "fused", seed=3)
+    other = build(config, "fused", seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(), second.get_weights(), strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(first.get_weights(), other.get_weights(), strict=True))
+    first_out, second_out = (np.asarray(model(inputs, training=True)["genre"]) for model in (first, second))
+    assert np.array_equal(first_out, second_out)
+    assert not np.allclose(first_out, np.asarray(first(inputs, training=False)["genre"]))
 
 
 def test_baselines_are_the_fused_models_branches(config):
@@ -52,7 +67,7 @@ def test_image_branch_follows_its_config(config):
     assert len(norms) == len(convs) and all(layer.momentum == 0.9 for layer in norms)
 
     image = dataclasses.replace(config.models["cnn"].image, kernel_size=5, convs_per_block=2, batch_norm=False)
-    variant = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS)
+    variant = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS, seed=0)
     convs = [layer for layer in variant.layers if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 2 * len(image.filters) and all(layer.kernel_size == (5, 5) for layer in convs)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in variant.layers)
@@ -61,7 +76,7 @@ def test_image_branch_follows_its_config(config):
 @pytest.mark.parametrize("pooling", ["time_average", "average", "max", "flatten"])
 def test_every_global_pooling_builds_and_predicts(config, pooling):
     image = dataclasses.replace(config.models["cnn"].image, global_pooling=pooling)
-    model = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS)
+    model = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS, seed=0)
     probabilities = family("cnn").predict_proba(model, np.random.default_rng(0).random((3, *SHAPE)), np.zeros((3, 57)))
     assert probabilities.shape == (3, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
@@ -69,7 +84,7 @@ def test_every_global_pooling_builds_and_predicts(config, pooling):
 
 def test_time_average_keeps_the_frequency_rows(config):
     image = dataclasses.replace(config.models["cnn"].image, global_pooling="time_average")
-    model = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS)
+    model = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS, seed=0)
     rows_left = SHAPE[0] // 2 ** len(image.filters)
     assert model.get_layer("image_flatten").output.shape[-1] == rows_left * image.filters[-1]
 
@@ -92,7 +107,9 @@ def test_tabular_branch_takes_raw_rows_and_standardises_their_logs(config):
 
 def test_log_of_variances_can_be_switched_off(config):
     tabular = dataclasses.replace(config.models["mlp"].tabular, log_variances=False)
-    model = build_network("mlp", dataclasses.replace(config.models["mlp"], tabular=tabular), SHAPE, TRAINING_ROWS)
+    model = build_network(
+        "mlp", dataclasses.replace(config.models["mlp"], tabular=tabular), SHAPE, TRAINING_ROWS, seed=0
+    )
     expected = (TRAINING_ROWS - TRAINING_ROWS.mean(axis=0)) / TRAINING_ROWS.std(axis=0)
     np.testing.assert_allclose(standardised(model, TRAINING_ROWS), expected, atol=1e-3)
     assert "features_log_variances" not in layer_names(model)
@@ -116,7 +133,7 @@ def test_model_inputs_give_each_model_only_its_views(config):
 
 def test_auxiliary_heads_are_for_training_only(config):
     head = dataclasses.replace(config.models["fused"].head, auxiliary_weight=0.3)
-    model = build_network("fused", dataclasses.replace(config.models["fused"], head=head), SHAPE, TRAINING_ROWS)
+    model = build_network("fused", dataclasses.replace(config.models["fused"], head=head), SHAPE, TRAINING_ROWS, seed=0)
     assert set(model.output) == {"genre", "image_genre", "features_genre"}
     served = inference_model(model)
     assert tuple(served.output.shape) == (None, 10)
@@ -129,5 +146,5 @@ def test_single_branch_models_never_get_auxiliary_heads(config):
     for name in ("cnn", "mlp"):
         network = config.models[name]
         head = dataclasses.replace(network.head, auxiliary_weight=0.5)
-        model = build_network(name, dataclasses.replace(network, head=head), SHAPE, TRAINING_ROWS)
+        model = build_network(name, dataclasses.replace(network, head=head), SHAPE, TRAINING_ROWS, seed=0)
         assert not isinstance(model.output, dict) and inference_model(model) is model

@@ -71,6 +71,14 @@ def test_early_stopping_restores_the_best_epoch(fast_dataset, fast_config, split
     assert loss == pytest.approx(best["val_loss"], rel=1e-4)
 
 
+def test_a_cosine_schedule_warms_up_then_decays_to_the_last_epoch(fast_dataset, fast_config, split):
+    config = with_training(fast_config, "mlp", epochs=8, schedule="cosine", warmup_epochs=2, learning_rate=0.003)
+    trained = train_model("mlp", config, fast_dataset, split)
+    rates = trained.history["learning_rate"].to_numpy()
+    assert rates[:3] == pytest.approx([0.001, 0.002, 0.003])
+    assert np.all(np.diff(rates[2:]) < 0) and 0 < rates[-1] < 0.0003
+
+
 def batch_norm_gaps(model, images):
     """Per BN layer: largest |moving mean - mean of its inputs on ``images``| in units of their spread."""
     gaps = []
@@ -84,7 +92,9 @@ def batch_norm_gaps(model, images):
 
 def test_settle_batch_norm_fixes_statistics_that_lag_the_weights(fast_dataset, fast_config, split):
     keras.utils.set_random_seed(0)
-    model = build_network("cnn", fast_config.models["cnn"], fast_dataset.images.shape[1:], fast_dataset.features)
+    model = build_network(
+        "cnn", fast_config.models["cnn"], fast_dataset.images.shape[1:], fast_dataset.features, seed=0
+    )
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = 0.999  # averages that barely move in a few steps

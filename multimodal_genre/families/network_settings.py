@@ -142,8 +142,13 @@ class TrainingConfig(Settings):
     optimizer: Literal["adam", "nadam", "adamw"]
     learning_rate: float
     weight_decay: float  # used by adamw only
+    # plateau: the learning rate is cut when the monitored loss stalls (reduce_lr); cosine: it rises
+    # linearly for warmup_epochs, then falls along a half cosine to zero at the last epoch, so
+    # ``epochs`` is the training's length (early stopping may still end it sooner).
+    schedule: Literal["plateau", "cosine"]
+    warmup_epochs: int  # cosine only
     early_stopping: EarlyStoppingConfig
-    reduce_lr: ReduceLRConfig
+    reduce_lr: ReduceLRConfig  # plateau only
 
     def problems(self) -> Problems:
         yield from _positive(
@@ -151,6 +156,8 @@ class TrainingConfig(Settings):
         )
         if self.weight_decay < 0:
             yield "weight_decay", f"must not be negative, got {self.weight_decay}"
+        if not 0 <= self.warmup_epochs < self.epochs:
+            yield "warmup_epochs", f"must be at least 0 and fewer than epochs ({self.epochs}), got {self.warmup_epochs}"
 
 
 @dataclasses.dataclass(frozen=True)
