@@ -22,6 +22,7 @@ from multimodal_genre import log
 from multimodal_genre.errors import ConfigError, RunError
 
 THREADS_VARIABLE = "MULTIMODAL_GENRE_THREADS"
+CONNECT_SECONDS = 10  # for a cluster's scheduler, which Dask tries again and again until then
 WORKER_WAIT_SECONDS = 10  # for a cluster's first worker, which may still be starting
 _THREAD_VARIABLES = (THREADS_VARIABLE, "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 
@@ -172,7 +173,7 @@ def _connect(address: str) -> Any:
             "--cluster needs Dask's distributed package: pip install 'multimodal-genre[cluster]'"
         ) from None
     try:
-        client = Client(address, timeout=10)
+        client = Client(address, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError) as error:
         raise RunError(f"{address}: cannot reach the Dask scheduler ({error})") from None
     try:

@@ -157,8 +157,8 @@ def test_bad_worker_settings_are_refused_when_made(options: dict, message: str) 
         Workers(**options)
 
 
-def test_an_unreachable_cluster_is_one_line(tmp_path: Path) -> None:
-
+def test_an_unreachable_cluster_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workers_module, "CONNECT_SECONDS", 1)
     with pytest.raises(RunError, match=r"tcp://127.0.0.1:9: cannot reach the Dask scheduler"):
         with Workers(cluster="tcp://127.0.0.1:9"):
             pass
