@@ -29,6 +29,7 @@ from multimodal_genre.families.network_settings import (
     BackboneConfig,
     HeadConfig,
     ImageBranchConfig,
+    MaskingConfig,
     NetworkConfig,
     TabularBranchConfig,
 )
@@ -191,6 +192,72 @@ def _weights_file(config: BackboneConfig) -> str | None:
     return str(path)
 
 
+@keras.saving.register_keras_serializable(package="multimodal_genre")
+class SpectrogramMasking(layers.Layer):
+    """SpecAugment's masks (Park et al. 2019) in training: ``time_masks`` bands of whole columns and
+    ``frequency_masks`` bands of whole rows set to zero, each of a random width up to ``time_width``
+    of the width (``frequency_width`` of the height) at a random place. At inference it passes the
+    image through."""
+
+    def __init__(
+        self,
+        time_masks: int,
+        time_width: float,
+        frequency_masks: int,
+        frequency_width: float,
+        seed: int | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.time_masks, self.time_width = time_masks, time_width
+        self.frequency_masks, self.frequency_width = frequency_masks, frequency_width
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x: keras.KerasTensor, training: bool = False) -> keras.KerasTensor:
+        if not training:
+            return x
+        batch, height, width = ops.shape(x)[0], x.shape[1], x.shape[2]
+        keep = ops.ones_like(x[:, :, :, :1])
+        for _ in range(self.time_masks):
+            keep = keep * ops.reshape(self._band_kept(batch, width, self.time_width), (-1, 1, width, 1))
+        for _ in range(self.frequency_masks):
+            keep = keep * ops.reshape(self._band_kept(batch, height, self.frequency_width), (-1, height, 1, 1))
+        return x * keep
+
+    def _band_kept(self, batch: int, size: int, fraction: float) -> keras.KerasTensor:
+        """Per example, 1 outside and 0 inside one band of 0 to ``fraction * size`` positions."""
+        longest = int(fraction * size)
+        span = ops.floor(keras.random.uniform((batch, 1), 0.0, longest + 1.0, seed=self.generator))
+        start = ops.floor(keras.random.uniform((batch, 1), seed=self.generator) * (size - span + 1.0))
+        positions = ops.cast(ops.arange(size)[None, :], "float32")
+        inside = ops.logical_and(positions >= start, positions < start + span)
+        return 1.0 - ops.cast(inside, "float32")
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "time_masks": self.time_masks,
+            "time_width": self.time_width,
+            "frequency_masks": self.frequency_masks,
+            "frequency_width": self.frequency_width,
+            "seed": self.seed,
+        }
+
+
+def masking_layer(config: MaskingConfig, seed: int) -> SpectrogramMasking:
+    """The image branch's masking, seeded like every random layer."""
+    name = "image_masking"
+    return SpectrogramMasking(
+        config.time_masks,
+        config.time_width,
+        config.frequency_masks,
+        config.frequency_width,
+        seed=layer_seed(seed, name),
+        name=name,
+    )
+
+
 def image_branch(image: keras.KerasTensor, config: ImageBranchConfig, seed: int) -> keras.KerasTensor:
     """Spectrogram -> vector. Time runs along the width, so augmentation rolls the image sideways."""
     x = image
@@ -203,6 +270,8 @@ def image_branch(image: keras.KerasTensor, config: ImageBranchConfig, seed: int)
             seed=layer_seed(seed, "image_time_shift"),
             name="image_time_shift",
         )(x)
+    if config.masking is not None:
+        x = masking_layer(config.masking, seed)(x)
     if config.backbone is None:
         for index, filters in enumerate(config.filters, start=1):
             x = conv_block(x, filters, config, seed, name=f"image_block{index}")

@@ -7,6 +7,7 @@ import pytest
 
 from multimodal_genre.data import FEATURE_COLUMNS
 from multimodal_genre.families import family
+from multimodal_genre.families.network_settings import MaskingConfig
 from multimodal_genre.models import build_network, inference_model, model_inputs
 
 SHAPE = (32, 49, 1)
@@ -148,3 +149,58 @@ def test_single_branch_models_never_get_auxiliary_heads(config):
         head = dataclasses.replace(network.head, auxiliary_weight=0.5)
         model = build_network(name, dataclasses.replace(network, head=head), SHAPE, TRAINING_ROWS, seed=0)
         assert not isinstance(model.output, dict) and inference_model(model) is model
+
+
+def masked_network(config, masking, seed=0):
+    image = dataclasses.replace(config.models["cnn"].image, time_shift=0.0, masking=masking)
+    return build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS, seed=seed)
+
+
+def masks(model, images, training=True):
+    return np.asarray(model.get_layer("image_masking")(images, training=training))
+
+
+def test_time_masks_zero_whole_columns_in_bands_of_at_most_their_width(config):
+    model = masked_network(config, MaskingConfig(time_masks=1, time_width=0.2, frequency_masks=0, frequency_width=0.1))
+    images = np.full((64, *SHAPE), 0.5, np.float32)
+    masked = masks(model, images)
+    assert np.array_equal(masks(model, images, training=False), images)
+    for example in masked[..., 0]:
+        zero_columns = np.flatnonzero((example == 0).all(axis=0))
+        assert np.array_equal(example == 0, np.broadcast_to(np.isin(np.arange(SHAPE[1]), zero_columns), SHAPE[:2]))
+        assert len(zero_columns) <= int(0.2 * SHAPE[1])
+        if len(zero_columns):
+            assert np.array_equal(zero_columns, np.arange(zero_columns[0], zero_columns[-1] + 1))  # one band
+    widths = [(example == 0).all(axis=0).sum() for example in masked[..., 0]]
+    assert len(set(widths)) > 3  # widths and places vary between examples
+
+
+def test_frequency_masks_zero_whole_rows_and_both_kinds_combine(config):
+    model = masked_network(config, MaskingConfig(time_masks=2, time_width=0.1, frequency_masks=2, frequency_width=0.25))
+    masked = masks(model, np.full((64, *SHAPE), 0.5, np.float32))[..., 0]
+    zero_rows = (masked == 0).all(axis=2)
+    zero_columns = (masked == 0).all(axis=1)
+    assert zero_rows.sum(axis=1).max() <= 2 * int(0.25 * SHAPE[0])
+    assert zero_rows.any() and zero_columns.any()
+    explained = zero_rows[:, :, None] | zero_columns[:, None, :]
+    assert np.array_equal(masked == 0, explained)  # every zero lies in a masked row or column
+
+
+def test_masks_are_seeded_and_a_masked_model_reloads(config, tmp_path):
+    masking = MaskingConfig(time_masks=2, time_width=0.2, frequency_masks=1, frequency_width=0.2)
+    images = np.random.default_rng(1).random((8, *SHAPE)).astype(np.float32)
+    first, again, other = (masked_network(config, masking, seed) for seed in (5, 5, 6))
+    assert np.array_equal(masks(first, images), masks(again, images))
+    assert not np.array_equal(masks(first, images), masks(other, images))
+    first.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    inputs = {"image": images}
+    np.testing.assert_allclose(loaded.predict(inputs, verbose=0), first.predict(inputs, verbose=0), atol=1e-6)
+
+
+def test_a_masked_network_trains_in_keras_fit(config):
+    model = masked_network(config, MaskingConfig(time_masks=2, time_width=0.1, frequency_masks=2, frequency_width=0.1))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    images = np.random.default_rng(3).random((16, *SHAPE)).astype(np.float32)
+    history = model.fit({"image": images}, np.arange(16) % 10, batch_size=8, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()

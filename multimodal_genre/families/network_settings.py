@@ -45,6 +45,25 @@ class BackboneConfig(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
+class MaskingConfig(Settings):
+    """SpecAugment-style masking for training: bands of columns (time) and of rows (frequency) set to
+    zero, each as wide as a random share of the image up to its ``*_width``, so the network cannot lean
+    on any one moment or pitch band."""
+
+    time_masks: int
+    time_width: float  # at most this fraction of the width per band
+    frequency_masks: int
+    frequency_width: float  # at most this fraction of the height per band
+
+    def problems(self) -> Problems:
+        for name in ("time_masks", "frequency_masks"):
+            if getattr(self, name) < 0:
+                yield name, f"must not be negative, got {getattr(self, name)}"
+        yield from _rate("time_width", self.time_width, top=0.5)
+        yield from _rate("frequency_width", self.frequency_width, top=0.5)
+
+
+@dataclasses.dataclass(frozen=True)
 class ImageBranchConfig(Settings):
     """Blocks of same-padded convolutions, each followed by pooling and dropout, or a pretrained
     backbone; then global pooling."""
@@ -61,6 +80,8 @@ class ImageBranchConfig(Settings):
     batch_norm_momentum: float
     # Training-time augmentation: roll each spectrogram along time by up to this fraction of its width.
     time_shift: float
+    # Training-time augmentation after the shift: masked time and frequency bands (null: none).
+    masking: MaskingConfig | None
     # A pretrained network instead of the blocks above (whose filters, convolutions, kernel size,
     # batch norm and pooling then do not apply; dropout follows the global pooling).
     backbone: BackboneConfig | None
