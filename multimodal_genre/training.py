@@ -32,9 +32,9 @@ def train_network(
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> TrainedModel:
-    """Keras' fit with early stopping (restoring the best epoch) and the configured learning-rate schedule, then the
-    batch-norm statistics settled for the kept weights. Progress: Keras' bar on a watched terminal,
-    else a logged line per epoch."""
+    """Keras' fit with early stopping (restoring the best epoch) and the configured learning-rate
+    schedule, then the batch-norm statistics settled for the kept weights. Progress: Keras' bar on a
+    watched terminal, else a logged line per epoch."""
     keras.backend.clear_session()  # a fresh graph state (layer names, caches) for every network trained
     keras.utils.set_random_seed(seed)
     model = build_network(family.name, config, dataset.images.shape[1:], dataset.features[split.train], seed=seed)
@@ -94,11 +94,9 @@ def _cosine_schedule(config: TrainingConfig) -> keras.callbacks.LearningRateSche
     rate, then down along a half cosine towards zero at ``epochs``. Training ends where the rate is
     spent, so no epochs go by at a rate too high to settle or too low to matter."""
     warmup, rate = config.warmup_epochs, config.learning_rate
-    cosine = keras.optimizers.schedules.CosineDecay
-    if warmup:
-        decay = cosine(rate / (warmup + 1), config.epochs - warmup, warmup_target=rate, warmup_steps=warmup)
-    else:
-        decay = cosine(rate, config.epochs)
+    decay = keras.optimizers.schedules.CosineDecay(
+        rate / (warmup + 1), config.epochs - warmup, warmup_target=rate, warmup_steps=warmup
+    )
     return keras.callbacks.LearningRateScheduler(lambda epoch: float(decay(epoch)))
 
 
