@@ -18,10 +18,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from multimodal_genre.config import Config
 from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split, kfold_splits
+from multimodal_genre.ensembles import fit_out_of_fold
 from multimodal_genre.errors import ConfigError, DataError, RunError
 from multimodal_genre.evaluation import METRICS
 from multimodal_genre.families import TrainedModel, family
@@ -29,6 +31,7 @@ from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, SplitRecord, write_record
 from multimodal_genre.report.render import Block, Heading, Image, Paragraph, Table, write_markdown
 from multimodal_genre.runs import finished_run_scores, write_config, write_model_run, write_run_files
+from multimodal_genre.stacking import build_stack
 from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
@@ -66,11 +69,55 @@ def run_model(
     fold: tuple[int, int] | None = None,
     command: str | None = None,
     recipe: RecipeRecord | None = None,
+    out_of_fold: int | None = None,
 ) -> dict[str, float]:
     """Train ``name`` on ``split``, score it on the test side, write its run folder ``out`` and log a
-    summary line; return the test scores. ``fold`` is (index, count) for a K-fold split."""
+    summary line; return the test scores. ``fold`` is (index, count) for a K-fold split. With
+    ``out_of_fold`` (a count of inner folds), the run also gets out-of-fold predictions of its
+    training rows for a stack: a fold ensemble has them, any other model trains that many more times."""
     trained = train_model(name, config, dataset, split)
+    if out_of_fold and trained.out_of_fold is None:
+        started = time.perf_counter()
+        predictions = fit_out_of_fold(family(name), config.models[name], dataset, split, config.seed, out_of_fold)
+        spent = time.perf_counter() - started
+        trained = dataclasses.replace(trained, out_of_fold=predictions, seconds=trained.seconds + spent)
     probabilities = trained.predict_proba(dataset.images[split.test], dataset.features[split.test])
+    return _write_run(trained, probabilities, dataset, config, split, out, fold, command, recipe)
+
+
+def run_stack(
+    name: str,
+    dataset: GenreDataset,
+    config: Config,
+    split: Split,
+    out: Path,
+    fold: tuple[int, int] | None = None,
+    command: str | None = None,
+    recipe: RecipeRecord | None = None,
+) -> dict[str, float]:
+    """Build the stack ``name`` from its members' runs beside ``out`` and write its run folder ``out``
+    (whole, or not at all); return its test scores."""
+    trained, probabilities = build_stack(name, config.models[name], out.parent, dataset, split)
+    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
+        run_dir = Path(scratch) / name
+        scores = _write_run(trained, probabilities, dataset, config, split, run_dir, fold, command, recipe)
+        write_run_files(out, _folder_files(run_dir))
+    return scores
+
+
+def _write_run(
+    trained: TrainedModel,
+    probabilities: np.ndarray,
+    dataset: GenreDataset,
+    config: Config,
+    split: Split,
+    out: Path,
+    fold: tuple[int, int] | None,
+    command: str | None,
+    recipe: RecipeRecord | None,
+) -> dict[str, float]:
+    """Write the run folder of ``trained`` and log its summary line; return its test scores."""
+    name = trained.name
     split_record = SplitRecord.of(split, config.split.seed, fold)
     scores = write_model_run(out, trained, config, dataset, split, probabilities, split_record, command, recipe)
     logger.info(
@@ -100,6 +147,8 @@ def run_comparison(
     hours on a CPU, and an interruption should cost the runs in progress at most. The wall time
     recorded then counts the kept runs' training time."""
     models = list(models or config.models)
+    stacks = [name for name in models if family(name).built_from_runs]
+    out_of_fold = _stacked_members(models, stacks, config)
     if resume and not out.is_dir():
         raise RunError(f"{out}: no comparison to go on with (resume names the folder of an unfinished one)")
     started = time.perf_counter()
@@ -109,23 +158,28 @@ def run_comparison(
         workers = workers or stack.enter_context(Workers())
         shared = workers.share(dataset)
         pending: dict[concurrent.futures.Future, tuple[int, str, Path]] = {}
-        for index, split in enumerate(_splits(dataset, config, folds), start=1):
+        splits = _splits(dataset, config, folds)
+        for index, split in enumerate(splits, start=1):
             fold = None if folds is None else (index, folds)
             for name in models:
-                run_dir = out / name if fold is None else out / f"fold{index}" / name
+                run_dir = _run_dir(out, name, fold)
                 kept = finished_run_scores(run_dir, name, config, dataset, split) if resume else None
                 if kept is not None:
                     scores[index, name], seconds = kept
                     kept_seconds += seconds
-                    logger.info(
-                        f"{name:<8} {_where(fold)}: kept the finished run {run_dir}, macro-F1 "
-                        f"{scores[index, name]['macro_f1']:.3f}"
-                    )
-                    continue
-                future = workers.submit(run_model_files, name, shared, config, split, fold, command, recipe)
-                pending[future] = (index, name, run_dir)
+                    _log_kept(name, fold, run_dir, scores[index, name])
+                elif name not in stacks:
+                    task = (name, shared, config, split, fold, command, recipe, out_of_fold.get(name))
+                    pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
                 _collect(pending, scores, block=False)
         _collect(pending, scores, block=True)
+    for index, split in enumerate(splits, start=1):
+        fold = None if folds is None else (index, folds)
+        for name in stacks:
+            if (index, name) not in scores:
+                scores[index, name] = run_stack(
+                    name, dataset, config, split, _run_dir(out, name, fold), fold, command, recipe
+                )
     rows = [{"fold": index, "model": name, **scores[index, name]} for index, name in sorted(scores, key=_order(models))]
     result = ComparisonResult(out, pd.DataFrame(rows), time.perf_counter() - started + kept_seconds)
     _write_comparison(result, folds, dataset, config, command, recipe)
@@ -140,16 +194,40 @@ def run_model_files(
     fold: tuple[int, int] | None,
     command: str | None,
     recipe: RecipeRecord | None,
+    out_of_fold: int | None = None,
 ) -> tuple[dict[str, float], dict[str, bytes]]:
     """``run_model`` in a scratch folder; the run folder's files come back with the test scores, so a
     worker on another machine needs no disk shared with the one that asked."""
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         run_dir = Path(scratch) / name
-        scores = run_model(name, dataset, config, split, run_dir, fold, command, recipe)
-        files = {
-            path.relative_to(run_dir).as_posix(): path.read_bytes() for path in run_dir.rglob("*") if path.is_file()
-        }
-    return scores, files
+        scores = run_model(name, dataset, config, split, run_dir, fold, command, recipe, out_of_fold)
+        return scores, _folder_files(run_dir)
+
+
+def _folder_files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def _stacked_members(models: Sequence[str], stacks: Sequence[str], config: Config) -> dict[str, int]:
+    """Each model a stack of ``models`` averages -> the inner folds of its out-of-fold predictions."""
+    wanted: dict[str, int] = {}
+    for stack in stacks:
+        settings = config.models[stack] if stack in config.models else None
+        if settings is None:
+            raise ConfigError(f"the config has no section for model '{stack}' (add one under models: {stack})")
+        for member in family(stack).members(settings):
+            if member not in models:
+                raise ConfigError(f"models.{stack}.members: '{member}' must be compared too (add it to --models)")
+            wanted.setdefault(member, settings.folds)
+    return wanted
+
+
+def _run_dir(out: Path, name: str, fold: tuple[int, int] | None) -> Path:
+    return out / name if fold is None else out / f"fold{fold[0]}" / name
+
+
+def _log_kept(name: str, fold: tuple[int, int] | None, run_dir: Path, scores: dict[str, float]) -> None:
+    logger.info(f"{name:<8} {_where(fold)}: kept the finished run {run_dir}, macro-F1 {scores['macro_f1']:.3f}")
 
 
 def _collect(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
@@ -388,6 +388,17 @@ def inference_model(model: keras.Model) -> keras.Model:
     if not isinstance(model.output, dict):
         return model
     return keras.Model(model.input, model.output[GENRE_OUTPUT], name=model.name)
+
+
+def averaged_network(members: Sequence[keras.Model], name: str) -> keras.Model:
+    """One model whose output is the mean of ``members``' genre probabilities: the same named inputs
+    as each member, every member a named sub-model (``<name>_member<k>``), predicting in one call."""
+    inputs = {key: keras.Input(tensor.shape[1:], name=key) for key, tensor in members[0].input.items()}
+    outputs = [
+        keras.Model(member.input, member.output, name=f"{name}_member{index}")(inputs)
+        for index, member in enumerate(members, start=1)
+    ]
+    return keras.Model(inputs, layers.Average(name=GENRE_OUTPUT)(outputs), name=name)
 
 
 def model_inputs(model: keras.Model, images: np.ndarray, features: np.ndarray) -> dict[str, np.ndarray]:

@@ -71,14 +71,25 @@ class SplitRecord(Settings):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class MemberRecord(Settings):
+    """How one member of an ensemble trained, and its validation figures at the step it kept."""
+
+    seconds: float
+    ran: int
+    kept: int
+    validation: dict[str, float]  # e.g. val_loss, val_accuracy; empty without a validation side
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainingRecord(Settings):
     seconds: float
     unit: str  # "epoch", "round": the family's step
-    ran: int
-    kept: int  # the 1-based step whose weights were kept
+    ran: int  # an ensemble: over all its members
+    kept: int  # the 1-based step whose weights were kept; an ensemble: the sum of its members'
     # Threads the training ran with: TensorFlow's sums depend on it, so equal seeds give equal figures
     # only at equal thread counts. None in runs written before it was recorded.
     threads: int | None = None
+    members: tuple[MemberRecord, ...] = ()  # an ensemble's members, in order
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -31,6 +31,7 @@ from multimodal_genre.plots import plot_confusion, plot_learning_curves
 from multimodal_genre.records import (
     RUN_FILE,
     DatasetRecord,
+    MemberRecord,
     ModelRecord,
     RecipeRecord,
     SplitRecord,
@@ -40,6 +41,10 @@ from multimodal_genre.records import (
 )
 
 CONFIG_FILE = "config.yaml"
+PREDICTIONS_FILE = "predictions.csv"
+# Probabilities for the training rows from an ensemble's members that never saw them (fold ensembles,
+# and the members of a stack): the rows a stack chooses its weights on.
+OUT_OF_FOLD_FILE = "out_of_fold.csv"
 _REPORT_ROWS = (*GENRES, "macro avg", "weighted avg")
 
 
@@ -100,10 +105,16 @@ def write_model_run(
     trained.save(directory)
     write_config(directory, config)
     trained.history.to_csv(directory / "history.csv", index=False)
-    plot_learning_curves(directory / "learning_curves.png", [(trained.history, trained.best_epoch)], title)
+    curves = [(member.history, member.best_epoch) for member in trained.members or (trained,)]
+    plot_learning_curves(directory / "learning_curves.png", curves, title)
     predictions_table(dataset.track_ids[split.test], labels, probabilities).to_csv(
-        directory / "predictions.csv", index=False
+        directory / PREDICTIONS_FILE, index=False
     )
+    if trained.out_of_fold is not None:
+        rows, oof = trained.out_of_fold.rows, trained.out_of_fold.probabilities
+        predictions_table(dataset.track_ids[rows], dataset.labels[rows], oof).to_csv(
+            directory / OUT_OF_FOLD_FILE, index=False
+        )
     split_table(dataset, split).to_csv(directory / "split.csv", index=False)
     _write_json(directory / "metrics.json", metrics)
     report = per_genre_report(labels, probabilities)
@@ -117,6 +128,7 @@ def write_model_run(
         ran=len(trained.history),
         kept=trained.best_epoch,
         threads=workers.threads(),
+        members=tuple(map(_member_record, trained.members)),
     )
     record = ModelRecord.new(
         command=command,
@@ -129,6 +141,14 @@ def write_model_run(
     )
     write_record(directory, record)
     return _test_scores(metrics, report)
+
+
+def _member_record(member: TrainedModel) -> MemberRecord:
+    kept = member.history.iloc[member.best_epoch - 1]
+    validation = {key: float(kept[key]) for key in member.history.columns if key.startswith("val")}
+    return MemberRecord(
+        seconds=round(member.seconds, 2), ran=len(member.history), kept=member.best_epoch, validation=validation
+    )
 
 
 def write_run_files(directory: Path, files: Mapping[str, bytes]) -> None:

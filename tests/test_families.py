@@ -118,5 +118,5 @@ def test_each_network_must_have_the_branches_of_its_views(config):
 
 
 def test_an_unknown_model_is_named_with_the_known_ones():
-    with pytest.raises(ConfigError, match="no model named 'svm' \\(known: fused, cnn, mlp, xgboost\\)"):
+    with pytest.raises(ConfigError, match="no model named 'svm' \\(known: fused, cnn, mlp, xgboost, stack\\)"):
         family("svm")

@@ -2,7 +2,7 @@
 
 from multimodal_genre.data.dataset import GenreDataset, MissingImageWarning, load_dataset
 from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES
-from multimodal_genre.data.splits import Split, holdout_split, kfold_splits
+from multimodal_genre.data.splits import Split, holdout_split, inner_splits, kfold_splits
 from multimodal_genre.data.synthetic import write_synthetic_dataset
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "MissingImageWarning",
     "Split",
     "holdout_split",
+    "inner_splits",
     "kfold_splits",
     "load_dataset",
     "write_synthetic_dataset",

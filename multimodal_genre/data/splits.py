@@ -44,6 +44,19 @@ def kfold_splits(labels: np.ndarray, groups: np.ndarray, config: SplitConfig) ->
     ]
 
 
+def inner_splits(labels: np.ndarray, groups: np.ndarray, split: Split, folds: int, seed: int) -> list[Split]:
+    """``folds`` grouped stratified folds of ``split``'s training and validation rows together: in the
+    k-th, fold k is the validation side and the other folds the training side; the test side is kept.
+    Nested cross-validation and fold-bagged ensembles train on these and never see the test rows."""
+    pool = np.union1d(split.train, split.validation)
+    _check_enough_groups(labels[pool], groups[pool], folds)
+    inner = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return [
+        Split(train=pool[kept], validation=pool[held], test=split.test)
+        for kept, held in inner.split(pool, labels[pool], groups[pool])
+    ]
+
+
 def _with_validation(
     labels: np.ndarray, groups: np.ndarray, rest: np.ndarray, test: np.ndarray, config: SplitConfig
 ) -> Split:

@@ -8,8 +8,9 @@ uses it).
 from __future__ import annotations
 
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.base import Family, OutOfFold, TrainedModel
 from multimodal_genre.families.networks import NetworkFamily
+from multimodal_genre.families.stacks import StackFamily
 from multimodal_genre.families.trees import XGBoostFamily
 
 FAMILIES: dict[str, Family] = {}
@@ -33,5 +34,6 @@ register(NetworkFamily("fused", views=("image", "features")))
 register(NetworkFamily("cnn", views=("image",)))
 register(NetworkFamily("mlp", views=("features",)))
 register(XGBoostFamily())
+register(StackFamily())
 
-__all__ = ["FAMILIES", "Family", "TrainedModel", "family", "register"]
+__all__ = ["FAMILIES", "Family", "OutOfFold", "TrainedModel", "family", "register"]

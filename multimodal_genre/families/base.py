@@ -34,10 +34,16 @@ class Family(abc.ABC):
     unit: str  # one step of its training, as its history counts them: "epoch", "round"
     length_setting: str  # the dotted setting that fixes how many units it trains (re-training a tuned model)
     files: tuple[str, ...]  # what save() writes into a run folder
+    # True for a model that trains nothing itself and is built from the runs of its members().
+    built_from_runs: bool = False
 
     def problems(self, settings: Settings) -> Problems:
         """(key, problem) for settings of the right type that this model still cannot use."""
         return iter(())
+
+    def members(self, settings: Settings) -> tuple[str, ...]:
+        """The models whose runs this one is built from; () for a model that trains."""
+        return ()
 
     @abc.abstractmethod
     def fit(
@@ -64,6 +70,15 @@ class Family(abc.ABC):
         return None
 
 
+@dataclasses.dataclass(frozen=True)
+class OutOfFold:
+    """Genre probabilities for training rows, each from a model trained without that row: what a
+    stack chooses its weights on, so that the test rows never take part."""
+
+    rows: np.ndarray  # dataset row indices, sorted
+    probabilities: np.ndarray  # (len(rows), 10)
+
+
 @dataclasses.dataclass
 class TrainedModel:
     """A fitted model and what its training did."""
@@ -73,6 +88,8 @@ class TrainedModel:
     history: pd.DataFrame  # first column the family's unit ("epoch", "round"), then the losses
     best_epoch: int  # 1-based epoch or round whose weights were kept
     seconds: float
+    members: tuple[TrainedModel, ...] = ()  # an ensemble's members, each with its own history
+    out_of_fold: OutOfFold | None = None  # predictions on training rows by models that never saw them
 
     @property
     def name(self) -> str:

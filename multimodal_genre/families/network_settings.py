@@ -157,6 +157,22 @@ class ReduceLRConfig(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
+class EnsembleConfig(Settings):
+    """A network trained as ``members`` networks whose probabilities are averaged: on small data the
+    members' errors differ more than their skill, so their average beats any one of them."""
+
+    members: int
+    # seeds: every member trains on the same rows with its own seed. folds: member k trains on the
+    # training and validation rows minus grouped inner fold k and stops early on fold k, so no rows
+    # sit in a fixed validation split, and each member's predictions on its own fold are out-of-fold.
+    subsets: Literal["seeds", "folds"]
+
+    def problems(self) -> Problems:
+        if self.members < 2:
+            yield "members", f"must be at least 2 (null trains one network), got {self.members}"
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainingConfig(Settings):
     epochs: int
     batch_size: int
@@ -170,6 +186,7 @@ class TrainingConfig(Settings):
     warmup_epochs: int  # cosine only
     early_stopping: EarlyStoppingConfig
     reduce_lr: ReduceLRConfig  # plateau only
+    ensemble: EnsembleConfig | None = None  # null: one network
 
     def problems(self) -> Problems:
         yield from _positive(

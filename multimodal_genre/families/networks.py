@@ -8,6 +8,7 @@ stay quick for the commands that train nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +52,24 @@ class NetworkFamily(Family):
     ) -> TrainedModel:
         from multimodal_genre.training import train_network
 
-        return train_network(self, settings, dataset, split, seed, callbacks)
+        ensemble = settings.training.ensemble
+        if ensemble is None:
+            return train_network(self, settings, dataset, split, seed, callbacks)
+        from multimodal_genre.ensembles import fit_ensemble
+        from multimodal_genre.models import averaged_network
+
+        single = dataclasses.replace(settings, training=dataclasses.replace(settings.training, ensemble=None))
+        return fit_ensemble(
+            self,
+            single,
+            ensemble.members,
+            ensemble.subsets,
+            dataset,
+            split,
+            seed,
+            lambda models: averaged_network(models, self.name),
+            callbacks,
+        )
 
     def predict_proba(self, model: Any, images: np.ndarray, features: np.ndarray) -> np.ndarray:
         from multimodal_genre.models import model_inputs
@@ -63,6 +81,8 @@ class NetworkFamily(Family):
 
     def load(self, directory: Path) -> Any:
         import keras
+
+        import multimodal_genre.models  # noqa: F401  (registers the custom layers a saved network may hold)
 
         return keras.saving.load_model(directory / KERAS_MODEL)
 

@@ -1,0 +1,102 @@
+"""Ensembles of one kind of model, and the out-of-fold predictions that inner folds give.
+
+An ensemble's members train on the same rows with their own seeds, or each on the training rows
+minus one grouped inner fold, stopping early on that fold. The second way wastes no rows on a fixed
+validation split, and each member's predictions on its own fold are out-of-fold: a stack chooses its
+weights on them without ever looking at the test rows (AutoGluon's bagging pays for its stack so).
+The family decides how its members become one model: networks average theirs in one Keras model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from multimodal_genre.data import GenreDataset, Split, inner_splits
+from multimodal_genre.families.base import Family, OutOfFold, TrainedModel
+from multimodal_genre.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def fit_ensemble(
+    family: Family,
+    settings: Settings,
+    members: int,
+    subsets: Literal["seeds", "folds"],
+    dataset: GenreDataset,
+    split: Split,
+    seed: int,
+    combine: Callable[[list[Any]], Any],
+    callbacks: Sequence[Any] = (),
+) -> TrainedModel:
+    """``members`` models of ``family`` (``settings`` describing one of them) made one by ``combine``.
+    Member k has seed ``seed + k - 1``; ``callbacks`` watch the first member only, so a pruner sees
+    each step once. The history has every member's steps, told apart by its ``member`` column."""
+    splits = inner_splits(dataset.labels, dataset.groups, split, members, seed) if subsets == "folds" else []
+    trained = []
+    for index in range(members):
+        watched = callbacks if index == 0 else ()
+        member_split = splits[index] if splits else split
+        trained.append(_fit_member(family, settings, dataset, member_split, seed + index, index, members, watched))
+    history = pd.concat(
+        [member.history.assign(member=index) for index, member in enumerate(trained, start=1)], ignore_index=True
+    )
+    return TrainedModel(
+        family,
+        combine([member.model for member in trained]),
+        history,
+        best_epoch=sum(member.best_epoch for member in trained),
+        seconds=sum(member.seconds for member in trained),
+        members=tuple(trained),
+        out_of_fold=_predictions_on_own_folds(trained, splits, dataset) if splits else None,
+    )
+
+
+def fit_out_of_fold(
+    family: Family, settings: Settings, dataset: GenreDataset, split: Split, seed: int, folds: int
+) -> OutOfFold:
+    """Out-of-fold predictions for a model trained whole on ``split``: ``folds`` models of its kind on
+    the same inner folds as a fold ensemble, each kept only to predict its own fold."""
+    splits = inner_splits(dataset.labels, dataset.groups, split, folds, seed)
+    trained = [_fit_member(family, settings, dataset, inner, seed, index, folds) for index, inner in enumerate(splits)]
+    return _predictions_on_own_folds(trained, splits, dataset)
+
+
+def _fit_member(
+    family: Family,
+    settings: Settings,
+    dataset: GenreDataset,
+    split: Split,
+    seed: int,
+    index: int,
+    members: int,
+    callbacks: Sequence[Any] = (),
+) -> TrainedModel:
+    logger.info(
+        "%s member %d/%d: %d training rows, %d validation rows",
+        family.name,
+        index + 1,
+        members,
+        len(split.train),
+        len(split.validation),
+    )
+    return family.fit(settings, dataset, split, seed, callbacks)
+
+
+def _predictions_on_own_folds(
+    members: Sequence[TrainedModel], splits: Sequence[Split], dataset: GenreDataset
+) -> OutOfFold:
+    rows = np.concatenate([split.validation for split in splits])
+    probabilities = np.concatenate(
+        [
+            member.predict_proba(dataset.images[split.validation], dataset.features[split.validation])
+            for member, split in zip(members, splits, strict=True)
+        ]
+    )
+    order = np.argsort(rows)
+    return OutOfFold(rows[order], probabilities[order])

@@ -1,0 +1,109 @@
+"""The stack's family: a weighted average of other models' probabilities.
+
+A stack trains nothing of its own. ``compare`` builds it in each fold from the runs of its members,
+which sit beside it in the same folder, with weights chosen on the members' out-of-fold predictions
+of the training rows (``stacking.py``); its run folder holds the weights (``stack.json``), and loading
+it loads the members from their run folders next to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from multimodal_genre.errors import RunError
+from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.settings import Problems, Settings
+
+if TYPE_CHECKING:
+    from multimodal_genre.data import GenreDataset, Split
+
+STACK_FILE = "stack.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class StackConfig(Settings):
+    """Which models a stack averages, and how its weights are chosen."""
+
+    members: tuple[str, ...]
+    rounds: int  # greedy selection steps; a member may be picked in many, its weight is its share
+    # Inner folds for the out-of-fold predictions of members trained whole (a fold ensemble has its own).
+    folds: int
+
+    def problems(self) -> Problems:
+        if len(self.members) < 2:
+            yield "members", f"must name at least two models, got {list(self.members)}"
+        if len(set(self.members)) != len(self.members):
+            yield "members", f"must not repeat a model, got {list(self.members)}"
+        if self.rounds < 1:
+            yield "rounds", f"must be at least 1, got {self.rounds}"
+        if self.folds < 2:
+            yield "folds", f"must be at least 2, got {self.folds}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Stack:
+    """Weights by member name, and the members' models (loaded only to predict new tracks)."""
+
+    weights: dict[str, float]
+    models: dict[str, tuple[Family, Any]] = dataclasses.field(default_factory=dict)
+
+
+class StackFamily(Family):
+    """Stacks of the models named in their settings; ``compare`` builds them (see ``stacking.py``)."""
+
+    name = "stack"
+    settings = StackConfig
+    views = ("image", "features")
+    unit = "round"
+    length_setting = "rounds"
+    files = (STACK_FILE,)
+    built_from_runs = True
+
+    def problems(self, settings: StackConfig) -> Problems:
+        from multimodal_genre.families import FAMILIES
+
+        for member in settings.members:
+            if member not in FAMILIES or FAMILIES[member].built_from_runs:
+                yield "members", f"'{member}' is not a model a stack can average (known: {', '.join(FAMILIES)})"
+
+    def members(self, settings: StackConfig) -> tuple[str, ...]:
+        return settings.members
+
+    def fit(
+        self, settings: StackConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
+    ) -> TrainedModel:
+        raise RunError(f"a stack is built from its members' runs: compare --models {' '.join(settings.members)} stack")
+
+    def predict_proba(self, model: Stack, images: np.ndarray, features: np.ndarray) -> np.ndarray:
+        return sum(
+            weight * owner.predict_proba(member, images, features)
+            for name, weight in model.weights.items()
+            for owner, member in [model.models[name]]
+        )
+
+    def save(self, model: Stack, directory: Path) -> None:
+        (directory / STACK_FILE).write_text(json.dumps({"weights": model.weights}, indent=2) + "\n")
+
+    def load(self, directory: Path) -> Stack:
+        from multimodal_genre.families import family
+
+        path = directory / STACK_FILE
+        try:
+            weights = json.loads(path.read_text())["weights"]
+            weights = {str(name): float(weight) for name, weight in weights.items() if weight > 0}
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise RunError(f"{path}: not a stack's weights ({error})") from None
+        models = {}
+        for name in weights:
+            owner = family(name)
+            member_dir = directory.parent / name
+            if not all((member_dir / file).is_file() for file in owner.files):
+                raise RunError(f"{path}: the member run {member_dir} beside it has no {' or '.join(owner.files)}")
+            models[name] = (owner, owner.load(member_dir))
+        return Stack(weights, models)
