@@ -32,6 +32,7 @@ from multimodal_genre.families.network_settings import (
     MaskingConfig,
     NetworkConfig,
     TabularBranchConfig,
+    TimeCropConfig,
 )
 
 IMAGE_INPUT = "image"
@@ -258,6 +259,109 @@ def masking_layer(config: MaskingConfig, seed: int) -> SpectrogramMasking:
     )
 
 
+@keras.saving.register_keras_serializable(package="multimodal_genre")
+class RandomTimeCrop(layers.Layer):
+    """A window of ``width`` columns: at a random place for each example in training, the middle one
+    at inference. ``test_crops`` is how many windows ``inference_model`` averages in its place."""
+
+    def __init__(self, width: int, test_crops: int, seed: int | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.width, self.test_crops, self.seed = width, test_crops, seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x: keras.KerasTensor, training: bool = False) -> keras.KerasTensor:
+        spare = x.shape[2] - self.width
+        if not training:
+            return x[:, :, spare // 2 : spare // 2 + self.width, :]
+        batch = ops.shape(x)[0]
+        start = ops.floor(keras.random.uniform((batch, 1), seed=self.generator) * (spare + 1.0))
+        columns = ops.cast(start, "int32") + ops.arange(self.width, dtype="int32")[None, :]
+        columns = ops.broadcast_to(columns[:, None, :, None], (batch, x.shape[1], self.width, x.shape[3]))
+        return ops.take_along_axis(x, columns, axis=2)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], input_shape[1], self.width, input_shape[3])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "width": self.width, "test_crops": self.test_crops, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="multimodal_genre")
+class TimeCrops(layers.Layer):
+    """``count`` evenly spaced windows of ``width`` columns, the first and last at the image's ends,
+    stacked into the batch: example i's windows are rows i*count to (i+1)*count - 1."""
+
+    def __init__(self, width: int, count: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.width, self.count = width, count
+
+    def call(self, x: keras.KerasTensor) -> keras.KerasTensor:
+        starts = np.linspace(0, x.shape[2] - self.width, self.count).round().astype(int)
+        windows = ops.stack([x[:, :, start : start + self.width, :] for start in starts], axis=1)
+        return ops.reshape(windows, (-1, x.shape[1], self.width, x.shape[3]))
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (None, input_shape[1], self.width, input_shape[3])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "width": self.width, "count": self.count}
+
+
+@keras.saving.register_keras_serializable(package="multimodal_genre")
+class RepeatRows(layers.Layer):
+    """Each row ``count`` times in a row, to go beside ``TimeCrops``' windows."""
+
+    def __init__(self, count: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.count = count
+
+    def call(self, x: keras.KerasTensor) -> keras.KerasTensor:
+        return ops.repeat(x, self.count, axis=0)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "count": self.count}
+
+
+@keras.saving.register_keras_serializable(package="multimodal_genre")
+class MeanOverCrops(layers.Layer):
+    """The mean of each example's ``count`` consecutive rows: its windows' probabilities averaged."""
+
+    def __init__(self, count: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.count = count
+
+    def call(self, x: keras.KerasTensor) -> keras.KerasTensor:
+        return ops.mean(ops.reshape(x, (-1, self.count, x.shape[-1])), axis=1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (None, input_shape[-1])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "count": self.count}
+
+
+def cropping_network(
+    core: keras.Model, image_shape: tuple[int, int, int], crop: TimeCropConfig, seed: int, name: str
+) -> keras.Model:
+    """``core`` (built for windows) fed random windows of whole images in training."""
+    inputs = {key: keras.Input(tensor.shape[1:], name=key) for key, tensor in core.input.items()}
+    inputs[IMAGE_INPUT] = keras.Input(image_shape, name=IMAGE_INPUT)
+    window = RandomTimeCrop(
+        core.input[IMAGE_INPUT].shape[2], crop.test_crops, layer_seed(seed, "image_time_crop"), name="image_time_crop"
+    )
+    return keras.Model(inputs, core({**inputs, IMAGE_INPUT: window(inputs[IMAGE_INPUT])}), name=name)
+
+
+def _crop_averaged(model: keras.Model, crop: RandomTimeCrop) -> keras.Model:
+    """The network behind ``crop`` predicting from evenly spaced windows of whole images, averaged."""
+    core = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    core = inference_model(core)
+    inputs = {key: keras.Input(tensor.shape[1:], name=key) for key, tensor in model.input.items()}
+    windows = {key: RepeatRows(crop.test_crops, name=f"{key}_per_crop")(tensor) for key, tensor in inputs.items()}
+    windows[IMAGE_INPUT] = TimeCrops(crop.width, crop.test_crops, name="image_crops")(inputs[IMAGE_INPUT])
+    return keras.Model(inputs, MeanOverCrops(crop.test_crops, name=GENRE_OUTPUT)(core(windows)), name=model.name)
+
+
 def image_branch(image: keras.KerasTensor, config: ImageBranchConfig, seed: int) -> keras.KerasTensor:
     """Spectrogram -> vector. Time runs along the width, so augmentation rolls the image sideways."""
     x = image
@@ -361,6 +465,17 @@ def build_network(
     With ``head.auxiliary_weight`` and two branches, the model has a dict of outputs for
     training: ``genre`` plus ``image_genre`` and ``features_genre`` (see ``inference_model``).
     """
+    crop = config.image.time_crop if config.image is not None else None
+    if crop is not None:
+        window_shape = (image_shape[0], max(1, round(crop.width * image_shape[1])), image_shape[2])
+        core = _network(f"{name}_windows", config, window_shape, training_features, seed)
+        return cropping_network(core, image_shape, crop, seed, name)
+    return _network(name, config, image_shape, training_features, seed)
+
+
+def _network(
+    name: str, config: NetworkConfig, image_shape: tuple[int, int, int], training_features: np.ndarray, seed: int
+) -> keras.Model:
     inputs, branches = {}, {}
     if config.image is not None:
         inputs[IMAGE_INPUT] = keras.Input(image_shape, name=IMAGE_INPUT)
@@ -384,7 +499,11 @@ def has_auxiliary_heads(config: NetworkConfig) -> bool:
 
 
 def inference_model(model: keras.Model) -> keras.Model:
-    """The model with its fused output alone: auxiliary heads exist for training only."""
+    """The model with its fused output alone (auxiliary heads exist for training only), predicting
+    from time windows averaged where it trained on windows."""
+    crop = next((layer for layer in model.layers if isinstance(layer, RandomTimeCrop)), None)
+    if crop is not None:
+        return _crop_averaged(model, crop)
     if not isinstance(model.output, dict):
         return model
     return keras.Model(model.input, model.output[GENRE_OUTPUT], name=model.name)

@@ -10,16 +10,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
 
 from multimodal_genre import log
-from multimodal_genre.data import GenreDataset, Split
+from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.network_settings import NetworkConfig, TrainingConfig
-from multimodal_genre.models import GENRE_OUTPUT, build_network, has_auxiliary_heads, inference_model, model_inputs
+from multimodal_genre.models import (
+    GENRE_OUTPUT,
+    IMAGE_INPUT,
+    RandomTimeCrop,
+    build_network,
+    has_auxiliary_heads,
+    inference_model,
+    model_inputs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,15 +63,12 @@ def train_network(
     if validating:
         validation_data = (
             model_inputs(model, dataset.images[split.validation], dataset.features[split.validation]),
-            _targets(model, dataset.labels[split.validation]),
+            _targets(model, config, dataset.labels[split.validation]),
         )
     fitted = model.fit(
-        train_inputs,
-        _targets(model, dataset.labels[split.train]),
+        **_training_data(model, config, train_inputs, dataset.labels[split.train], seed),
         validation_data=validation_data,
         epochs=config.training.epochs,
-        batch_size=config.training.batch_size,
-        shuffle=True,
         callbacks=schedule,
         verbose=1 if watched else 0,
     )
@@ -70,6 +76,59 @@ def train_network(
     history = _history(model, config, fitted.history)
     best_epoch = stopping.best_epoch + 1 if stopping is not None else len(history)
     return TrainedModel(family, inference_model(model), history, best_epoch, time.perf_counter() - started)
+
+
+def _training_data(
+    model: keras.Model, config: NetworkConfig, inputs: dict[str, np.ndarray], labels: np.ndarray, seed: int
+) -> dict[str, Any]:
+    """``fit``'s training arguments: the arrays, reshuffled each epoch, or their mixup batches."""
+    training = config.training
+    if not training.mixup:
+        return {"x": inputs, "y": _targets(model, config, labels), "batch_size": training.batch_size, "shuffle": True}
+    targets = _targets(model, config, labels)
+    return {"x": MixupBatches(inputs, targets, training.batch_size, training.mixup, seed)}
+
+
+class MixupBatches(keras.utils.PyDataset):
+    """Mixup (Zhang et al. 2018): each example blended with another of the same batch, both views
+    and the one-hot genres by the same share, drawn from Beta(alpha, alpha) per example; the rows
+    are reshuffled every epoch. Seeded, so a training repeats exactly."""
+
+    def __init__(
+        self,
+        inputs: dict[str, np.ndarray],
+        targets: np.ndarray | dict[str, np.ndarray],
+        batch_size: int,
+        alpha: float,
+        seed: int,
+    ) -> None:
+        super().__init__()
+        self.inputs, self.targets, self.batch_size, self.alpha = inputs, targets, batch_size, alpha
+        self.rows = len(next(iter(inputs.values())))
+        self.generator = np.random.default_rng(seed)
+        self.order = self.generator.permutation(self.rows)
+
+    def __len__(self) -> int:
+        return -(-self.rows // self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[dict[str, np.ndarray], np.ndarray | dict[str, np.ndarray]]:
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        partners = self.generator.permutation(rows)
+        share = self.generator.beta(self.alpha, self.alpha, size=len(rows)).astype(np.float32)
+
+        def blend(array: np.ndarray) -> np.ndarray:
+            weight = share.reshape(-1, *[1] * (array.ndim - 1))
+            return weight * array[rows] + (1.0 - weight) * array[partners]
+
+        targets = (
+            {name: blend(value) for name, value in self.targets.items()}
+            if isinstance(self.targets, dict)
+            else blend(self.targets)
+        )
+        return {name: blend(array) for name, array in self.inputs.items()}, targets
+
+    def on_epoch_end(self) -> None:
+        self.order = self.generator.permutation(self.rows)
 
 
 def _early_stopping(config: NetworkConfig) -> keras.callbacks.EarlyStopping:
@@ -134,11 +193,16 @@ def log_name(config: NetworkConfig, key: str) -> str:
 def settle_batch_norm(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int) -> None:
     """Set every batch-norm layer's moving mean and variance to the exact statistics of its input
     over ``inputs`` (the training rows), layer by layer in inference mode, with the final weights.
+    A network trained on time windows settles on the middle window of each row.
 
     With about 25 steps an epoch, exponential moving averages lag the weights, and early stopping
     may restore an epoch whose averages had not settled; recomputing them makes the statistics
     match the restored weights exactly, without dropout or augmentation noise in them.
     """
+    crop = next((layer for layer in model.layers if isinstance(layer, RandomTimeCrop)), None)
+    if crop is not None:
+        inputs = {**inputs, IMAGE_INPUT: np.asarray(crop(inputs[IMAGE_INPUT], training=False))}
+        model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     for layer in model.layers:
         if not isinstance(layer, keras.layers.BatchNormalization):
             continue
@@ -170,19 +234,22 @@ class EpochLine(keras.callbacks.Callback):
 
 
 _LOSS = "sparse_categorical_crossentropy"
+_MIXED_LOSS = "categorical_crossentropy"
 _FUSED_LOGS = ("loss", "accuracy", "val_loss", "val_accuracy")
 _TOTALS = {"loss": "total_loss", "val_loss": "val_total_loss"}
 
 
 def _compile(model: keras.Model, config: NetworkConfig) -> None:
+    """Sparse targets, or one-hot ones where mixup blends them."""
     optimizer = _optimizer(config.training)
+    loss = _MIXED_LOSS if config.training.mixup else _LOSS
     if not isinstance(model.output, dict):
-        model.compile(optimizer=optimizer, loss=_LOSS, metrics=["accuracy"])
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
         return
     weights = {name: 1.0 if name == GENRE_OUTPUT else config.head.auxiliary_weight for name in model.output}
     model.compile(
         optimizer=optimizer,
-        loss={name: _LOSS for name in model.output},
+        loss={name: loss for name in model.output},
         loss_weights=weights,
         metrics={GENRE_OUTPUT: ["accuracy"]},
     )
@@ -192,7 +259,9 @@ def _mode(monitor: str) -> str:
     return "min" if monitor.endswith("loss") else "max"
 
 
-def _targets(model: keras.Model, labels: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
+def _targets(model: keras.Model, config: NetworkConfig, labels: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
+    if config.training.mixup:
+        labels = np.eye(len(GENRES), dtype=np.float32)[labels]
     return {name: labels for name in model.output} if isinstance(model.output, dict) else labels
 
 

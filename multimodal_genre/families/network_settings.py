@@ -64,6 +64,21 @@ class MaskingConfig(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
+class TimeCropConfig(Settings):
+    """Train the image branch on random windows along time and predict from evenly spaced windows
+    averaged: a genre is heard in any few seconds of a clip, so each clip yields many examples."""
+
+    width: float  # of the clip's width, e.g. 0.33
+    test_crops: int  # windows averaged at prediction time, first and last at the clip's ends
+
+    def problems(self) -> Problems:
+        if not 0.0 < self.width < 1.0:
+            yield "width", f"must be between 0 and 1 (a share of the clip), got {self.width}"
+        if self.test_crops < 1:
+            yield "test_crops", f"must be at least 1, got {self.test_crops}"
+
+
+@dataclasses.dataclass(frozen=True)
 class ImageBranchConfig(Settings):
     """Blocks of same-padded convolutions, each followed by pooling and dropout, or a pretrained
     backbone; then global pooling."""
@@ -85,6 +100,8 @@ class ImageBranchConfig(Settings):
     # A pretrained network instead of the blocks above (whose filters, convolutions, kernel size,
     # batch norm and pooling then do not apply; dropout follows the global pooling).
     backbone: BackboneConfig | None
+    # Random windows along time in training, windows averaged at prediction time (null: whole clips).
+    time_crop: TimeCropConfig | None = None
 
     def problems(self) -> Problems:
         if not self.filters:
@@ -187,6 +204,9 @@ class TrainingConfig(Settings):
     early_stopping: EarlyStoppingConfig
     reduce_lr: ReduceLRConfig  # plateau only
     ensemble: EnsembleConfig | None = None  # null: one network
+    # Mixup's Beta(alpha, alpha) parameter: training examples are blends of two tracks, both views and
+    # the genres by the same share. 0: off.
+    mixup: float = 0.0
 
     def problems(self) -> Problems:
         yield from _positive(
@@ -194,6 +214,8 @@ class TrainingConfig(Settings):
         )
         if self.weight_decay < 0:
             yield "weight_decay", f"must not be negative, got {self.weight_decay}"
+        if self.mixup < 0:
+            yield "mixup", f"must not be negative (0: off), got {self.mixup}"
         if not 0 <= self.warmup_epochs < self.epochs:
             yield "warmup_epochs", f"must be at least 0 and fewer than epochs ({self.epochs}), got {self.warmup_epochs}"
 
