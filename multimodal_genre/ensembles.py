@@ -10,7 +10,7 @@ The family decides how its members become one model: networks average theirs in 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -31,10 +31,9 @@ def fit_ensemble(
     dataset: GenreDataset,
     split: Split,
     seed: int,
-    combine: Callable[[list[Any]], Any],
     callbacks: Sequence[Any] = (),
 ) -> TrainedModel:
-    """``members`` models of ``family`` (``settings`` describing one of them) made one by ``combine``.
+    """``members`` models of ``family`` (``settings`` describing one of them) made one by its ``combine``.
     Member k has seed ``seed + k - 1``; ``callbacks`` watch the first member only, so a pruner sees
     each step once. The history has every member's steps, told apart by its ``member`` column."""
     splits = inner_splits(dataset.labels, dataset.groups, split, members, seed) if subsets == "folds" else []
@@ -43,17 +42,25 @@ def fit_ensemble(
         watched = callbacks if index == 0 else ()
         member_split = splits[index] if splits else split
         trained.append(_fit_member(family, settings, dataset, member_split, seed + index, index, members, watched))
+    return combine_members(family, trained, _predictions_on_own_folds(trained, splits, dataset) if splits else None)
+
+
+def combine_members(
+    family: Family, members: Sequence[TrainedModel], out_of_fold: OutOfFold | None = None
+) -> TrainedModel:
+    """The trained ``members`` as one model (``family.combine``) that keeps each member's history,
+    told apart by the ``member`` column, and their summed training time."""
     history = pd.concat(
-        [member.history.assign(member=index) for index, member in enumerate(trained, start=1)], ignore_index=True
+        [member.history.assign(member=index) for index, member in enumerate(members, start=1)], ignore_index=True
     )
     return TrainedModel(
         family,
-        combine([member.model for member in trained]),
+        family.combine([member.model for member in members]),
         history,
-        best_epoch=sum(member.best_epoch for member in trained),
-        seconds=sum(member.seconds for member in trained),
-        members=tuple(trained),
-        out_of_fold=_predictions_on_own_folds(trained, splits, dataset) if splits else None,
+        best_epoch=sum(member.best_epoch for member in members),
+        seconds=sum(member.seconds for member in members),
+        members=tuple(members),
+        out_of_fold=out_of_fold,
     )
 
 

@@ -82,7 +82,7 @@ def run_model(
         spent = time.perf_counter() - started
         trained = dataclasses.replace(trained, out_of_fold=predictions, seconds=trained.seconds + spent)
     probabilities = trained.predict_proba(dataset.images[split.test], dataset.features[split.test])
-    return _write_run(trained, probabilities, dataset, config, split, out, fold, command, recipe)
+    return write_trained_run(trained, probabilities, dataset, config, split, out, fold, command, recipe)
 
 
 def run_stack(
@@ -100,12 +100,12 @@ def run_stack(
     trained, probabilities = build_stack(name, config.models[name], out.parent, dataset, split)
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         run_dir = Path(scratch) / name
-        scores = _write_run(trained, probabilities, dataset, config, split, run_dir, fold, command, recipe)
+        scores = write_trained_run(trained, probabilities, dataset, config, split, run_dir, fold, command, recipe)
         write_run_files(out, _folder_files(run_dir))
     return scores
 
 
-def _write_run(
+def write_trained_run(
     trained: TrainedModel,
     probabilities: np.ndarray,
     dataset: GenreDataset,

@@ -103,9 +103,22 @@ class StorageConfig(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
+class FinalConfig(Settings):
+    """What a study hands back: the best trial's settings re-trained, or the ``top_k`` best trials'
+    settings, each re-trained, averaged in one model (the best trial alone is partly luck of its folds)."""
+
+    top_k: int
+
+    def problems(self) -> Problems:
+        if self.top_k < 1:
+            yield "top_k", f"must be at least 1, got {self.top_k}"
+
+
+@dataclasses.dataclass(frozen=True)
 class SearchConfig:
     pruner: PrunerConfig
     storage: StorageConfig
+    final: FinalConfig
     spaces: Mapping[str, Mapping[str, Distribution]]  # model -> dotted setting -> distribution
 
 
@@ -115,7 +128,7 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
     source = "search.yaml"
     if path is not None:
         data, source = merge(data, read_yaml(Path(path), str(path))), str(path)
-    _only_keys(data, {"pruner", "storage", "spaces"}, "", source)
+    _only_keys(data, {"pruner", "storage", "final", "spaces"}, "", source)
     spaces = data.get("spaces")
     if not isinstance(spaces, Mapping):
         raise ConfigError(f"{source}: 'spaces' must be a mapping of model names to search spaces")
@@ -123,6 +136,7 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
     return SearchConfig(
         pruner=from_data(PrunerConfig, data.get("pruner"), source, "pruner"),
         storage=from_data(StorageConfig, data.get("storage"), source, "storage"),
+        final=from_data(FinalConfig, data.get("final"), source, "final"),
         spaces={model: _space(config, model, spaces.get(model) or {}, source) for model in config.models},
     )
 

@@ -25,6 +25,7 @@ import matplotlib
 import matplotlib.pyplot
 import numpy as np
 import optuna
+import pandas as pd
 import sqlalchemy.exc
 import yaml
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -33,12 +34,14 @@ from optuna.visualization import matplotlib as optuna_plots
 
 from multimodal_genre import log
 from multimodal_genre.config import Config, config_dict
-from multimodal_genre.data import GenreDataset, Split, holdout_split, kfold_splits
+from multimodal_genre.data import GenreDataset, Split, holdout_split, inner_splits, kfold_splits
+from multimodal_genre.ensembles import combine_members
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import score
-from multimodal_genre.experiments import run_model, train_model
+from multimodal_genre.experiments import run_model, train_model, write_trained_run
 from multimodal_genre.families import family
 from multimodal_genre.records import DatasetRecord, RecipeRecord, SessionRecord, StudyRecord, write_record
+from multimodal_genre.report.render import Block, Heading, Paragraph, Table, write_markdown
 from multimodal_genre.runs import new_run_dir
 from multimodal_genre.search import SearchConfig, apply, configured_values, suggest
 from multimodal_genre.settings import Problems, Settings
@@ -63,6 +66,10 @@ class StudyOptions(Settings):
     timeout: float | None  # seconds after which no new trial starts
     study_name: str | None  # default: the model's name
     folds: int | None  # objective: mean over this many grouped inner folds (None: the validation split)
+    repeats: int = 1  # the inner folds drawn this many times, each with its own shuffle
+    # Tune once per outer grouped fold (a study each) and test each fold's result beside the untuned
+    # model on the same fold: whether tuning gains, measured as the comparison measures (None: one study).
+    outer_folds: int | None = None
 
     def problems(self) -> Problems:
         if self.trials is None and self.timeout is None:
@@ -75,6 +82,10 @@ class StudyOptions(Settings):
             yield "study_name", f"must be letters, digits, '_', '.' or '-' (it names a folder), got {self.study_name!r}"
         if self.folds is not None and self.folds < 2:
             yield "folds", f"must be at least 2, got {self.folds}"
+        if self.repeats < 1 or (self.repeats > 1 and self.folds is None):
+            yield "repeats", f"must be at least 1, and needs folds to repeat, got {self.repeats}"
+        if self.outer_folds is not None and self.outer_folds < 2:
+            yield "outer_folds", f"must be at least 2, got {self.outer_folds}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,25 +125,25 @@ class Objective:
             scores.append(score(self.dataset.labels[rows], predicted)["macro_f1"])
             kept.append(trained.best_epoch)
         trial.set_user_attr("fold_macro_f1", scores)
+        trial.set_user_attr("std_macro_f1", float(np.std(scores)))
         trial.set_user_attr("kept", kept)
         return float(np.mean(scores))
 
 
-def study_splits(dataset: GenreDataset, config: Config, folds: int | None) -> tuple[Split, list[Split]]:
-    """The outer hold-out split, and what trials train and validate on: its own train and validation
-    sides, or ``folds`` grouped folds of train + validation. Test rows are in none of them."""
-    outer = holdout_split(dataset.labels, dataset.groups, config.split)
+def study_splits(
+    dataset: GenreDataset, config: Config, folds: int | None, repeats: int = 1, outer: Split | None = None
+) -> tuple[Split, list[Split]]:
+    """The outer split (default: the hold-out split), and what trials train and validate on: its own
+    train and validation sides, or ``folds`` grouped folds of train + validation, drawn ``repeats``
+    times with different shuffles (a trial's mean then depends less on one partition). Test rows are
+    in none of them."""
+    outer = outer or holdout_split(dataset.labels, dataset.groups, config.split)
     if folds is None:
         return outer, [outer]
-    rest = _train_and_validation(outer)
-    inner = kfold_splits(dataset.labels[rest], dataset.groups[rest], dataclasses.replace(config.split, folds=folds))
     return outer, [
-        Split(
-            train=np.sort(rest[np.concatenate([fold.train, fold.validation])]),
-            validation=rest[fold.test],
-            test=outer.test,
-        )
-        for fold in inner
+        inner
+        for repeat in range(repeats)
+        for inner in inner_splits(dataset.labels, dataset.groups, outer, folds, config.split.seed + repeat)
     ]
 
 
@@ -228,35 +239,121 @@ def tune(
     command: str | None = None,
     recipe: RecipeRecord | None = None,
     workers: Workers | None = None,
+    repeats: int = 1,
 ) -> TuningResult:
-    """Run (or resume) a study of ``model``, write its reports, then re-train the best settings on
-    train + validation and score them once on the test split. ``trials`` more trials run here, or
-    shared among ``workers`` (entered), which all use the study's storage."""
-    options = StudyOptions(trials, timeout, study_name, folds)
-    if not search.spaces[model]:
-        raise RunError(f"the search space of '{model}' is empty: nothing to tune")
+    """Run (or resume) a study of ``model``, write its reports, then re-train the best settings (or
+    the ``search.final.top_k`` best, averaged) on train + validation and score them once on the test
+    split. ``trials`` more trials run here, or shared among ``workers`` (entered), which all use the
+    study's storage."""
+    options = StudyOptions(trials, timeout, study_name, folds, repeats)
     name = options.study_name or model
-    outer, splits = study_splits(dataset, config, options.folds)
-    identity = {"model": model, "dataset": dataset.fingerprint, "folds": options.folds, "split_seed": config.split.seed}
-    with study_storage(storage_url or default_storage(out), search) as storage:
-        study = open_study(name, storage, search, identity, config.seed)
-        study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
-        objective = Objective(model, config, search, dataset, splits)
-        if workers is None or workers.here:
-            session = optimise(study, objective, options.trials, options.timeout)
-        else:
-            session = optimise_on(workers, storage.url, search, study, objective, options, identity, config.seed)
-        best = _best_trial(study)
-        directory = out / name
-        directory.mkdir(parents=True, exist_ok=True)
-        tuned = apply(config, model, best.params)
-        _write_tuned_config(directory, name, best, tuned)
-        write_study_reports(study, directory)
-        final_run = new_run_dir(directory, "final")
-        test_scores = retrain(model, dataset, tuned, best, outer, final_run, command, recipe)
-        result = _result(study, best, directory, session, test_scores, final_run)
-    _write_study_record(result, model, dataset, storage.url, options.folds, session, command, recipe)
-    return result
+    outer = holdout_split(dataset.labels, dataset.groups, config.split)
+    study = Study(model, dataset, config, search, options, storage_url, command, recipe, workers)
+    return study.run(name, outer, out / name)
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """One model's study settings, run on an outer split: by ``tune`` on the hold-out split, by
+    ``tune_outer_folds`` on each outer fold."""
+
+    model: str
+    dataset: GenreDataset
+    config: Config
+    search: SearchConfig
+    options: StudyOptions
+    storage_url: str | None
+    command: str | None
+    recipe: RecipeRecord | None
+    workers: Workers | None
+
+    def run(self, name: str, outer: Split, directory: Path) -> TuningResult:
+        """The study ``name`` on ``outer``'s training side, its reports and final run in ``directory``."""
+        model, config, search, options = self.model, self.config, self.search, self.options
+        if not search.spaces[model]:
+            raise RunError(f"the search space of '{model}' is empty: nothing to tune")
+        _, splits = study_splits(self.dataset, config, options.folds, options.repeats, outer)
+        identity = {
+            "model": model,
+            "dataset": self.dataset.fingerprint,
+            "folds": options.folds,
+            "split_seed": config.split.seed,
+            **({"repeats": options.repeats} if options.repeats > 1 else {}),
+        }
+        with study_storage(self.storage_url or default_storage(directory.parent), search) as storage:
+            study = open_study(name, storage, search, identity, config.seed)
+            study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
+            objective = Objective(model, config, search, self.dataset, splits)
+            if self.workers is None or self.workers.here:
+                session = optimise(study, objective, options.trials, options.timeout)
+            else:
+                session = optimise_on(
+                    self.workers, storage.url, search, study, objective, options, identity, config.seed
+                )
+            best = _best_trial(study)
+            directory.mkdir(parents=True, exist_ok=True)
+            _write_tuned_config(directory, name, best, apply(config, model, best.params))
+            write_study_reports(study, directory)
+            final_run = new_run_dir(directory, "final")
+            top = _top_trials(study, search.final.top_k)
+            test_scores = retrain(model, self.dataset, config, top, outer, final_run, self.command, self.recipe)
+            result = _result(study, best, directory, session, test_scores, final_run)
+        _write_study_record(result, model, self.dataset, storage.url, options, session, self.command, self.recipe)
+        return result
+
+
+def tune_outer_folds(study: Study, name: str, out: Path) -> pd.DataFrame:
+    """``study`` run on each of ``study.options.outer_folds`` grouped folds (the folds ``compare
+    --folds`` uses), its final model tested on the fold's test side beside the untuned model trained
+    on the same rows; writes ``outer_folds.{csv,md}`` under ``out/name`` and returns the table."""
+    config, dataset = study.config, study.dataset
+    folds = kfold_splits(
+        dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=study.options.outer_folds)
+    )
+    rows = []
+    for index, split in enumerate(folds, start=1):
+        directory = out / name / f"outer{index}"
+        result = study.run(f"{name}-outer{index}", split, directory)
+        fold = (index, len(folds))
+        default = run_model(
+            study.model, dataset, config, split, directory / "untuned", fold, study.command, study.recipe
+        )
+        rows.append(
+            {
+                "fold": index,
+                "tuned_macro_f1": result.test_scores["macro_f1"],
+                "untuned_macro_f1": default["macro_f1"],
+                "best_validation_macro_f1": result.best_value,
+                "trials": result.counts["complete"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    _write_outer_summary(table, study, name, out / name)
+    return table
+
+
+def _write_outer_summary(table: pd.DataFrame, study: Study, name: str, directory: Path) -> None:
+    table.to_csv(directory / "outer_folds.csv", index=False)
+    tuned, untuned = table["tuned_macro_f1"], table["untuned_macro_f1"]
+    gain = tuned.mean() - untuned.mean()
+    wins = int((tuned > untuned).sum())
+    verdict = "Tuning gained" if gain > 0 else "Tuning did not gain"
+    top_k = study.search.final.top_k
+    final = "the best trial's settings" if top_k == 1 else f"the {top_k} best trials' settings, averaged"
+    blocks: list[Block] = [
+        Heading(1, f"Study '{name}' of {study.model}, cross-validated by {len(table)} outer grouped folds"),
+        Paragraph(
+            f"Each outer fold ran its own study on its training side, re-trained {final} and tested them "
+            f"once on its test side, beside the untuned model trained on the same rows."
+        ),
+        Paragraph(
+            f"**{verdict}: {gain:+.3f} macro-F1** (tuned {tuned.mean():.3f} ± {tuned.std(ddof=1):.3f}, untuned "
+            f"{untuned.mean():.3f} ± {untuned.std(ddof=1):.3f}; tuned better on {wins} of {len(table)} folds)."
+        ),
+        *([Paragraph(f"Command: `{study.command}`")] if study.command else []),
+        Table(table.round(4).astype({"fold": int, "trials": int}).set_index("fold")),
+    ]
+    write_markdown(directory / "outer_folds.md", blocks)
 
 
 def _result(
@@ -353,19 +450,35 @@ def _optimise_share(
 def retrain(
     model: str,
     dataset: GenreDataset,
-    tuned: Config,
-    best: optuna.trial.FrozenTrial,
+    config: Config,
+    top: Sequence[optuna.trial.FrozenTrial],
     outer: Split,
     out: Path,
     command: str | None = None,
     recipe: RecipeRecord | None = None,
 ) -> dict[str, float]:
-    """The best settings trained on train + validation, with no validation side to stop on, for as
-    long as the best trial kept (the median over its folds), then scored once on the test split."""
-    length = int(np.median(best.user_attrs.get("kept", [])) or 1)
-    fixed = apply(tuned, model, {family(model).length_setting: length})
+    """The settings of each trial of ``top`` trained on train + validation, with no validation side to
+    stop on, for as long as that trial kept (the median over its folds); one trial's model alone, or
+    the models of several averaged in one; scored once on the test split."""
     refit = Split(train=_train_and_validation(outer), validation=outer.validation[:0], test=outer.test)
-    return run_model(model, dataset, fixed, refit, out, None, command, recipe)
+    fixed = [_fixed_length(config, model, trial) for trial in top]
+    if len(fixed) == 1:
+        return run_model(model, dataset, fixed[0], refit, out, None, command, recipe)
+    members = [train_model(model, tuned, dataset, refit) for tuned in fixed]
+    trained = combine_members(family(model), members)
+    probabilities = trained.predict_proba(dataset.images[refit.test], dataset.features[refit.test])
+    return write_trained_run(trained, probabilities, dataset, fixed[0], refit, out, None, command, recipe)
+
+
+def _fixed_length(config: Config, model: str, trial: optuna.trial.FrozenTrial) -> Config:
+    length = int(np.median(trial.user_attrs.get("kept", [])) or 1)
+    return apply(apply(config, model, trial.params), model, {family(model).length_setting: length})
+
+
+def _top_trials(study: optuna.Study, k: int) -> list[optuna.trial.FrozenTrial]:
+    """The ``k`` finished trials of highest objective, best first (fewer where fewer finished)."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return sorted(complete, key=lambda trial: trial.value, reverse=True)[:k]
 
 
 def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
@@ -389,12 +502,14 @@ def _write_study_record(
     model: str,
     dataset: GenreDataset,
     storage_url: str,
-    folds: int | None,
+    options: StudyOptions,
     session: tuple[int, float],
     command: str | None,
     recipe: RecipeRecord | None,
 ) -> None:
     ran, seconds = session
+    folds = options.folds
+    repeated = f", drawn {options.repeats} times" if options.repeats > 1 else ""
     record = StudyRecord.new(
         command=command,
         recipe=recipe,
@@ -402,7 +517,7 @@ def _write_study_record(
         study=result.study_name,
         model=model,
         storage=mask(storage_url),
-        objective="validation macro-F1" + (f", mean over {folds} grouped inner folds" if folds else ""),
+        objective="validation macro-F1" + (f", mean over {folds} grouped inner folds{repeated}" if folds else ""),
         best_trial=result.best_trial,
         best_validation_macro_f1=result.best_value,
         best_params=result.best_params,

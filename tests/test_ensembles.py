@@ -78,11 +78,11 @@ def test_seed_members_train_on_the_same_rows_with_their_own_seeds(fast_dataset, 
 
 
 def test_a_run_folder_records_each_member(fold_ensemble, fast_dataset, fast_config, split, tmp_path):
-    from multimodal_genre.experiments import _write_run
+    from multimodal_genre.experiments import write_trained_run
 
     config = with_ensemble(fast_config, "fused", 3, "folds")
     probabilities = fold_ensemble.predict_proba(fast_dataset.images[split.test], fast_dataset.features[split.test])
-    _write_run(fold_ensemble, probabilities, fast_dataset, config, split, tmp_path / "fused", None, None, None)
+    write_trained_run(fold_ensemble, probabilities, fast_dataset, config, split, tmp_path / "fused", None, None, None)
     record = json.loads((tmp_path / "fused" / "run.json").read_text())["training"]
     assert [member["ran"] for member in record["members"]] == [len(m.history) for m in fold_ensemble.members]
     assert all(0 <= member["validation"]["val_accuracy"] <= 1 for member in record["members"])

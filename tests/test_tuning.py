@@ -170,6 +170,65 @@ def test_inner_folds_cover_train_and_validation_once(fast_dataset, fast_config):
     assert sorted(validated) == sorted(np.concatenate([outer.train, outer.validation]))
 
 
+def test_repeated_inner_folds_are_shuffled_anew_and_never_hold_test_rows(fast_dataset, fast_config):
+    outer, inner = study_splits(fast_dataset, fast_config, 3, repeats=2)
+    assert len(inner) == 6
+    for repeat in (inner[:3], inner[3:]):
+        validated = np.concatenate([split.validation for split in repeat])
+        assert sorted(validated) == sorted(np.concatenate([outer.train, outer.validation]))
+        assert not set(outer.test) & set(validated)
+    assert not all(np.array_equal(a.validation, b.validation) for a, b in zip(inner[:3], inner[3:], strict=True))
+
+
+def test_a_trial_records_the_mean_and_spread_over_its_folds(fast_dataset, fast_config, search, tmp_path):
+    tune("xgboost", fast_dataset, fast_config, search, trials=2, folds=2, repeats=2, out=tmp_path)
+    trials = optuna.load_study(study_name="xgboost", storage=tuning.default_storage(tmp_path)).trials
+    for trial in (trial for trial in trials if trial.state == TrialState.COMPLETE):
+        scores = trial.user_attrs["fold_macro_f1"]
+        assert len(scores) == 4
+        assert trial.value == pytest.approx(np.mean(scores))
+        assert trial.user_attrs["std_macro_f1"] == pytest.approx(np.std(scores))
+    assert "mean over 2 grouped inner folds, drawn 2 times" in (tmp_path / "xgboost" / "run.json").read_text()
+
+
+def test_a_study_can_hand_back_its_top_trials_averaged(fast_dataset, fast_config, tmp_path):
+    no_pruning = {"type": "none", "startup_trials": 0, "warmup_epochs": 0, "warmup_rounds": 0}
+    search_file = small_search_file(tmp_path / "search.yaml", final={"top_k": 2}, pruner=no_pruning)
+    search = load_search(fast_config, search_file)
+    settings = fast_config.models["mlp"]
+    config = fast_config.with_model(
+        "mlp", dataclasses.replace(settings, training=dataclasses.replace(settings.training, epochs=30))
+    )
+    result = tune("mlp", fast_dataset, config, search, trials=3, out=tmp_path)
+    record = read_record(result.final_run)
+    assert len(record.training.members) == 2  # the two best trials, each re-trained
+    model = tuning.family("mlp").load(result.final_run)
+    assert [layer.name for layer in model.layers if hasattr(layer, "layers")] == ["mlp_member1", "mlp_member2"]
+    assert result.test_scores["macro_f1"] > 0.2  # chance: 0.1; the synthetic features carry half the answer
+
+
+def test_outer_folds_test_each_study_beside_the_untuned_model(synthetic_root, search_file, tmp_path, capsys):
+    args = ["tune", "--model", "xgboost", "--trials", "2", "--outer-folds", "2", "--data", str(synthetic_root)]
+    assert main([*args, "--config", str(FAST_CONFIG), "--search", str(search_file), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "xgboost: over 2 outer folds, tuned macro-F1" in printed
+    table = pd.read_csv(tmp_path / "xgboost" / "outer_folds.csv")
+    assert table["fold"].tolist() == [1, 2]
+    summary = (tmp_path / "xgboost" / "outer_folds.md").read_text()
+    gain = table["tuned_macro_f1"].mean() - table["untuned_macro_f1"].mean()
+    assert f"Tuning {'gained' if gain > 0 else 'did not gain'}: {gain:+.3f} macro-F1" in summary
+    for fold in (1, 2):
+        directory = tmp_path / "xgboost" / f"outer{fold}"
+        final = next(directory.glob("*-final"))
+        sides = {
+            run: pd.read_csv(run / "split.csv").query("side == 'test'")["track"].tolist()
+            for run in (final, directory / "untuned")
+        }
+        assert sides[final] == sides[directory / "untuned"]  # tuned and untuned tested on the same rows
+        trials = pd.read_csv(directory / "trials.csv")
+        assert len(trials) == 2
+
+
 def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, search_file, tmp_path, capsys):
     args = ["tune", "--model", "xgboost", "--trials", "2", "--data", str(synthetic_root), "--config", str(FAST_CONFIG)]
     assert main([*args, "--search", str(search_file), "--out", str(tmp_path)]) == 0
@@ -185,6 +244,8 @@ def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, searc
         (["--model", "mlp"], "tune needs --trials N or --timeout SECONDS"),
         (["--model", "mlp", "--trials", "0"], "--trials must be at least 1, got 0"),
         (["--model", "mlp", "--trials", "1", "--study-name", "../up"], "--study-name must be letters, digits"),
+        (["--model", "mlp", "--trials", "1", "--repeats", "2"], "--repeats must be at least 1, and needs folds"),
+        (["--model", "mlp", "--trials", "1", "--outer-folds", "1"], "--outer-folds must be at least 2"),
         (
             ["--model", "mlp", "--trials", "1", "--storage", "nosuchdb://x"],
             "nosuchdb://x: cannot open the study storage",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from multimodal_genre.cli.common import (
     add_data_options,
@@ -18,6 +19,14 @@ from multimodal_genre.cli.common import (
 )
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import FAMILIES
+
+if TYPE_CHECKING:
+    from multimodal_genre.config import Config
+    from multimodal_genre.data import GenreDataset
+    from multimodal_genre.recipes import Recipe
+    from multimodal_genre.search import SearchConfig
+    from multimodal_genre.tuning import StudyOptions
+    from multimodal_genre.workers import Workers
 
 TUNING_DIR = Path("reports/tuning")
 
@@ -36,6 +45,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--study-name", help="study to create or resume (default: the model's name; with --model all, NAME-<model>)"
     )
     tune.add_argument("--folds", type=int, help="objective: mean over K grouped inner folds of train + validation")
+    tune.add_argument("--repeats", type=int, default=1, help="draw the inner folds R times, each shuffled anew")
+    tune.add_argument(
+        "--outer-folds",
+        type=int,
+        help="a study in each of K outer grouped folds, tested beside the untuned model: does tuning gain?",
+    )
     tune.add_argument(
         "--search", type=Path, help="YAML file with the changes to configs/search.yaml (default: the recipe's, if any)"
     )
@@ -49,12 +64,12 @@ def tune_models(args: argparse.Namespace) -> int:
     import optuna
 
     from multimodal_genre.search import load_search
-    from multimodal_genre.tuning import StudyOptions, tune
+    from multimodal_genre.tuning import StudyOptions
 
     if args.trials is None and args.timeout is None:
         raise ConfigError("tune needs --trials N or --timeout SECONDS (or both)")
     with as_options():
-        StudyOptions(args.trials, args.timeout, args.study_name, args.folds)
+        options = StudyOptions(args.trials, args.timeout, args.study_name, args.folds, args.repeats, args.outer_folds)
     recipe = recipe_for(args)
     model = model_for(args, recipe)
     workers = workers_for(args)
@@ -68,26 +83,55 @@ def tune_models(args: argparse.Namespace) -> int:
     with workers:
         for model in models:
             name = args.study_name if len(models) == 1 else (f"{args.study_name}-{model}" if args.study_name else None)
-            result = tune(
-                model,
-                dataset,
-                config,
-                search,
-                trials=args.trials,
-                timeout=args.timeout,
-                storage_url=args.storage,
-                study_name=name,
-                folds=args.folds,
-                out=args.out,
-                command=command_line(),
-                recipe=recipe.info if recipe else None,
-                workers=workers,
-            )
-            counts = result.counts
-            print(
-                f"Study '{result.study_name}': best validation macro-F1 {result.best_value:.4f}; "
-                f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed; "
-                f"{result.trials_per_hour:.1f} trials/hour. Re-trained on train + validation: test macro-F1 "
-                f"{result.test_scores['macro_f1']:.4f}. Tuned config: {result.directory / 'tuned.yaml'}"
-            )
+            _tune_model(model, dataset, config, search, options, name, args, recipe, workers)
     return 0
+
+
+def _tune_model(
+    model: str,
+    dataset: GenreDataset,
+    config: Config,
+    search: SearchConfig,
+    options: StudyOptions,
+    name: str | None,
+    args: argparse.Namespace,
+    recipe: Recipe | None,
+    workers: Workers,
+) -> None:
+    """One model's study (or one per outer fold), and its outcome on one line."""
+    from multimodal_genre.tuning import Study, tune, tune_outer_folds
+
+    info = recipe.info if recipe else None
+    if options.outer_folds:
+        study = Study(model, dataset, config, search, options, args.storage, command_line(), info, workers)
+        table = tune_outer_folds(study, name or model, args.out)
+        tuned, untuned = table["tuned_macro_f1"].mean(), table["untuned_macro_f1"].mean()
+        summary = args.out / (name or model) / "outer_folds.md"
+        print(
+            f"{model}: over {len(table)} outer folds, tuned macro-F1 {tuned:.4f}, untuned {untuned:.4f} "
+            f"({tuned - untuned:+.4f}). Summary: {summary}"
+        )
+        return
+    result = tune(
+        model,
+        dataset,
+        config,
+        search,
+        trials=args.trials,
+        timeout=args.timeout,
+        storage_url=args.storage,
+        study_name=name,
+        folds=args.folds,
+        out=args.out,
+        command=command_line(),
+        recipe=info,
+        workers=workers,
+        repeats=args.repeats,
+    )
+    counts = result.counts
+    print(
+        f"Study '{result.study_name}': best validation macro-F1 {result.best_value:.4f}; "
+        f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed; "
+        f"{result.trials_per_hour:.1f} trials/hour. Re-trained on train + validation: test macro-F1 "
+        f"{result.test_scores['macro_f1']:.4f}. Tuned config: {result.directory / 'tuned.yaml'}"
+    )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from multimodal_genre.errors import ConfigError
 from multimodal_genre.settings import Problems, Settings
 
 if TYPE_CHECKING:
@@ -63,6 +64,11 @@ class Family(abc.ABC):
     @abc.abstractmethod
     def load(self, directory: Path) -> Any:
         """The model that ``save`` wrote into ``directory``."""
+
+    def combine(self, models: Sequence[Any]) -> Any:
+        """One model whose probabilities are the mean of ``models``' (an ensemble's members); a
+        family that cannot make one refuses."""
+        raise ConfigError(f"{self.name} models cannot be averaged into one model (use one, or a stack)")
 
     def pruning_callback(self, trial: optuna.Trial, settings: Settings) -> Any | None:
         """optuna-integration's callback that reports a rising validation figure to ``trial`` at each

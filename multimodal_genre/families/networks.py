@@ -56,20 +56,14 @@ class NetworkFamily(Family):
         if ensemble is None:
             return train_network(self, settings, dataset, split, seed, callbacks)
         from multimodal_genre.ensembles import fit_ensemble
-        from multimodal_genre.models import averaged_network
 
         single = dataclasses.replace(settings, training=dataclasses.replace(settings.training, ensemble=None))
-        return fit_ensemble(
-            self,
-            single,
-            ensemble.members,
-            ensemble.subsets,
-            dataset,
-            split,
-            seed,
-            lambda models: averaged_network(models, self.name),
-            callbacks,
-        )
+        return fit_ensemble(self, single, ensemble.members, ensemble.subsets, dataset, split, seed, callbacks)
+
+    def combine(self, models: Sequence[Any]) -> Any:
+        from multimodal_genre.models import averaged_network
+
+        return averaged_network(models, self.name)
 
     def predict_proba(self, model: Any, images: np.ndarray, features: np.ndarray) -> np.ndarray:
         from multimodal_genre.models import model_inputs
