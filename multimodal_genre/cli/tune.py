@@ -77,7 +77,8 @@ def tune_models(args: argparse.Namespace) -> int:
     config = config_for(args, recipe, source)
     search = load_search(config, args.search or (recipe.search_path if recipe else None))
     dataset = source.load(config)
-    models = list(config.models) if model == "all" else [model]
+    trainable = [name for name in config.models if not FAMILIES[name].built_from_runs]  # a stack has nothing to tune
+    models = trainable if model == "all" else [model]
     # Optuna's progress bar (terminal) or one line per trial (log) replaces its own log records.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with workers:
