@@ -68,7 +68,15 @@ class NetworkFamily(Family):
     def predict_proba(self, model: Any, images: np.ndarray, features: np.ndarray) -> np.ndarray:
         from multimodal_genre.models import model_inputs
 
-        return model.predict(model_inputs(model, images, features), batch_size=64, verbose=0)
+        # Called batch by batch, not through model.predict: predict traces a new tf.function for every
+        # model, and an ensemble's members or a comparison's folds set off TensorFlow's retracing warnings.
+        inputs = model_inputs(model, images, features)
+        rows = len(next(iter(inputs.values())))
+        batches = [
+            np.asarray(model({name: array[start : start + 64] for name, array in inputs.items()}, training=False))
+            for start in range(0, rows, 64)
+        ]
+        return np.concatenate(batches) if batches else np.empty((0, model.output.shape[-1]), dtype=np.float32)
 
     def save(self, model: Any, directory: Path) -> None:
         model.save(directory / KERAS_MODEL)
