@@ -73,12 +73,14 @@ def changed_config(changes: Mapping[str, Any], source: str) -> Config:
 
 def config_from_data(data: Mapping[str, Any], source: str) -> Config:
     """A complete config from plain data (``config_dict``'s output); each model's section is read as
-    its family's settings."""
+    its family's settings, and a section set to null leaves that model out."""
     sections = data.get("models")
     if not isinstance(sections, Mapping):
         raise ConfigError(f"{source}: 'models' must be a mapping of model names to their settings, got {sections!r}")
     models = {}
     for name, section in sections.items():
+        if section is None:  # "models: {cnn: null}" drops a default model
+            continue
         if name not in FAMILIES:
             raise ConfigError(
                 f"{source}: unknown key '{join('models', str(name))}' (expected one of: {', '.join(FAMILIES)})"

@@ -102,3 +102,8 @@ def test_a_config_cannot_be_made_invalid_from_python(config):
         dataclasses.replace(config, seed=None)
     with pytest.raises(TypeError):
         config.models["mlp"] = config.models["fused"]  # the sections are read-only
+
+
+def test_a_model_set_to_null_is_left_out(tmp_path):
+    config = load_config(write(tmp_path, "models:\n  cnn: null\n"))
+    assert list(config.models) == ["fused", "mlp", "xgboost"]
