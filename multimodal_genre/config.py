@@ -65,6 +65,13 @@ def load_config(path: str | Path | None = None) -> Config:
     return changed_config(read_yaml(Path(path), str(path)), str(path))
 
 
+def load_run_config(path: str | Path) -> Config:
+    """The complete config a run wrote (``config.yaml``), read as it ran: a key it lacks, because it
+    came before that key, takes the setting's own default (what runs did before the key existed),
+    never today's ``default.yaml``, whose values may have changed since."""
+    return config_from_data(read_yaml(Path(path), str(path)), str(path))
+
+
 def changed_config(changes: Mapping[str, Any], source: str) -> Config:
     """The packaged defaults with ``changes`` (parsed YAML) overlaid, validated; errors name ``source``."""
     defaults = read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")

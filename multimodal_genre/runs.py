@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from multimodal_genre import workers
-from multimodal_genre.config import Config, config_dict, load_config
+from multimodal_genre.config import Config, config_dict, load_run_config
 from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import confusion, per_genre_report, score
@@ -179,7 +179,7 @@ def finished_run_scores(
     expected = split_table(dataset, split)
     problems = [
         *([] if record.model == name else [f"a {record.model} model, not {name}"]),
-        *([] if load_config(directory / CONFIG_FILE) == config else ["another config"]),
+        *([] if load_run_config(directory / CONFIG_FILE) == config else ["another config"]),
         *([] if record.dataset.fingerprint == dataset.fingerprint else ["another dataset"]),
         *([] if sides[["track", "side"]].equals(expected[["track", "side"]]) else ["another split"]),
     ]
@@ -208,7 +208,7 @@ def load_model_run(directory: str | Path) -> ModelRun:
     missing = [name for name in owner.files if not (directory / name).is_file()]
     if missing:
         raise RunError(f"{directory}: the {owner.name} model's {', '.join(missing)} is missing")
-    return ModelRun(directory, record, load_config(directory / CONFIG_FILE), owner, owner.load(directory))
+    return ModelRun(directory, record, load_run_config(directory / CONFIG_FILE), owner, owner.load(directory))
 
 
 def predictions_table(track_ids: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:

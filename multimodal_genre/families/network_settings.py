@@ -95,11 +95,11 @@ class ImageBranchConfig(Settings):
     batch_norm_momentum: float
     # Training-time augmentation: roll each spectrogram along time by up to this fraction of its width.
     time_shift: float
-    # Training-time augmentation after the shift: masked time and frequency bands (null: none).
-    masking: MaskingConfig | None
     # A pretrained network instead of the blocks above (whose filters, convolutions, kernel size,
     # batch norm and pooling then do not apply; dropout follows the global pooling).
     backbone: BackboneConfig | None
+    # Training-time augmentation after the shift: masked time and frequency bands (null: none).
+    masking: MaskingConfig | None = None
     # Random windows along time in training, windows averaged at prediction time (null: whole clips).
     time_crop: TimeCropConfig | None = None
 
@@ -199,10 +199,10 @@ class TrainingConfig(Settings):
     # plateau: the learning rate is cut when the monitored loss stalls (reduce_lr); cosine: it rises
     # linearly for warmup_epochs, then falls along a half cosine to zero at the last epoch, so
     # ``epochs`` is the training's length (early stopping may still end it sooner).
-    schedule: Literal["plateau", "cosine"]
-    warmup_epochs: int  # cosine only
     early_stopping: EarlyStoppingConfig
     reduce_lr: ReduceLRConfig  # plateau only
+    schedule: Literal["plateau", "cosine"] = "plateau"
+    warmup_epochs: int = 0  # cosine only
     ensemble: EnsembleConfig | None = None  # null: one network
     # Mixup's Beta(alpha, alpha) parameter: training examples are blends of two tracks, both views and
     # the genres by the same share. 0: off.
