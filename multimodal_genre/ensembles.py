@@ -36,13 +36,13 @@ def fit_ensemble(
     """``members`` models of ``family`` (``settings`` describing one of them) made one by its ``combine``.
     Member k has seed ``seed + k - 1``; ``callbacks`` watch the first member only, so a pruner sees
     each step once. The history has every member's steps, told apart by its ``member`` column."""
-    splits = inner_splits(dataset.labels, dataset.groups, split, members, seed) if subsets == "folds" else []
-    trained = []
-    for index in range(members):
-        watched = callbacks if index == 0 else ()
-        member_split = splits[index] if splits else split
-        trained.append(_fit_member(family, settings, dataset, member_split, seed + index, index, members, watched))
-    return combine_members(family, trained, _predictions_on_own_folds(trained, splits, dataset) if splits else None)
+    folds = subsets == "folds"
+    splits = inner_splits(dataset.labels, dataset.groups, split, members, seed) if folds else [split] * members
+    trained = [
+        _fit_member(family, settings, dataset, member_split, seed + index, index, members, () if index else callbacks)
+        for index, member_split in enumerate(splits)
+    ]
+    return combine_members(family, trained, _predictions_on_own_folds(trained, splits, dataset) if folds else None)
 
 
 def combine_members(

@@ -31,6 +31,7 @@ from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, SplitRecord, write_record
 from multimodal_genre.report.render import Block, Heading, Image, Paragraph, Table, write_markdown
 from multimodal_genre.runs import finished_run_scores, write_config, write_model_run, write_run_files
+from multimodal_genre.settings import Settings
 from multimodal_genre.stacking import build_stack
 from multimodal_genre.workers import Workers
 
@@ -55,9 +56,14 @@ def train_model(
         names = ", ".join(GENRES[code] for code in missing)
         raise DataError(f"{dataset.root}: the training split has no tracks of {names}; every genre needs some")
     owner = family(name)
+    return owner.fit(_section(config, name), dataset, split, config.seed, callbacks)
+
+
+def _section(config: Config, name: str) -> Settings:
+    """``name``'s settings in ``config``; a model the config has no section for is an error naming it."""
     if name not in config.models:
         raise ConfigError(f"the config has no section for model '{name}' (add one under models: {name})")
-    return owner.fit(config.models[name], dataset, split, config.seed, callbacks)
+    return config.models[name]
 
 
 def run_model(
@@ -212,9 +218,7 @@ def _stacked_members(models: Sequence[str], stacks: Sequence[str], config: Confi
     """Each model a stack of ``models`` averages -> the inner folds of its out-of-fold predictions."""
     wanted: dict[str, int] = {}
     for stack in stacks:
-        settings = config.models[stack] if stack in config.models else None
-        if settings is None:
-            raise ConfigError(f"the config has no section for model '{stack}' (add one under models: {stack})")
+        settings = _section(config, stack)
         for member in family(stack).members(settings):
             if member not in models:
                 raise ConfigError(f"models.{stack}.members: '{member}' must be compared too (add it to --models)")

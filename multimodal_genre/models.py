@@ -352,9 +352,17 @@ def cropping_network(
     return keras.Model(inputs, core({**inputs, IMAGE_INPUT: window(inputs[IMAGE_INPUT])}), name=name)
 
 
-def _crop_averaged(model: keras.Model, crop: RandomTimeCrop) -> keras.Model:
-    """The network behind ``crop`` predicting from evenly spaced windows of whole images, averaged."""
-    core = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+def cropping_parts(model: keras.Model) -> tuple[RandomTimeCrop, keras.Model] | None:
+    """The window layer and the network behind it of a model ``cropping_network`` built; None for
+    any other model."""
+    crop = next((layer for layer in model.layers if isinstance(layer, RandomTimeCrop)), None)
+    if crop is None:
+        return None
+    return crop, next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+
+def _crop_averaged(model: keras.Model, crop: RandomTimeCrop, core: keras.Model) -> keras.Model:
+    """``core`` predicting from evenly spaced windows of whole images, averaged."""
     core = inference_model(core)
     inputs = {key: keras.Input(tensor.shape[1:], name=key) for key, tensor in model.input.items()}
     windows = {key: RepeatRows(crop.test_crops, name=f"{key}_per_crop")(tensor) for key, tensor in inputs.items()}
@@ -501,9 +509,9 @@ def has_auxiliary_heads(config: NetworkConfig) -> bool:
 def inference_model(model: keras.Model) -> keras.Model:
     """The model with its fused output alone (auxiliary heads exist for training only), predicting
     from time windows averaged where it trained on windows."""
-    crop = next((layer for layer in model.layers if isinstance(layer, RandomTimeCrop)), None)
-    if crop is not None:
-        return _crop_averaged(model, crop)
+    parts = cropping_parts(model)
+    if parts is not None:
+        return _crop_averaged(model, *parts)
     if not isinstance(model.output, dict):
         return model
     return keras.Model(model.input, model.output[GENRE_OUTPUT], name=model.name)

@@ -41,6 +41,7 @@ from multimodal_genre.records import (
 )
 
 CONFIG_FILE = "config.yaml"
+PROBABILITY_COLUMNS = [f"p_{genre}" for genre in GENRES]  # a predictions table's columns, in GENRES order
 PREDICTIONS_FILE = "predictions.csv"
 # Probabilities for the training rows from an ensemble's members that never saw them (fold ensembles,
 # and the members of a stack): the rows a stack chooses its weights on.
@@ -213,7 +214,7 @@ def load_model_run(directory: str | Path) -> ModelRun:
 
 def predictions_table(track_ids: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
     """One row per track: id, true and predicted genre, then the probability of each genre."""
-    table = pd.DataFrame(probabilities, columns=[f"p_{genre}" for genre in GENRES])
+    table = pd.DataFrame(probabilities, columns=PROBABILITY_COLUMNS)
     table.insert(0, "track", track_ids)
     table.insert(1, "true_genre", [GENRES[code] for code in labels])
     table.insert(2, "predicted_genre", [GENRES[code] for code in probabilities.argmax(axis=1)])

@@ -17,13 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from multimodal_genre.data import GENRES, GenreDataset, Split
+from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.errors import RunError
 from multimodal_genre.families import TrainedModel, family
 from multimodal_genre.families.stacks import Stack, StackConfig
-from multimodal_genre.runs import OUT_OF_FOLD_FILE, PREDICTIONS_FILE
-
-_PROBABILITIES = [f"p_{genre}" for genre in GENRES]
+from multimodal_genre.runs import OUT_OF_FOLD_FILE, PREDICTIONS_FILE, PROBABILITY_COLUMNS
 
 
 def greedy_selection(
@@ -41,9 +39,14 @@ def greedy_selection(
         accuracy = float(np.mean(total.argmax(axis=1) == labels))
         history.append({"round": round_, "loss": losses[best], "accuracy": accuracy})
     history = pd.DataFrame(history)
-    kept = int(history["loss"].idxmin()) + 1
+    kept = best_round(history)
     weights = np.bincount(picks[:kept], minlength=len(candidates)) / kept
     return weights, history
+
+
+def best_round(history: pd.DataFrame) -> int:
+    """The 1-based round of lowest loss in a selection's history: the one whose weights are kept."""
+    return int(history["loss"].idxmin()) + 1
 
 
 def build_stack(
@@ -59,8 +62,7 @@ def build_stack(
     weights, history = greedy_selection(out_of_fold, dataset.labels[pool], settings.rounds)
     probabilities = sum(weight * member for weight, member in zip(weights, test, strict=True))
     stack = Stack({member: float(weight) for member, weight in zip(members, weights, strict=True)})
-    best = int(history["loss"].idxmin()) + 1
-    trained = TrainedModel(family(name), stack, history, best, time.perf_counter() - started)
+    trained = TrainedModel(family(name), stack, history, best_round(history), time.perf_counter() - started)
     return trained, np.asarray(probabilities, dtype=np.float32)
 
 
@@ -77,7 +79,7 @@ def _member_probabilities(path: Path, dataset: GenreDataset, rows: np.ndarray) -
     wanted = dataset.track_ids[rows]
     if set(table.index) != set(wanted):
         raise RunError(f"{path}: its tracks are not the {len(wanted)} tracks of this split")
-    return table.loc[wanted, _PROBABILITIES].to_numpy(dtype=np.float64)
+    return table.loc[wanted, PROBABILITY_COLUMNS].to_numpy(dtype=np.float64)
 
 
 def _log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:

@@ -23,8 +23,8 @@ from multimodal_genre.families.network_settings import NetworkConfig, TrainingCo
 from multimodal_genre.models import (
     GENRE_OUTPUT,
     IMAGE_INPUT,
-    RandomTimeCrop,
     build_network,
+    cropping_parts,
     has_auxiliary_heads,
     inference_model,
     model_inputs,
@@ -199,10 +199,10 @@ def settle_batch_norm(model: keras.Model, inputs: dict[str, np.ndarray], batch_s
     may restore an epoch whose averages had not settled; recomputing them makes the statistics
     match the restored weights exactly, without dropout or augmentation noise in them.
     """
-    crop = next((layer for layer in model.layers if isinstance(layer, RandomTimeCrop)), None)
-    if crop is not None:
+    parts = cropping_parts(model)
+    if parts is not None:
+        crop, model = parts
         inputs = {**inputs, IMAGE_INPUT: np.asarray(crop(inputs[IMAGE_INPUT], training=False))}
-        model = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     for layer in model.layers:
         if not isinstance(layer, keras.layers.BatchNormalization):
             continue

@@ -81,11 +81,11 @@ class StackFamily(Family):
         raise RunError(f"a stack is built from its members' runs: compare --models {' '.join(settings.members)} stack")
 
     def predict_proba(self, model: Stack, images: np.ndarray, features: np.ndarray) -> np.ndarray:
-        return sum(
-            weight * owner.predict_proba(member, images, features)
-            for name, weight in model.weights.items()
-            for owner, member in [model.models[name]]
-        )
+        total = 0.0
+        for name, weight in model.weights.items():
+            owner, member = model.models[name]
+            total = total + weight * owner.predict_proba(member, images, features)
+        return np.asarray(total, dtype=np.float32)
 
     def save(self, model: Stack, directory: Path) -> None:
         (directory / STACK_FILE).write_text(json.dumps({"weights": model.weights}, indent=2) + "\n")
