@@ -5,13 +5,17 @@ minus one grouped inner fold, stopping early on that fold. The second way wastes
 validation split, and each member's predictions on its own fold are out-of-fold: a stack chooses its
 weights on them without ever looking at the test rows (AutoGluon's bagging pays for its stack so).
 The family decides how its members become one model: networks average theirs in one Keras model.
+Given workers, the members train side by side there, each coming back as the files of its model.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import tempfile
 from collections.abc import Sequence
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -19,6 +23,9 @@ import pandas as pd
 from multimodal_genre.data import GenreDataset, Split, inner_splits
 from multimodal_genre.families.base import Family, OutOfFold, TrainedModel
 from multimodal_genre.settings import Settings
+
+if TYPE_CHECKING:
+    from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +39,25 @@ def fit_ensemble(
     split: Split,
     seed: int,
     callbacks: Sequence[Any] = (),
+    workers: Workers | None = None,
 ) -> TrainedModel:
     """``members`` models of ``family`` (``settings`` describing one of them) made one by its ``combine``.
     Member k has seed ``seed + k - 1``; ``callbacks`` watch the first member only, so a pruner sees
-    each step once. The history has every member's steps, told apart by its ``member`` column."""
+    each step once. The history has every member's steps, told apart by its ``member`` column. With
+    ``workers`` (entered) that do not run here, the members train there side by side (no callbacks)."""
     folds = subsets == "folds"
     splits = inner_splits(dataset.labels, dataset.groups, split, members, seed) if folds else [split] * members
-    trained = [
-        _fit_member(family, settings, dataset, member_split, seed + index, index, members, () if index else callbacks)
-        for index, member_split in enumerate(splits)
-    ]
+    if workers is not None and not workers.here:
+        if callbacks:
+            raise ValueError("an ensemble whose members train on workers cannot take callbacks")
+        trained = _fit_on_workers(family, settings, dataset, splits, seed, workers)
+    else:
+        trained = [
+            _fit_member(
+                family, settings, dataset, member_split, seed + index, index, members, () if index else callbacks
+            )
+            for index, member_split in enumerate(splits)
+        ]
     return combine_members(family, trained, _predictions_on_own_folds(trained, splits, dataset) if folds else None)
 
 
@@ -93,6 +109,49 @@ def _fit_member(
         len(split.validation),
     )
     return family.fit(settings, dataset, split, seed, callbacks)
+
+
+@dataclasses.dataclass(frozen=True)
+class _MemberFiles:
+    """A member trained on a worker: its model as the files ``save`` wrote, and what its training did."""
+
+    files: dict[str, bytes]
+    history: pd.DataFrame
+    best_epoch: int
+    seconds: float
+
+
+def _fit_on_workers(
+    family: Family, settings: Settings, dataset: GenreDataset, splits: Sequence[Split], seed: int, workers: Workers
+) -> list[TrainedModel]:
+    shared = workers.share(dataset)
+    futures = [
+        workers.submit(_fit_member_files, family.name, settings, shared, member_split, seed + index, index, len(splits))
+        for index, member_split in enumerate(splits)
+    ]
+    return [_member_from_files(family, future.result()) for future in futures]
+
+
+def _fit_member_files(
+    name: str, settings: Settings, dataset: GenreDataset, split: Split, seed: int, index: int, members: int
+) -> _MemberFiles:
+    """A worker's task: one member trained, its model saved and read back as bytes, so that the worker
+    needs no disk shared with the process that combines the members."""
+    from multimodal_genre.families import family
+
+    trained = _fit_member(family(name), settings, dataset, split, seed, index, members)
+    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
+        trained.save(Path(scratch))
+        files = {path.name: path.read_bytes() for path in Path(scratch).iterdir()}
+    return _MemberFiles(files, trained.history, trained.best_epoch, trained.seconds)
+
+
+def _member_from_files(family: Family, member: _MemberFiles) -> TrainedModel:
+    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
+        for name, content in member.files.items():
+            (Path(scratch) / name).write_bytes(content)
+        model = family.load(Path(scratch))
+    return TrainedModel(family, model, member.history, member.best_epoch, member.seconds)
 
 
 def _predictions_on_own_folds(

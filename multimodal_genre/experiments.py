@@ -23,7 +23,7 @@ import pandas as pd
 
 from multimodal_genre.config import Config
 from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split, kfold_splits
-from multimodal_genre.ensembles import fit_out_of_fold
+from multimodal_genre.ensembles import fit_ensemble, fit_out_of_fold
 from multimodal_genre.errors import ConfigError, DataError, RunError
 from multimodal_genre.evaluation import METRICS
 from multimodal_genre.families import TrainedModel, family
@@ -46,17 +46,28 @@ class ComparisonResult:
 
 
 def train_model(
-    name: str, config: Config, dataset: GenreDataset, split: Split, callbacks: Sequence[Any] = ()
+    name: str,
+    config: Config,
+    dataset: GenreDataset,
+    split: Split,
+    callbacks: Sequence[Any] = (),
+    workers: Workers | None = None,
 ) -> TrainedModel:
     """Train the model ``name`` as ``config`` describes it, by its family. ``callbacks`` (the family's
-    own kind) see every epoch or round; tuning uses them for pruning. With an empty validation side
-    there is no early stopping: the model trains for its configured length."""
+    own kind) see every epoch or round; tuning uses them for pruning. ``workers`` (entered) train an
+    ensemble's members side by side. With an empty validation side there is no early stopping: the
+    model trains for its configured length."""
     missing = sorted(set(range(len(GENRES))) - set(dataset.labels[split.train].tolist()))
     if missing:
         names = ", ".join(GENRES[code] for code in missing)
         raise DataError(f"{dataset.root}: the training split has no tracks of {names}; every genre needs some")
     owner = family(name)
-    return owner.fit(_section(config, name), dataset, split, config.seed, callbacks)
+    settings = _section(config, name)
+    ensemble = owner.ensemble(settings)
+    if ensemble is None:
+        return owner.fit(settings, dataset, split, config.seed, callbacks)
+    single, plan = ensemble
+    return fit_ensemble(owner, single, plan.members, plan.subsets, dataset, split, config.seed, callbacks, workers)
 
 
 def _section(config: Config, name: str) -> Settings:
@@ -76,12 +87,14 @@ def run_model(
     command: str | None = None,
     recipe: RecipeRecord | None = None,
     out_of_fold: int | None = None,
+    workers: Workers | None = None,
 ) -> dict[str, float]:
     """Train ``name`` on ``split``, score it on the test side, write its run folder ``out`` and log a
     summary line; return the test scores. ``fold`` is (index, count) for a K-fold split. With
     ``out_of_fold`` (a count of inner folds), the run also gets out-of-fold predictions of its
-    training rows for a stack: a fold ensemble has them, any other model trains that many more times."""
-    trained = train_model(name, config, dataset, split)
+    training rows for a stack: a fold ensemble has them, any other model trains that many more times.
+    ``workers`` (entered) train an ensemble's members side by side."""
+    trained = train_model(name, config, dataset, split, workers=workers)
     if out_of_fold and trained.out_of_fold is None:
         started = time.perf_counter()
         predictions = fit_out_of_fold(family(name), config.models[name], dataset, split, config.seed, out_of_fold)

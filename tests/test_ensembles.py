@@ -95,6 +95,25 @@ def test_a_run_folder_records_each_member(fold_ensemble, fast_dataset, fast_conf
     )
 
 
+def test_train_jobs_train_the_members_side_by_side_with_the_serial_figures(synthetic_root, tmp_path, capsys):
+    """`train --jobs 2` trains a fold ensemble's members in two workers; one worker with the same
+    threads per training gives the same predictions, and the run records every member."""
+    settings = yaml.safe_load(FAST_CONFIG.read_text())
+    settings["models"]["mlp"]["training"].update(epochs=8, ensemble={"members": 3, "subsets": "folds"})
+    path = tmp_path / "ensemble.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    arguments = ["train", "--model", "mlp", "--data", str(synthetic_root), "--config", str(path), "--threads", "1"]
+    for jobs in (1, 2):
+        assert main([*arguments, "--jobs", str(jobs), "--out", str(tmp_path / f"jobs{jobs}")]) == 0
+    assert "2 worker processes, 1 thread(s) each" in capsys.readouterr().out
+    parallel, serial = (pd.read_csv(tmp_path / f"jobs{jobs}" / "predictions.csv") for jobs in (2, 1))
+    pd.testing.assert_frame_equal(parallel, serial)
+    assert (parallel["predicted_genre"] == parallel["true_genre"]).mean() > 0.3  # chance: 0.1
+    record = json.loads((tmp_path / "jobs2" / "run.json").read_text())["training"]
+    assert len(record["members"]) == 3
+    assert len(pd.read_csv(tmp_path / "jobs2" / "out_of_fold.csv")) > 0
+
+
 def test_greedy_selection_weights_the_members_that_lower_the_loss():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 400)

@@ -32,6 +32,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--model", choices=list(FAMILIES), help="which model to train (default: the recipe's)")
     add_data_options(train, recipes=True)
     add_out_option(train)
+    add_worker_options(train)
     train.set_defaults(handler=train_one)
 
     compare = commands.add_parser(
@@ -59,10 +60,22 @@ def train_one(args: argparse.Namespace) -> int:
     model = model_for(args, recipe)
     source = data_source(args.data)
     config = config_for(args, recipe, source)
+    workers = workers_for(args)
     dataset = source.load(config)
     split = holdout_split(dataset.labels, dataset.groups, config.split)
     out = output_dir(args.out, args.recipe or model)
-    run_model(model, dataset, config, split, out, command=command_line(), recipe=recipe.info if recipe else None)
+    with workers:
+        print(f"Training on {workers.where}.")
+        run_model(
+            model,
+            dataset,
+            config,
+            split,
+            out,
+            command=command_line(),
+            recipe=recipe.info if recipe else None,
+            workers=workers,
+        )
     print(f"Run folder: {out}")
     return 0
 

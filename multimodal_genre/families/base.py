@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import optuna
 
     from multimodal_genre.data import GenreDataset, Split
+    from multimodal_genre.families.network_settings import EnsembleConfig
 
 
 class Family(abc.ABC):
@@ -64,6 +65,11 @@ class Family(abc.ABC):
     @abc.abstractmethod
     def load(self, directory: Path) -> Any:
         """The model that ``save`` wrote into ``directory``."""
+
+    def ensemble(self, settings: Settings) -> tuple[Settings, EnsembleConfig] | None:
+        """Where ``settings`` ask for an ensemble: the settings of one member, and how many members
+        train on which rows. None trains one model (``fit``)."""
+        return None
 
     def combine(self, models: Sequence[Any]) -> Any:
         """One model whose probabilities are the mean of ``models``' (an ensemble's members); a

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.families.network_settings import NetworkConfig
+from multimodal_genre.families.network_settings import EnsembleConfig, NetworkConfig
 from multimodal_genre.settings import Problems
 
 if TYPE_CHECKING:
@@ -52,13 +52,13 @@ class NetworkFamily(Family):
     ) -> TrainedModel:
         from multimodal_genre.training import train_network
 
-        ensemble = settings.training.ensemble
-        if ensemble is None:
-            return train_network(self, settings, dataset, split, seed, callbacks)
-        from multimodal_genre.ensembles import fit_ensemble
+        return train_network(self, settings, dataset, split, seed, callbacks)
 
+    def ensemble(self, settings: NetworkConfig) -> tuple[NetworkConfig, EnsembleConfig] | None:
+        if settings.training.ensemble is None:
+            return None
         single = dataclasses.replace(settings, training=dataclasses.replace(settings.training, ensemble=None))
-        return fit_ensemble(self, single, ensemble.members, ensemble.subsets, dataset, split, seed, callbacks)
+        return single, settings.training.ensemble
 
     def combine(self, models: Sequence[Any]) -> Any:
         from multimodal_genre.models import averaged_network
