@@ -27,3 +27,7 @@ class RunError(MultimodalGenreError, ValueError):
 
 class AudioError(MultimodalGenreError, ValueError):
     """An audio file is missing, unreadable, empty or too short."""
+
+
+class DivergedError(RunError):
+    """A training whose loss is no longer a number, or has grown far above where it started."""

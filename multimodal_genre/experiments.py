@@ -24,13 +24,14 @@ import pandas as pd
 from multimodal_genre.config import Config
 from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split, kfold_splits
 from multimodal_genre.ensembles import fit_ensemble, fit_out_of_fold
-from multimodal_genre.errors import ConfigError, DataError, RunError
+from multimodal_genre.errors import ConfigError, DataError, DivergedError, RunError
 from multimodal_genre.evaluation import METRICS
 from multimodal_genre.families import TrainedModel, family
+from multimodal_genre.files import write_csv
 from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, SplitRecord, write_record
-from multimodal_genre.report.render import Block, Heading, Image, Paragraph, Table, write_markdown
-from multimodal_genre.runs import finished_run_scores, write_config, write_model_run, write_run_files
+from multimodal_genre.report.render import Block, Heading, Image, Items, Paragraph, Table, write_markdown
+from multimodal_genre.runs import finished_run_scores, run_folder, write_config, write_model_run, write_run_files
 from multimodal_genre.settings import Settings
 from multimodal_genre.stacking import build_stack
 from multimodal_genre.workers import Workers
@@ -41,8 +42,9 @@ logger = logging.getLogger(__name__)
 @dataclasses.dataclass(frozen=True)
 class ComparisonResult:
     directory: Path
-    scores: pd.DataFrame  # one row per (fold, model): the metrics and the F1 of each genre
+    scores: pd.DataFrame  # one row per (fold, model) of the models that trained in every fold
     seconds: float
+    failed: dict[str, str] = dataclasses.field(default_factory=dict)  # "mlp, fold 2/5" -> why it failed
 
 
 def train_model(
@@ -101,7 +103,8 @@ def run_model(
         spent = time.perf_counter() - started
         trained = dataclasses.replace(trained, out_of_fold=predictions, seconds=trained.seconds + spent)
     probabilities = trained.predict_proba(dataset.images[split.test], dataset.features[split.test])
-    return write_trained_run(trained, probabilities, dataset, config, split, out, fold, command, recipe)
+    with run_folder(out) as partial:
+        return write_trained_run(trained, probabilities, dataset, config, split, partial, fold, command, recipe)
 
 
 def run_stack(
@@ -117,11 +120,8 @@ def run_stack(
     """Build the stack ``name`` from its members' runs beside ``out`` and write its run folder ``out``
     (whole, or not at all); return its test scores."""
     trained, probabilities = build_stack(name, config.models[name], out.parent, dataset, split)
-    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
-        run_dir = Path(scratch) / name
-        scores = write_trained_run(trained, probabilities, dataset, config, split, run_dir, fold, command, recipe)
-        write_run_files(out, _folder_files(run_dir))
-    return scores
+    with run_folder(out) as partial:
+        return write_trained_run(trained, probabilities, dataset, config, split, partial, fold, command, recipe)
 
 
 def write_trained_run(
@@ -164,15 +164,17 @@ def run_comparison(
     in this process); each run folder appears, whole, when its training ends. With ``resume``, model
     runs that already finished in ``out`` are kept, not trained again: a K-fold comparison takes
     hours on a CPU, and an interruption should cost the runs in progress at most. The wall time
-    recorded then counts the kept runs' training time."""
+    recorded then counts the kept runs' training time. A training that diverges fails alone: the
+    others go on, and its model is left out of the tables and listed as failed."""
     models = list(models or config.models)
     stacks = [name for name in models if family(name).built_from_runs]
     out_of_fold = _stacked_members(models, stacks, config)
-    if resume and not out.is_dir():
-        raise RunError(f"{out}: no comparison to go on with (resume names the folder of an unfinished one)")
+    if resume:
+        check_resumable(out)
     started = time.perf_counter()
     kept_seconds = 0.0
     scores: dict[tuple[int, str], dict[str, float]] = {}
+    failed: dict[tuple[int, str], str] = {}
     with contextlib.ExitStack() as stack:
         workers = workers or stack.enter_context(Workers())
         shared = workers.share(dataset)
@@ -190,19 +192,38 @@ def run_comparison(
                 elif name not in stacks:
                     task = (name, shared, config, split, fold, command, recipe, out_of_fold.get(name))
                     pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
-                _collect(pending, scores, block=False)
-        _collect(pending, scores, block=True)
+                _collect(pending, scores, failed, block=False)
+        _collect(pending, scores, failed, block=True)
     for index, split in enumerate(splits, start=1):
         fold = None if folds is None else (index, folds)
         for name in stacks:
-            if (index, name) not in scores:
+            lost = [member for member in family(name).members(config.models[name]) if (index, member) in failed]
+            if lost:
+                failed[index, name] = f"its member {lost[0]} failed"
+            elif (index, name) not in scores:
                 scores[index, name] = run_stack(
                     name, dataset, config, split, _run_dir(out, name, fold), fold, command, recipe
                 )
-    rows = [{"fold": index, "model": name, **scores[index, name]} for index, name in sorted(scores, key=_order(models))]
-    result = ComparisonResult(out, pd.DataFrame(rows), time.perf_counter() - started + kept_seconds)
+    whole = {name for name in models if not any(key[1] == name for key in failed)}
+    rows = [
+        {"fold": index, "model": name, **scores[index, name]}
+        for index, name in sorted(scores, key=_order(models))
+        if name in whole
+    ]
+    result = ComparisonResult(
+        out,
+        pd.DataFrame(rows),
+        time.perf_counter() - started + kept_seconds,
+        {f"{name}, {_where(None if folds is None else (index, folds))}": why for (index, name), why in failed.items()},
+    )
     _write_comparison(result, folds, dataset, config, command, recipe)
     return result
+
+
+def check_resumable(out: Path) -> None:
+    """A RunError unless ``out`` is a folder a comparison can go on in."""
+    if not out.is_dir():
+        raise RunError(f"{out}: no comparison to go on with (resume names the folder of an unfinished one)")
 
 
 def run_model_files(
@@ -250,16 +271,23 @@ def _log_kept(name: str, fold: tuple[int, int] | None, run_dir: Path, scores: di
 def _collect(
     pending: dict[concurrent.futures.Future, tuple[int, str, Path]],
     scores: dict[tuple[int, str], dict[str, float]],
+    failed: dict[tuple[int, str], str],
     block: bool,
 ) -> None:
-    """Write the run folders of the trainings that ended (all of them, with ``block``) and note their scores."""
+    """Write the run folders of the trainings that ended (all of them, with ``block``) and note their
+    scores, or why they diverged."""
     while pending:
         done, _ = concurrent.futures.wait(pending, timeout=None if block else 0, return_when="FIRST_COMPLETED")
         if not done:
             return
         for future in done:
             index, name, run_dir = pending.pop(future)
-            scores[index, name], files = future.result()
+            try:
+                scores[index, name], files = future.result()
+            except DivergedError as error:
+                failed[index, name] = str(error)
+                logger.warning(f"{error} ({run_dir} not written)")
+                continue
             write_run_files(run_dir, files)
 
 
@@ -290,7 +318,6 @@ def _write_comparison(
     out = result.directory
     kind = "hold-out split" if folds is None else f"grouped stratified {folds}-fold cross-validation"
     what = "synthetic data" if dataset.synthetic else f"{dataset.root.name} ({len(dataset)} tracks)"
-    overall, per_genre, means = _write_tables(result, folds, f"Per-genre F1, {kind}, {what}")
     synthetic = "**SYNTHETIC DATA: these figures say nothing about real music.**"
     spread = " (mean ± standard deviation over folds)" if folds else ""
     blocks: list[Block] = [
@@ -299,12 +326,23 @@ def _write_comparison(
         Paragraph(f"Dataset `{dataset.root}`: {len(dataset)} tracks, fingerprint {dataset.fingerprint}."),
         Paragraph(f"Test figures{spread}; wall time {result.seconds:.0f} s."),
         *([Paragraph(f"Command: `{command}`")] if command else []),
-        Table(overall),
-        *([Paragraph(gain)] if (gain := _fusion_gain(means)) else []),
-        Heading(2, "F1 per genre"),
-        Table(per_genre),
-        Image(out / "per_genre_f1.png", "Per-genre F1"),
     ]
+    means = pd.DataFrame(columns=list(METRICS))
+    if len(result.scores):
+        overall, per_genre, means = _write_tables(result, folds, f"Per-genre F1, {kind}, {what}")
+        blocks += [
+            Table(overall),
+            *([Paragraph(gain)] if (gain := _fusion_gain(means)) else []),
+            Heading(2, "F1 per genre"),
+            Table(per_genre),
+            Image(out / "per_genre_f1.png", "Per-genre F1"),
+        ]
+    if result.failed:
+        blocks += [
+            Heading(2, "Failed trainings"),
+            Paragraph("These models are left out of the tables above; their other folds' run folders are kept."),
+            Items([f"{where}: {why}" for where, why in result.failed.items()]),
+        ]
     write_markdown(out / "comparison.md", blocks)
     write_config(out, config)
     record = ComparisonRecord.new(
@@ -330,17 +368,16 @@ def _write_tables(
     means = grouped[list(METRICS)].mean().loc[models]
     genre_means = grouped[genre_columns].mean().loc[models].T.set_axis(list(GENRES))
     if folds is None:
-        means.to_csv(out / "comparison.csv")
-        genre_means.to_csv(out / "per_genre_f1.csv", index_label="genre")
+        write_csv(out / "comparison.csv", means)
+        write_csv(out / "per_genre_f1.csv", genre_means, index_label="genre")
         overall, per_genre, genre_stds = means.map(_three), genre_means.map(_three), None
     else:
-        table.to_csv(out / "folds.csv", index=False)
+        write_csv(out / "folds.csv", table, index=False)
         stds = grouped[list(METRICS)].std(ddof=1).loc[models]
         genre_stds = grouped[genre_columns].std(ddof=1).loc[models].T.set_axis(list(GENRES))
-        pd.concat([means.add_suffix("_mean"), stds.add_suffix("_std")], axis=1).to_csv(out / "comparison.csv")
-        pd.concat([genre_means.add_suffix("_mean"), genre_stds.add_suffix("_std")], axis=1).to_csv(
-            out / "per_genre_f1.csv", index_label="genre"
-        )
+        write_csv(out / "comparison.csv", pd.concat([means.add_suffix("_mean"), stds.add_suffix("_std")], axis=1))
+        genre_table = pd.concat([genre_means.add_suffix("_mean"), genre_stds.add_suffix("_std")], axis=1)
+        write_csv(out / "per_genre_f1.csv", genre_table, index_label="genre")
         overall, per_genre = _with_spread(means, stds), _with_spread(genre_means, genre_stds)
     plot_per_genre_f1(out / "per_genre_f1.png", genre_means, genre_stds, title)
     return overall, per_genre, means

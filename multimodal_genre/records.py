@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 from multimodal_genre import __version__
 from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.errors import ConfigError, RunError
+from multimodal_genre.files import write_text
 from multimodal_genre.settings import Problems, Settings, from_data, to_data
 
 RUN_FORMAT = 1
@@ -189,7 +190,8 @@ KINDS: dict[str, type[RunRecord]] = {"model": ModelRecord, "comparison": Compari
 
 
 def write_record(directory: Path, record: RunRecord) -> None:
-    (directory / RUN_FILE).write_text(json.dumps(to_data(record), indent=2, allow_nan=False) + "\n")
+    """Written last and whole: a folder with ``run.json`` is a finished run."""
+    write_text(directory / RUN_FILE, json.dumps(to_data(record), indent=2, allow_nan=False) + "\n")
 
 
 def read_record(directory: Path) -> RunRecord:
@@ -211,7 +213,7 @@ def read_record(directory: Path) -> RunRecord:
         raise RunError(
             f"{path}: run format {data.get('format')!r}, this version of multimodal-genre reads format {RUN_FORMAT}"
         )
-    kind = KINDS.get(data.get("kind"))
+    kind = KINDS.get(data["kind"]) if isinstance(data.get("kind"), str) else None
     if kind is None:
         raise RunError(f"{path}: 'kind' must be one of {', '.join(KINDS)}, got {data.get('kind')!r}")
     try:

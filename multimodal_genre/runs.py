@@ -9,10 +9,11 @@ Nothing in it is a pickle.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -152,19 +153,31 @@ def _member_record(member: TrainedModel) -> MemberRecord:
     )
 
 
-def write_run_files(directory: Path, files: Mapping[str, bytes]) -> None:
-    """A run folder from its files (relative path -> content), made whole under a temporary name and
-    then renamed, so a folder named like a run is never half-written. An unfinished folder of the same
-    name, left by an interrupted run, is replaced."""
+@contextlib.contextmanager
+def run_folder(directory: Path) -> Iterator[Path]:
+    """A scratch folder beside ``directory`` to write a run folder into, put in its place whole when
+    the block ends and removed if it fails: a folder named like a run is never half-written.
+    ``directory`` may be an empty folder reserved for the run, or an unfinished one an interrupted
+    run left (replaced)."""
     partial = directory.with_name(f".{directory.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    for relative, content in files.items():
-        path = partial / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-    if directory.exists():
-        shutil.rmtree(directory)
-    partial.rename(directory)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
+        if directory.exists():
+            shutil.rmtree(directory)
+        partial.rename(directory)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def write_run_files(directory: Path, files: Mapping[str, bytes]) -> None:
+    """A run folder from its files (relative path -> content), put in place whole (``run_folder``)."""
+    with run_folder(directory) as partial:
+        for relative, content in files.items():
+            path = partial / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
 
 
 def finished_run_scores(

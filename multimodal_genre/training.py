@@ -18,6 +18,7 @@ import pandas as pd
 
 from multimodal_genre import log
 from multimodal_genre.data import GENRES, GenreDataset, Split
+from multimodal_genre.errors import DivergedError
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.network_settings import NetworkConfig, TrainingConfig
 from multimodal_genre.models import (
@@ -52,6 +53,7 @@ def train_network(
     stopping = _early_stopping(config) if validating else None
     watched = log.watched()
     schedule = [
+        Divergence(family.name, config.training.learning_rate),
         *([stopping] if stopping else []),
         _learning_rate_schedule(config, validating),
         *callbacks,
@@ -219,6 +221,25 @@ def settle_batch_norm(model: keras.Model, inputs: dict[str, np.ndarray], batch_s
         mean = total / count
         layer.moving_mean.assign(mean.astype(np.float32))
         layer.moving_variance.assign(np.maximum(total_squares / count - mean**2, 0.0).astype(np.float32))
+
+
+class Divergence(keras.callbacks.Callback):
+    """Stops a training whose loss is not finite, or ``LIMIT`` times that of a uniform guess (ln 10):
+    its weights are noise by then, and training on would only report noise as a model."""
+
+    LIMIT = 100.0
+
+    def __init__(self, name: str, learning_rate: float) -> None:
+        super().__init__()
+        self.name, self.learning_rate = name, learning_rate
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        loss, guess = float((logs or {}).get("loss", 0.0)), float(np.log(len(GENRES)))
+        if not np.isfinite(loss) or loss > self.LIMIT * guess:
+            raise DivergedError(
+                f"{self.name} diverged at epoch {epoch + 1}: training loss {loss:.4g} against {guess:.3g} for a "
+                f"uniform guess; try a lower training.learning_rate than {self.learning_rate:g}"
+            )
 
 
 class EpochLine(keras.callbacks.Callback):

@@ -36,10 +36,11 @@ from multimodal_genre import log
 from multimodal_genre.config import Config, config_dict
 from multimodal_genre.data import GenreDataset, Split, holdout_split, inner_splits, kfold_splits
 from multimodal_genre.ensembles import combine_members
-from multimodal_genre.errors import RunError
+from multimodal_genre.errors import DivergedError, RunError
 from multimodal_genre.evaluation import score
 from multimodal_genre.experiments import run_model, train_model, write_trained_run
 from multimodal_genre.families import family
+from multimodal_genre.files import write_csv, write_text
 from multimodal_genre.records import DatasetRecord, RecipeRecord, SessionRecord, StudyRecord, write_record
 from multimodal_genre.report.render import Block, Heading, Paragraph, Table, write_markdown
 from multimodal_genre.runs import new_run_dir
@@ -119,7 +120,11 @@ class Objective:
         for index, split in enumerate(self.splits):
             # Pruning steps are epochs (or rounds) of the first split; later folds run unpruned.
             callbacks = [pruning] if pruning is not None and index == 0 else []
-            trained = train_model(self.model, config, self.dataset, split, callbacks=callbacks)
+            try:
+                trained = train_model(self.model, config, self.dataset, split, callbacks=callbacks)
+            except DivergedError as error:  # these settings are hopeless: stopped like a pruned trial
+                trial.set_user_attr("diverged", str(error))
+                raise optuna.TrialPruned(str(error)) from None
             rows = split.validation
             predicted = trained.predict_proba(self.dataset.images[rows], self.dataset.features[rows])
             scores.append(score(self.dataset.labels[rows], predicted)["macro_f1"])
@@ -333,7 +338,7 @@ def tune_outer_folds(study: Study, name: str, out: Path) -> pd.DataFrame:
 
 
 def _write_outer_summary(table: pd.DataFrame, study: Study, name: str, directory: Path) -> None:
-    table.to_csv(directory / "outer_folds.csv", index=False)
+    write_csv(directory / "outer_folds.csv", table, index=False)
     tuned, untuned = table["tuned_macro_f1"], table["untuned_macro_f1"]
     gain = tuned.mean() - untuned.mean()
     wins = int((tuned > untuned).sum())
@@ -490,10 +495,11 @@ def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
 
 
 def _write_tuned_config(directory: Path, name: str, best: optuna.trial.FrozenTrial, tuned: Config) -> None:
-    (directory / "tuned.yaml").write_text(
+    write_text(
+        directory / "tuned.yaml",
         f"# Tuned by study '{name}' (trial {best.number}, validation macro-F1 {best.value:.4f}).\n"
         f"# Use it with: multimodal-genre compare --config {directory / 'tuned.yaml'}\n"
-        + yaml.safe_dump(config_dict(tuned), sort_keys=False)
+        + yaml.safe_dump(config_dict(tuned), sort_keys=False),
     )
 
 

@@ -14,6 +14,7 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -57,7 +58,9 @@ def use_threads(count: int) -> bool:
 
 
 def _start_worker(level: int) -> None:
-    """A local worker process prints its log lines on standard output (each task sets its threads)."""
+    """A local worker process prints its log lines on standard output (each task sets its threads).
+    Ctrl-C is the command's to handle: it stops the workers, which would otherwise each print a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logger = logging.getLogger(log.PACKAGE)
     logger.addHandler(logging.StreamHandler(sys.stdout))
     logger.setLevel(level)
@@ -122,11 +125,16 @@ class Workers:
         )
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, error_type: type[BaseException] | None, *exc_info: object) -> None:
+        """Waits for the running tasks; after an error or Ctrl-C, stops them instead."""
         if self._client is not None:
             self._client.close()  # cancels what the cluster still runs for this client
         elif self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            stopping = error_type is not None and not self.here
+            self._executor.shutdown(wait=not stopping, cancel_futures=True)
+            if stopping:
+                for process in multiprocessing.active_children():
+                    process.terminate()
         self._executor = self._client = None
 
     @property

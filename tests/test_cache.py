@@ -57,15 +57,35 @@ def test_explicit_cache_dir_wins_over_the_environment(synthetic_root, config, tm
     assert not isolated_cache.exists()
 
 
-def test_a_corrupt_cache_file_is_rebuilt(synthetic_root, config, isolated_cache):
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda entry: entry.write_bytes(b"not an array"), "does not match"),
+        (lambda entry: entry.write_bytes(entry.read_bytes()[:-100]), "does not match"),  # truncated
+        (lambda entry: entry.write_bytes(_flip_one_bit(entry.read_bytes())), "does not match"),
+        (lambda entry: entry.with_suffix(".sha256").unlink(), "writer stopped before finishing"),
+    ],
+    ids=["garbage", "truncated", "bit-flipped", "no-checksum"],
+)
+def test_a_damaged_cache_entry_is_detected_rebuilt_and_reported_once(
+    damage, reason, synthetic_root, config, isolated_cache
+):
     good = load_dataset(synthetic_root, config.data)
     (entry,) = isolated_cache.glob("images-*.npy")
-    entry.write_bytes(b"not an array")
-    with pytest.warns(UserWarning, match="unreadable cache file"):
+    damage(entry)
+    with pytest.warns(UserWarning, match=f"damaged cache entry .*{reason}.*rebuilding it") as caught:
         rebuilt = load_dataset(synthetic_root, config.data)
+    assert len([warning for warning in caught if "damaged" in str(warning.message)]) == 1
     assert rebuilt.image_cache == "miss"
     np.testing.assert_array_equal(good.images, rebuilt.images)
     assert load_dataset(synthetic_root, config.data).image_cache == "hit"
+
+
+def _flip_one_bit(content: bytes) -> bytes:
+    """One bit of the pixels flipped: the array still loads, with a wrong value (only the checksum tells)."""
+    flipped = bytearray(content)
+    flipped[-1] ^= 0x01
+    return bytes(flipped)
 
 
 def test_an_unwritable_cache_warns_and_still_loads(synthetic_root, config, tmp_path):

@@ -123,6 +123,18 @@ def test_a_hopeless_trial_is_pruned(model, good, hopeless, fast_dataset, fast_co
     assert result.counts["pruned"] == 1
 
 
+def test_a_trial_whose_training_diverges_is_pruned_and_the_study_goes_on(fast_dataset, fast_config, search, tmp_path):
+    storage = tuning.default_storage(tmp_path)
+    study = optuna.create_study(study_name="mlp", storage=storage, direction="maximize")
+    study.enqueue_trial({"training.learning_rate": 10_000.0, "tabular.width": 32})
+    study.enqueue_trial({"training.learning_rate": 3e-3, "tabular.width": 32})
+    with pytest.warns(UserWarning, match="is out of range for distribution"):  # enqueued from outside the space
+        result = tune("mlp", fast_dataset, fast_config, search, trials=2, storage_url=storage, out=tmp_path)
+    diverged, good = optuna.load_study(study_name="mlp", storage=storage).trials
+    assert diverged.state == TrialState.PRUNED and "mlp diverged at epoch" in diverged.user_attrs["diverged"]
+    assert good.state == TrialState.COMPLETE and result.best_params["training.learning_rate"] == 3e-3
+
+
 def test_a_study_resumes_under_its_name(fast_dataset, fast_config, search, tmp_path):
     storage = tuning.default_storage(tmp_path)
     first = tune("xgboost", fast_dataset, fast_config, search, trials=2, out=tmp_path, study_name="resumable")

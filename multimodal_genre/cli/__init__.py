@@ -1,8 +1,10 @@
 """The ``multimodal-genre`` command line: one module per group of commands, each adding its
 subcommands to the parser and handling them.
 
-Errors caused by the user's input (MultimodalGenreError) print as one line and exit with status 2;
-anything else is a bug and keeps its traceback. The package's log lines print to standard output.
+Errors caused by the user's input (MultimodalGenreError) and by the system (a full disk, a folder
+it may not write) print as one line and exit with status 2; Ctrl-C prints one line and exits with
+status 130, keeping what finished; anything else is a bug and keeps its traceback. The package's log
+lines print to standard output.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except MultimodalGenreError as error:
             print(f"{PROG}: error: {error}", file=sys.stderr)
             return 2
+        except OSError as error:
+            print(f"{PROG}: error: {_system_error(error)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted; the runs that finished are kept", file=sys.stderr)
+            return 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMANDS:
         module.add_commands(commands)
     return parser
+
+
+def _system_error(error: OSError) -> str:
+    """``path: what went wrong``, as the system words it (No space left on device, Permission denied)."""
+    what = error.strerror or str(error)
+    return f"{error.filename}: {what}" if error.filename else what
 
 
 def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:

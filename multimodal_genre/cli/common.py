@@ -17,6 +17,7 @@ from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, load_dataset, write_synthetic_dataset
 from multimodal_genre.data.layout import FEATURES_CSV
 from multimodal_genre.errors import ConfigError, DatasetNotFoundError, RunError
+from multimodal_genre.files import LOCK_FILE, check_not_busy
 from multimodal_genre.recipes import Recipe, load_recipe
 from multimodal_genre.runs import new_run_dir
 from multimodal_genre.settings import SettingError
@@ -144,7 +145,9 @@ def output_dir(out: Path | None, name: str) -> Path:
     """``--out`` if it is new or empty (earlier results are never overwritten), else a fresh run folder."""
     if out is None:
         return new_run_dir(RUNS_DIR, name)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.is_dir():
+        check_not_busy(out)
+    if out.exists() and (not out.is_dir() or any(child.name != LOCK_FILE for child in out.iterdir())):
         raise RunError(f"{out}: exists and is not an empty folder; choose a new --out")
     out.mkdir(parents=True, exist_ok=True)
     return out

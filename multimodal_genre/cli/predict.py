@@ -14,6 +14,7 @@ from multimodal_genre.cli.common import DEFAULT_DATA_DIR, PROG, data_source
 from multimodal_genre.data import GENRES
 from multimodal_genre.data.layout import FEATURES_CSV
 from multimodal_genre.errors import ConfigError
+from multimodal_genre.files import write_csv, writing_into
 from multimodal_genre.runs import ModelRun, load_model_run
 
 
@@ -59,7 +60,7 @@ def predict_genres(args: argparse.Namespace) -> int:
     if args.out is None:
         table.to_csv(sys.stdout, index=False, float_format="%.4f")
     else:
-        table.to_csv(args.out, index=False)
+        write_csv(args.out, table, index=False)
         print(f"Wrote {len(table)} predictions to {args.out}")
     return 0
 
@@ -90,7 +91,7 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> in
                 for item in found
             ]
         )
-        table.to_csv(out, index=False)
+        write_csv(out, table, index=False)
         print(f"Wrote {len(table)} predictions to {out}")
     return 2 if errors else 0
 
@@ -98,7 +99,8 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> in
 def extract_audio(args: argparse.Namespace) -> int:
     from multimodal_genre.audio import extract
 
-    result = extract(args.audio, args.out, label=args.label)
+    with writing_into(args.out):
+        result = extract(args.audio, args.out, label=args.label)
     for note in result.notes:
         print(note)
     for error in result.errors:

@@ -25,6 +25,7 @@ from multimodal_genre.cli.common import (
 from multimodal_genre.data import holdout_split
 from multimodal_genre.errors import RunError
 from multimodal_genre.families import FAMILIES
+from multimodal_genre.files import writing_into
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -81,7 +82,7 @@ def train_one(args: argparse.Namespace) -> int:
 
 
 def compare_models(args: argparse.Namespace) -> int:
-    from multimodal_genre.experiments import run_comparison
+    from multimodal_genre.experiments import check_resumable, run_comparison
 
     if args.resume and args.out is None:
         raise RunError("--resume: no --out given: name the folder of the comparison to go on with")
@@ -95,8 +96,10 @@ def compare_models(args: argparse.Namespace) -> int:
     workers = workers_for(args)
     dataset = source.load(config)
     name = args.recipe or "compare"
+    if args.resume:
+        check_resumable(args.out)
     out = args.out if args.resume else output_dir(args.out, name if args.folds is None else f"{name}-{args.folds}fold")
-    with workers:
+    with writing_into(out), workers:
         print(f"Training on {workers.where}.")
         result = run_comparison(
             dataset,
@@ -111,4 +114,8 @@ def compare_models(args: argparse.Namespace) -> int:
         )
     print(f"\n{(result.directory / 'comparison.md').read_text()}")
     print(f"Wall time {result.seconds:.0f} s. Results: {result.directory}")
+    if result.failed:
+        where, why = next(iter(result.failed.items()))
+        more = f" and {len(result.failed) - 1} more (comparison.md lists them)" if len(result.failed) > 1 else ""
+        raise RunError(f"{where}: {why}{more}; the other models' results are in {result.directory}")
     return 0

@@ -1,13 +1,16 @@
 """On-disk cache of decoded image arrays.
 
 The key is a hash of every input image's content (not its path or time stamp) and of the image
-settings, so an edited file or a changed setting always misses; a stale array is never served.
+settings, so an edited file or a changed setting always misses; a stale array is never served. Each
+entry has its SHA-256 beside it, written after the entry: a truncated or bit-flipped entry, or one
+whose writer died before the checksum, is rebuilt (with a warning), never served.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import warnings
@@ -17,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from multimodal_genre.data.settings import ImageConfig
+from multimodal_genre.files import write_bytes, write_text
 
 # Bump when the preprocessing code changes what it produces for the same inputs and settings.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def default_cache_dir() -> Path:
@@ -44,26 +48,37 @@ def images_key(digests: Sequence[str], config: ImageConfig) -> str:
 
 
 def load_array(directory: Path, key: str) -> np.ndarray | None:
-    """The cached array for ``key``, or None when absent or unreadable (then it is rebuilt)."""
-    path = directory / f"images-{key}.npy"
+    """The cached array for ``key``, or None when absent, damaged or unreadable (then it is rebuilt)."""
+    path = _entry(directory, key)
     if not path.exists():
         return None
     try:
-        return np.load(path, allow_pickle=False)
+        content = path.read_bytes()
+        checksum = _checksum(path)
+        if not checksum.is_file():
+            raise ValueError(f"no {checksum.name}: its writer stopped before finishing")
+        if hashlib.sha256(content).hexdigest() != checksum.read_text().strip():
+            raise ValueError(f"its content does not match {checksum.name}")
+        return np.load(io.BytesIO(content), allow_pickle=False)
     except (OSError, ValueError) as error:
-        warnings.warn(f"{path}: ignoring unreadable cache file ({error}); rebuilding it", stacklevel=2)
+        warnings.warn(f"{path}: damaged cache entry ({error}); rebuilding it", stacklevel=2)
         return None
 
 
 def save_array(directory: Path, key: str, array: np.ndarray) -> Path:
-    """Write atomically (temporary file, then rename) so a crash never leaves a half-written entry."""
+    """The entry and then its checksum, each written whole (temporary file, then rename)."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"images-{key}.npy"
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    try:
-        with partial.open("wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    path = _entry(directory, key)
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    write_bytes(path, buffer.getvalue())
+    write_text(_checksum(path), hashlib.sha256(buffer.getvalue()).hexdigest() + "\n")
     return path
+
+
+def _entry(directory: Path, key: str) -> Path:
+    return directory / f"images-{key}.npy"
+
+
+def _checksum(entry: Path) -> Path:
+    return entry.with_suffix(".sha256")

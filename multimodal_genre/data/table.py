@@ -32,6 +32,8 @@ def read_features_table(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: malformed CSV ({str(error).strip().splitlines()[-1]})") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file") from None
+    if not isinstance(raw.index, pd.RangeIndex):  # pandas takes a first column the header lacks as the index
+        raise DataError(f"{path}: the rows have more fields than the header's {len(raw.columns)} columns")
 
     _check_columns(raw, path)
     if raw.empty:

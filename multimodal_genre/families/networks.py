@@ -9,12 +9,14 @@ stay quick for the commands that train nothing.
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from multimodal_genre.errors import RunError
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.network_settings import EnsembleConfig, NetworkConfig
 from multimodal_genre.settings import Problems
@@ -79,14 +81,29 @@ class NetworkFamily(Family):
         return np.concatenate(batches) if batches else np.empty((0, model.output.shape[-1]), dtype=np.float32)
 
     def save(self, model: Any, directory: Path) -> None:
-        model.save(directory / KERAS_MODEL)
+        path = directory / KERAS_MODEL
+        try:
+            model.save(path)
+        except OSError as error:  # Keras writes through a zip file whose errors name no file
+            raise OSError(error.errno, error.strerror or str(error), str(path)) from None
 
     def load(self, directory: Path) -> Any:
+        """Keras' safe mode stays on: a file holding code (a Lambda layer) is refused, never run."""
         import keras
 
         import multimodal_genre.models  # noqa: F401  (registers the custom layers a saved network may hold)
 
-        return keras.saving.load_model(directory / KERAS_MODEL)
+        path = directory / KERAS_MODEL
+        try:
+            return keras.saving.load_model(path)
+        except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as error:
+            if "safe_mode" in str(error):
+                raise RunError(
+                    f"{path}: holds Python code (a Lambda layer), which is never run on loading; if you trust "
+                    "the file, load it yourself with keras.saving.load_model(path, safe_mode=False)"
+                ) from None
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise RunError(f"{path}: damaged or not a network this package saved ({reason})") from None
 
     def pruning_callback(self, trial: optuna.Trial, settings: NetworkConfig) -> Any:
         from optuna_integration import KerasPruningCallback

@@ -6,12 +6,14 @@ trained, loaded or pruned, not when a config is read.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from multimodal_genre.errors import RunError
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.tree_settings import XGBoostConfig
 
@@ -44,13 +46,24 @@ class XGBoostFamily(Family):
         return model.predict_proba(features)
 
     def save(self, model: Any, directory: Path) -> None:
-        model.save_model(directory / XGBOOST_MODEL)
+        import xgboost
+
+        path = directory / XGBOOST_MODEL
+        try:
+            model.save_model(path)
+        except xgboost.core.XGBoostError:  # its writer words a full disk as a failed internal check
+            raise OSError(errno.EIO, "XGBoost could not write the model (is the disk full?)", str(path)) from None
 
     def load(self, directory: Path) -> Any:
         import xgboost
 
+        path = directory / XGBOOST_MODEL
         model = xgboost.XGBClassifier()
-        model.load_model(directory / XGBOOST_MODEL)
+        try:
+            model.load_model(path)
+        except (xgboost.core.XGBoostError, ValueError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise RunError(f"{path}: damaged or not a model this package saved ({reason})") from None
         return model
 
     def pruning_callback(self, trial: optuna.Trial, settings: XGBoostConfig) -> Any:

@@ -20,6 +20,7 @@ import yaml
 from multimodal_genre import __version__
 from multimodal_genre.config import config_dict, load_config
 from multimodal_genre.data import GENRES
+from multimodal_genre.files import writing_into
 from multimodal_genre.records import ComparisonRecord, StudyRecord
 from multimodal_genre.report.figures import entry_colors, entry_figures, group_figures, study_figures
 from multimodal_genre.report.render import (
@@ -52,8 +53,14 @@ class Report:
 
 
 def write_report(directories: Sequence[Path], out: Path, command: str | None = None) -> Report:
-    """Read every run folder (refusing the first that is not one), then write the report into ``out``."""
+    """Read every run folder (refusing the first that is not one), then write the report into ``out``,
+    holding its lock: a second writer is refused."""
     sources = read_sources(directories)
+    with writing_into(out):
+        return _write_page(sources, out, command)
+
+
+def _write_page(sources: Sequence[Source], out: Path, command: str | None) -> Report:
     groups = groups_of(sources)
     colors = entry_colors([entry for group in groups for entry in group.entries])
     folder = out / "figures"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from multimodal_genre.files import write_text
+
 
 @dataclasses.dataclass(frozen=True)
 class Heading:
@@ -90,19 +92,20 @@ _POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 def write_html(path: Path, title: str, blocks: Sequence[Block]) -> None:
     body = "\n".join(_html_block(block) for block in blocks)
-    path.write_text(
+    write_text(
+        path,
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_POLICY}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
-        f"<body>\n{body}\n</body>\n</html>\n"
+        f"<body>\n{body}\n</body>\n</html>\n",
     )
 
 
 def write_markdown(path: Path, blocks: Sequence[Block]) -> None:
     """Figures are linked relative to ``path``'s folder."""
-    path.write_text("\n".join(_markdown_block(block, path.parent) for block in blocks))
+    write_text(path, "\n".join(_markdown_block(block, path.parent) for block in blocks))
 
 
 def _html_block(block: Block) -> str:

@@ -1,0 +1,98 @@
+"""Writing output that no reader takes for whole while it is half-written, one writer per folder.
+
+A file is written under a temporary name beside it and renamed over its own name once complete: a
+rename within a folder is atomic, so after a full disk or a ``kill -9`` the name holds the old
+content or the new, never part of either. An output folder is locked while a command writes into
+it, so a second command pointed at the same folder is refused instead of mixing its files in. The
+lock is the operating system's (``flock``), released when its process ends however it ends, so a
+killed run never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from multimodal_genre.errors import RunError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+LOCK_FILE = ".lock"  # in an output folder while a command writes into it
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write into; renamed to ``path`` when the block ends
+    without an error, removed when it fails."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """``path`` holds ``text`` whole, or keeps what it held."""
+    with replacing(path) as partial:
+        partial.write_text(text)
+
+
+def write_csv(path: Path, table: pd.DataFrame, **options: Any) -> None:
+    """``table.to_csv(path, **options)``, whole or not at all."""
+    with replacing(path) as partial:
+        table.to_csv(partial, **options)
+
+
+def write_bytes(path: Path, content: bytes) -> None:
+    """``path`` holds ``content`` whole, or keeps what it held."""
+    with replacing(path) as partial:
+        partial.write_bytes(content)
+
+
+@contextlib.contextmanager
+def writing_into(folder: Path) -> Iterator[Path]:
+    """Hold ``folder``'s lock (creating the folder) while a command writes into it; another process
+    holding it is a RunError naming the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK_FILE).open("a") as handle:
+        if not _try_lock(handle.fileno()):
+            raise _busy(folder)
+        yield folder
+
+
+def check_not_busy(folder: Path) -> None:
+    """A RunError naming ``folder`` if another process writes into it now."""
+    lock = folder / LOCK_FILE
+    if lock.is_file():
+        with lock.open("a") as handle:
+            if not _try_lock(handle.fileno()):
+                raise _busy(folder)
+
+
+def _busy(folder: Path) -> RunError:
+    return RunError(
+        f"{folder}: another multimodal-genre process is writing into this folder; "
+        "wait for it to end or choose another --out"
+    )
+
+
+def _try_lock(descriptor: int) -> bool:
+    """An exclusive lock on the open file, held until it is closed; False where another process holds it."""
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(descriptor, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
