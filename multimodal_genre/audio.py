@@ -30,6 +30,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -46,6 +47,8 @@ WINDOW_SECONDS = 30.0  # GTZAN's clip length: longer audio is cut into windows o
 # GTZAN's own clips run up to 30.65 s: audio up to this long is one window, taken whole.
 SINGLE_WINDOW_SECONDS = 31.0
 MIN_SECONDS = 5.0  # shorter audio has too few beats for a tempo and too few frames for a picture
+MAX_SECONDS = 3600.0  # an hour: 320 MB of mono samples, the most one file may take in memory
+BLOCK_SECONDS = 10  # audio read, mixed down and resampled this much at a time
 SHORT_SECONDS = 29.0  # shorter than a GTZAN clip: its picture is stretched in time, so warn
 PAD_MODE = "reflect"
 FIGURE_INCHES, FIGURE_DPI = (6, 4), 72
@@ -59,9 +62,8 @@ class ShortAudioWarning(UserWarning):
 
 def load_audio(path: str | Path) -> np.ndarray:
     """Mono samples at 22050 Hz from any file librosa reads (WAV, FLAC, OGG; MP3 where libsndfile
-    or the system's decoder can); an unreadable, empty or too short file is an AudioError naming it."""
-    import librosa
-
+    or the system's decoder can); an unreadable, empty, too short or too long file is an AudioError
+    naming it."""
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file")
@@ -70,7 +72,9 @@ def load_audio(path: str | Path) -> np.ndarray:
     try:
         with warnings.catch_warnings(), _native_stderr_silenced():
             warnings.simplefilter("ignore")  # librosa's fallback notices; a failure still raises
-            samples, _ = librosa.load(path, sr=SAMPLE_RATE, mono=True)
+            samples = _decode(path)
+    except AudioError:
+        raise
     except Exception as error:  # soundfile and audioread raise many types for a file they cannot decode
         detail = str(error).strip() or "no decoder could read it"
         raise AudioError(f"{path}: not readable as audio ({type(error).__name__}: {detail})") from None
@@ -89,6 +93,50 @@ def load_audio(path: str | Path) -> np.ndarray:
             stacklevel=2,
         )
     return samples
+
+
+def _decode(path: Path) -> np.ndarray:
+    """Mono 22050 Hz samples. What libsndfile reads (WAV, FLAC, OGG) is read, mixed down and resampled
+    block by block, so memory holds the mono result and one block, whatever the file's rate, channels
+    and sample size; the rest (MP3 through the system's decoder) librosa decodes whole."""
+    import soundfile
+
+    try:
+        info = soundfile.info(str(path))
+    except RuntimeError:  # not a format libsndfile reads
+        import librosa
+
+        return librosa.load(path, sr=SAMPLE_RATE, mono=True)[0]
+    if info.duration > MAX_SECONDS:
+        raise AudioError(f"{path}: {info.duration:.0f} s of audio, longer than the {MAX_SECONDS:.0f} s this reads")
+    resampler = _resampler(info.samplerate)
+    # The header's length (and a few samples a resampler may add), untouched until written: a header
+    # that claims more than the file holds costs no memory.
+    out = np.empty(int(np.ceil(info.frames * SAMPLE_RATE / info.samplerate)) + 64, dtype=np.float32)
+    filled = 0
+    blocks = soundfile.blocks(str(path), blocksize=BLOCK_SECONDS * info.samplerate, dtype="float32", always_2d=True)
+    for block in blocks:
+        mono = block.mean(axis=1, dtype=np.float32)
+        filled = _append(out, filled, mono if resampler is None else resampler.resample_chunk(mono))
+    if resampler is not None:
+        filled = _append(out, filled, resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+    return out[:filled]
+
+
+def _resampler(rate: int) -> Any:
+    """librosa's resampling (soxr, high quality) one block at a time; None where no resampling is needed."""
+    if rate == SAMPLE_RATE:
+        return None
+    import soxr
+
+    return soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+
+
+def _append(out: np.ndarray, filled: int, samples: np.ndarray) -> int:
+    if filled + len(samples) > len(out):
+        raise ValueError("the audio holds more samples than its header says")
+    out[filled : filled + len(samples)] = samples
+    return filled + len(samples)
 
 
 def windows(samples: np.ndarray) -> list[np.ndarray]:

@@ -206,6 +206,9 @@ def _storage(url: str, search: SearchConfig, attempts: int = 5) -> RDBStorage:
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return RDBStorage(
                     url,
+                    # A pooled connection is checked before use: after the server restarts, the next
+                    # trial reconnects instead of failing on a connection the restart closed.
+                    engine_kwargs={"pool_pre_ping": True},
                     heartbeat_interval=search.storage.heartbeat_seconds,
                     grace_period=search.storage.grace_seconds,
                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=search.storage.retries),
@@ -224,6 +227,31 @@ def _storage(url: str, search: SearchConfig, attempts: int = 5) -> RDBStorage:
             time.sleep(0.5 * attempt)
         except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
             raise RunError(f"{mask(url)}: cannot open the study storage ({_first_line(error)})") from None
+
+
+@contextlib.contextmanager
+def storage_kept(url: str) -> Iterator[None]:
+    """A study whose storage goes away (the database server stopped or restarted while a trial wrote
+    to it) stops with one line: its finished trials are in the storage, and the same command goes on."""
+    try:
+        yield
+    except Exception as error:
+        lost = _storage_error(error)
+        if lost is None:
+            raise
+        raise RunError(
+            f"{mask(url)}: lost the study storage ({_first_line(lost)}); the finished trials are kept there: "
+            "run the same command again to go on"
+        ) from None
+
+
+def _storage_error(error: BaseException | None) -> BaseException | None:
+    """The database error behind ``error`` (Optuna may raise another one while cleaning up after it)."""
+    while error is not None:
+        if isinstance(error, sqlalchemy.exc.OperationalError):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _first_line(error: Exception) -> str:
@@ -289,12 +317,13 @@ class Study:
             study = open_study(name, storage, search, identity, config.seed)
             study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
             objective = Objective(model, config, search, self.dataset, splits)
-            if self.workers is None or self.workers.here:
-                session = optimise(study, objective, options.trials, options.timeout)
-            else:
-                session = optimise_on(
-                    self.workers, storage.url, search, study, objective, options, identity, config.seed
-                )
+            with storage_kept(storage.url):
+                if self.workers is None or self.workers.here:
+                    session = optimise(study, objective, options.trials, options.timeout)
+                else:
+                    session = optimise_on(
+                        self.workers, storage.url, search, study, objective, options, identity, config.seed
+                    )
             best = _best_trial(study)
             directory.mkdir(parents=True, exist_ok=True)
             _write_tuned_config(directory, name, best, apply(config, model, best.params))

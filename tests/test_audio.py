@@ -5,6 +5,7 @@ The comparison with the real Kaggle files is in tests/test_real_data.py."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -79,6 +80,61 @@ def test_flac_ogg_and_mp3_are_read(tmp_path, clip):
         decoded = load_audio(tmp_path / lossy)
         assert abs(len(decoded) - len(samples)) < SAMPLE_RATE // 10, lossy
         assert np.corrcoef(decoded[: SAMPLE_RATE * 5], samples[: SAMPLE_RATE * 5])[0, 1] > 0.9, lossy
+
+
+@pytest.mark.parametrize(
+    ("rate", "channels", "subtype", "suffix"),
+    [
+        (96_000, 6, "PCM_16", "wav"),
+        (22_050, 1, "PCM_U8", "wav"),
+        (44_100, 2, "PCM_24", "flac"),
+        (8_000, 1, "FLOAT", "wav"),
+    ],
+    ids=["96kHz-6ch", "8-bit", "44.1kHz-stereo-24-bit-flac", "8kHz-float"],
+)
+def test_odd_audio_is_read_block_by_block_as_librosa_reads_it_whole(rate, channels, subtype, suffix, tmp_path):
+    import librosa
+
+    wave = np.resize(music(12), int(12 * rate))  # the tone, at another rate it is just another tone
+    path = tmp_path / f"odd.{suffix}"
+    soundfile.write(path, np.stack([wave * (0.5 + 0.1 * k) for k in range(channels)], axis=1), rate, subtype=subtype)
+    with pytest.warns(ShortAudioWarning):
+        samples = load_audio(path)
+    whole = librosa.to_mono(soundfile.read(path, dtype="float32", always_2d=True)[0].T)  # librosa.load, whole
+    np.testing.assert_array_equal(
+        samples, librosa.resample(whole, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
+    )
+
+
+def test_reading_takes_the_mono_result_and_one_block_of_memory_whatever_the_channels(tmp_path):
+    """Two minutes of 96 kHz 6-channel audio: librosa would hold 276 MB of samples before mixing down."""
+    import tracemalloc
+
+    wave = np.resize(music(10), 10 * 96_000)
+    path = tmp_path / "surround.wav"
+    with soundfile.SoundFile(path, "w", 96_000, 6, subtype="PCM_16") as handle:
+        for _ in range(12):
+            handle.write(np.repeat(wave[:, None], 6, axis=1))
+    tracemalloc.start()
+    samples = load_audio(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(samples) == 120 * SAMPLE_RATE
+    assert peak < samples.nbytes + 80e6  # the result (10.6 MB) and about one 10 s block (23 MB) of the file
+
+
+def test_a_wav_whose_header_claims_more_than_it_holds_gives_what_it_holds(tmp_path, clip):
+    content = Path(clip).read_bytes()
+    (tmp_path / "cut.wav").write_bytes(content[: len(content) // 2])  # the header still claims 30 s
+    with pytest.warns(ShortAudioWarning, match="15.0 s"):
+        assert abs(len(load_audio(tmp_path / "cut.wav")) - 15 * SAMPLE_RATE) < SAMPLE_RATE // 100
+
+
+def test_audio_longer_than_an_hour_is_refused_with_one_line(tmp_path):
+    path = tmp_path / "long.wav"
+    soundfile.write(path, np.zeros(3_700 * 1_000, dtype=np.float32), 1_000, subtype="PCM_U8")  # 3.7 MB
+    with pytest.raises(AudioError, match=r"long.wav: 3700 s of audio, longer than the 3600 s this reads"):
+        load_audio(path)
 
 
 def test_long_audio_is_cut_into_30_second_windows_that_cover_it():

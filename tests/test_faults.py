@@ -104,25 +104,58 @@ def test_kill_9_in_the_middle_of_a_fold_then_resume_keeps_every_finished_run(syn
     assert not [path for path in out.rglob("*") if path.name.endswith(".partial")]
 
 
-def test_a_second_writer_is_refused_and_ctrl_c_keeps_what_finished(synthetic_root, slow_config, tmp_path, capsys):
+def test_ctrl_c_stops_with_one_line_and_keeps_what_finished(synthetic_root, slow_config, tmp_path):
     out = tmp_path / "compare"
     with started(compare_arguments(synthetic_root, slow_config, out, "--jobs", "2")) as process:
         wait_for(out / "fold1" / "xgboost" / FINISHED, process)
-
-        assert main(compare_arguments(synthetic_root, slow_config, out)) == 2
-        line = one_error_line(capsys.readouterr().err)
-        assert str(out) in line and "another multimodal-genre process is writing into this folder" in line
-        assert main([*compare_arguments(synthetic_root, slow_config, out), "--resume"]) == 2
-        assert "another multimodal-genre process" in one_error_line(capsys.readouterr().err)
-
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130
     assert one_error_line(stderr) == f"{ERROR_130}; the runs that finished are kept"
-    kept = digests(out / "fold1" / "xgboost")
-    assert main([*compare_arguments(synthetic_root, slow_config, out), "--resume"]) == 0
-    assert digests(out / "fold1" / "xgboost") == kept
+    kept = {path.parent: digests(path.parent) for path in out.rglob(FINISHED)}
+    assert kept and main([*compare_arguments(synthetic_root, slow_config, out), "--resume"]) == 0
+    assert all(digests(folder) == files for folder, files in kept.items())
     assert len(pd.read_csv(out / "folds.csv")) == 6
+
+
+@pytest.mark.parametrize("command", ["compare", "compare --resume", "report", "extract"])
+def test_a_second_writer_is_refused_with_one_line(command, synthetic_root, comparison, tmp_path, capsys):
+    """Another process holds the output folder's lock, as a running command does."""
+    out = tmp_path / "busy"
+    (out / "fold1").mkdir(parents=True)
+    holder = "\n".join(
+        [
+            "import pathlib, sys, time, multimodal_genre.files as files",
+            "with files.writing_into(pathlib.Path(sys.argv[1])): time.sleep(120)",
+        ]
+    )
+    with subprocess.Popen([sys.executable, "-c", holder, str(out)]) as process:
+        while not (out / ".lock").exists():
+            assert process.poll() is None
+            time.sleep(0.05)
+        time.sleep(1)  # the lock is taken right after the file is made
+        arguments = {
+            "compare": ["compare", "--models", "xgboost", "--data", str(synthetic_root), "--out", str(out)],
+            "compare --resume": [
+                "compare",
+                "--models",
+                "xgboost",
+                "--data",
+                str(synthetic_root),
+                "--out",
+                str(out),
+                "--resume",
+            ],
+            "report": ["report", str(comparison.directory / "mlp"), "--out", str(out)],
+            "extract": ["extract", str(tmp_path / "song.wav"), "--out", str(out)],
+        }[command]
+        try:
+            assert main(arguments) == 2
+        finally:
+            process.kill()
+    line = one_error_line(capsys.readouterr().err)
+    assert f"{out}: another multimodal-genre process is writing into this folder" in line
+    assert sorted(path.name for path in out.iterdir()) == [".lock", "fold1"]  # nothing written
 
 
 def _file_size_limit(limit: int):

@@ -3,9 +3,12 @@ and (with a server) two workers sharing one PostgreSQL study."""
 
 import dataclasses
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from importlib.resources import files
 from pathlib import Path
@@ -15,6 +18,7 @@ import optuna
 import pandas as pd
 import psycopg
 import pytest
+import sqlalchemy.exc
 import yaml
 from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
@@ -364,3 +368,85 @@ def test_two_workers_share_one_postgresql_study(synthetic_root, search_file, tmp
         assert output.count(f"{name} trial ") == 3
     # The workers sample apart (at most the configured first trial may run twice, when both start it).
     assert len({tuple(sorted(trial.params.items())) for trial in trials}) >= 5
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on a free loopback port, which a test may stop and start."""
+
+    def __init__(self, folder: Path) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not found:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail("CI must provide PostgreSQL's server programs (.ci/run installs them)")
+            pytest.skip("PostgreSQL's server programs are not installed")
+        self.bin, self.folder = found[-1].parent, folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # the server refuses root
+        if self.owner:
+            shutil.chown(folder, "postgres")
+        self.run("initdb", "-D", str(folder / "data"), "-U", "optuna", "-A", "trust")
+        self.start()
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "optuna", "optuna")
+        self.url = f"postgresql://optuna@127.0.0.1:{self.port}/optuna"
+
+    def run(self, program: str, *arguments: str) -> None:
+        subprocess.run([*self.owner, str(self.bin / program), *arguments], check=True, capture_output=True)
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder}"
+        self.run(
+            "pg_ctl", "-D", str(self.folder / "data"), "-l", str(self.folder / "log"), "-w", "-o", options, "start"
+        )
+
+    def stop(self) -> None:
+        self.run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+
+
+@pytest.fixture
+def postgres_server():
+    """Outside pytest's folders, which only their owner may enter: the server runs as another user."""
+    folder = Path(tempfile.mkdtemp(prefix="multimodal-genre-test-pg-"))
+    server = PostgresServer(folder)
+    yield server
+    server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def finished(storage: str, name: str) -> list[int]:
+    """The study's complete and pruned trials."""
+    try:
+        trials = optuna.load_study(study_name=name, storage=storage).trials
+    except (KeyError, sqlalchemy.exc.SQLAlchemyError):  # not made yet, or the server is down
+        return []
+    return [trial.number for trial in trials if trial.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+
+
+def test_a_study_survives_its_postgresql_server_restarting(synthetic_root, search_file, tmp_path, postgres_server):
+    """The server stops for 3 s in the middle of a study: the worker goes on, or stops with one line;
+    either way no finished trial is lost, and the same command finishes the study."""
+    storage = postgres_server.url
+    command = tune_command(synthetic_root, search_file, storage, "restarted", 6, tmp_path)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as worker:
+        deadline = time.monotonic() + 240
+        while not (before := finished(storage, "restarted")):
+            assert worker.poll() is None and time.monotonic() < deadline, worker.communicate()
+            time.sleep(0.2)
+        postgres_server.stop()
+        time.sleep(3)
+        postgres_server.start()
+        _, stderr = worker.communicate(timeout=300)
+    assert "Traceback" not in stderr
+    if worker.returncode != 0:  # the restart caught a write in flight
+        assert worker.returncode == 2
+        assert (
+            stderr.strip()
+            .splitlines()[-1]
+            .endswith("the finished trials are kept there: run the same command again to go on")
+        )
+    assert set(before) <= set(finished(storage, "restarted"))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = finished(storage, "restarted")
+    assert set(before) <= set(after) and len(after) >= 6
