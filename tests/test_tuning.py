@@ -417,9 +417,15 @@ def postgres_server():
 def finished(storage: str, name: str) -> list[int]:
     """The study's complete and pruned trials."""
     try:
-        trials = optuna.load_study(study_name=name, storage=storage).trials
-    except (KeyError, sqlalchemy.exc.SQLAlchemyError):  # not made yet, or the server is down
+        connected = optuna.storages.RDBStorage(storage)
+    except sqlalchemy.exc.SQLAlchemyError:  # the server is down
         return []
+    try:
+        trials = optuna.load_study(study_name=name, storage=connected).trials
+    except (KeyError, sqlalchemy.exc.SQLAlchemyError):  # not made yet, or the server went down
+        return []
+    finally:
+        connected.engine.dispose()  # no connection left open for the garbage collector to find
     return [trial.number for trial in trials if trial.state in (TrialState.COMPLETE, TrialState.PRUNED)]
 
 
