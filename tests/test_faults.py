@@ -106,7 +106,9 @@ def test_kill_9_in_the_middle_of_a_fold_then_resume_keeps_every_finished_run(syn
 
 def test_ctrl_c_stops_with_one_line_and_keeps_what_finished(synthetic_root, slow_config, tmp_path):
     out = tmp_path / "compare"
-    with started(compare_arguments(synthetic_root, slow_config, out, "--jobs", "2")) as process:
+    # pytest-xdist's workers ignore SIGINT, and an ignored signal stays ignored in their children.
+    interruptible = {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)}
+    with started(compare_arguments(synthetic_root, slow_config, out, "--jobs", "2"), **interruptible) as process:
         wait_for(out / "fold1" / "xgboost" / FINISHED, process)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
