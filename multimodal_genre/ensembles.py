@@ -22,6 +22,7 @@ import pandas as pd
 
 from multimodal_genre.data import GenreDataset, Split, inner_splits
 from multimodal_genre.families.base import Family, OutOfFold, TrainedModel
+from multimodal_genre.files import read_folder, write_folder
 from multimodal_genre.settings import Settings
 
 if TYPE_CHECKING:
@@ -142,14 +143,13 @@ def _fit_member_files(
     trained = _fit_member(family(name), settings, dataset, split, seed, index, members)
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         trained.save(Path(scratch))
-        files = {path.name: path.read_bytes() for path in Path(scratch).iterdir()}
+        files = read_folder(Path(scratch))
     return _MemberFiles(files, trained.history, trained.best_epoch, trained.seconds)
 
 
 def _member_from_files(family: Family, member: _MemberFiles) -> TrainedModel:
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
-        for name, content in member.files.items():
-            (Path(scratch) / name).write_bytes(content)
+        write_folder(Path(scratch), member.files)
         model = family.load(Path(scratch))
     return TrainedModel(family, model, member.history, member.best_epoch, member.seconds)
 

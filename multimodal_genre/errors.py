@@ -5,6 +5,12 @@ and keeps its traceback.
 """
 
 
+def first_line(error: BaseException) -> str:
+    """A library's error message cut to its first line (its type where it has none), for a one-line error."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class MultimodalGenreError(Exception):
     """Base class for errors caused by the user's input rather than by this package."""
 

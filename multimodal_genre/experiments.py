@@ -27,7 +27,7 @@ from multimodal_genre.ensembles import fit_ensemble, fit_out_of_fold
 from multimodal_genre.errors import ConfigError, DataError, DivergedError, RunError
 from multimodal_genre.evaluation import METRICS
 from multimodal_genre.families import TrainedModel, family
-from multimodal_genre.files import write_csv
+from multimodal_genre.files import read_folder, write_csv
 from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, SplitRecord, write_record
 from multimodal_genre.report.render import Block, Heading, Image, Items, Paragraph, Table, write_markdown
@@ -181,7 +181,7 @@ def run_comparison(
         pending: dict[concurrent.futures.Future, tuple[int, str, Path]] = {}
         splits = _splits(dataset, config, folds)
         for index, split in enumerate(splits, start=1):
-            fold = None if folds is None else (index, folds)
+            fold = _fold(index, folds)
             for name in models:
                 run_dir = _run_dir(out, name, fold)
                 kept = finished_run_scores(run_dir, name, config, dataset, split) if resume else None
@@ -195,7 +195,7 @@ def run_comparison(
                 _collect(pending, scores, failed, block=False)
         _collect(pending, scores, failed, block=True)
     for index, split in enumerate(splits, start=1):
-        fold = None if folds is None else (index, folds)
+        fold = _fold(index, folds)
         for name in stacks:
             lost = [member for member in family(name).members(config.models[name]) if (index, member) in failed]
             if lost:
@@ -214,7 +214,7 @@ def run_comparison(
         out,
         pd.DataFrame(rows),
         time.perf_counter() - started + kept_seconds,
-        {f"{name}, {_where(None if folds is None else (index, folds))}": why for (index, name), why in failed.items()},
+        {f"{name}, {_where(_fold(index, folds))}": why for (index, name), why in failed.items()},
     )
     _write_comparison(result, folds, dataset, config, command, recipe)
     return result
@@ -241,11 +241,7 @@ def run_model_files(
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         run_dir = Path(scratch) / name
         scores = run_model(name, dataset, config, split, run_dir, fold, command, recipe, out_of_fold)
-        return scores, _folder_files(run_dir)
-
-
-def _folder_files(folder: Path) -> dict[str, bytes]:
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+        return scores, read_folder(run_dir)
 
 
 def _stacked_members(models: Sequence[str], stacks: Sequence[str], config: Config) -> dict[str, int]:
@@ -300,6 +296,11 @@ def _splits(dataset: GenreDataset, config: Config, folds: int | None) -> list[Sp
     if folds is None:
         return [holdout_split(dataset.labels, dataset.groups, config.split)]
     return kfold_splits(dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=folds))
+
+
+def _fold(index: int, folds: int | None) -> tuple[int, int] | None:
+    """(index, count) of a K-fold split; None for the hold-out split."""
+    return None if folds is None else (index, folds)
 
 
 def _where(fold: tuple[int, int] | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,19 @@ def write_bytes(path: Path, content: bytes) -> None:
     """``path`` holds ``content`` whole, or keeps what it held."""
     with replacing(path) as partial:
         partial.write_bytes(content)
+
+
+def read_folder(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (relative path -> content): a folder as a worker sends it back."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def write_folder(folder: Path, files: Mapping[str, bytes]) -> None:
+    """The files ``read_folder`` gave, written under ``folder``."""
+    for relative, content in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import confusion, per_genre_report, score
 from multimodal_genre.families import Family, TrainedModel, family
+from multimodal_genre.files import write_folder
 from multimodal_genre.plots import plot_confusion, plot_learning_curves
 from multimodal_genre.records import (
     RUN_FILE,
@@ -174,10 +175,7 @@ def run_folder(directory: Path) -> Iterator[Path]:
 def write_run_files(directory: Path, files: Mapping[str, bytes]) -> None:
     """A run folder from its files (relative path -> content), put in place whole (``run_folder``)."""
     with run_folder(directory) as partial:
-        for relative, content in files.items():
-            path = partial / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
+        write_folder(partial, files)
 
 
 def finished_run_scores(

@@ -36,7 +36,7 @@ from multimodal_genre import log
 from multimodal_genre.config import Config, config_dict
 from multimodal_genre.data import GenreDataset, Split, holdout_split, inner_splits, kfold_splits
 from multimodal_genre.ensembles import combine_members
-from multimodal_genre.errors import DivergedError, RunError
+from multimodal_genre.errors import DivergedError, RunError, first_line
 from multimodal_genre.evaluation import score
 from multimodal_genre.experiments import run_model, train_model, write_trained_run
 from multimodal_genre.families import family
@@ -170,7 +170,7 @@ def open_study(
             pruner=search.pruner.build(family(identity["model"]).unit),
         )
     except sqlalchemy.exc.SQLAlchemyError as error:
-        raise RunError(f"{mask(storage_url)}: cannot open the study storage ({_first_line(error)})") from None
+        raise RunError(f"{mask(storage_url)}: cannot open the study storage ({first_line(error)})") from None
     made_for = study.user_attrs.get("identity")
     if made_for is None:
         study.set_user_attr("identity", identity)
@@ -223,10 +223,10 @@ def _storage(url: str, search: SearchConfig, attempts: int = 5) -> RDBStorage:
             # Workers started together on a new database race to create its tables; the
             # losers find them made on a second look.
             if attempt == attempts:
-                raise RunError(f"{mask(url)}: cannot create the study tables ({_first_line(error)})") from None
+                raise RunError(f"{mask(url)}: cannot create the study tables ({first_line(error)})") from None
             time.sleep(0.5 * attempt)
         except (sqlalchemy.exc.SQLAlchemyError, ValueError) as error:
-            raise RunError(f"{mask(url)}: cannot open the study storage ({_first_line(error)})") from None
+            raise RunError(f"{mask(url)}: cannot open the study storage ({first_line(error)})") from None
 
 
 @contextlib.contextmanager
@@ -240,7 +240,7 @@ def storage_kept(url: str) -> Iterator[None]:
         if lost is None:
             raise
         raise RunError(
-            f"{mask(url)}: lost the study storage ({_first_line(lost)}); the finished trials are kept there: "
+            f"{mask(url)}: lost the study storage ({first_line(lost)}); the finished trials are kept there: "
             "run the same command again to go on"
         ) from None
 
@@ -252,10 +252,6 @@ def _storage_error(error: BaseException | None) -> BaseException | None:
             return error
         error = error.__cause__ or error.__context__
     return None
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0]
 
 
 def tune(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from multimodal_genre.errors import RunError
+from multimodal_genre.errors import RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.network_settings import EnsembleConfig, NetworkConfig
 from multimodal_genre.settings import Problems
@@ -102,8 +102,7 @@ class NetworkFamily(Family):
                     f"{path}: holds Python code (a Lambda layer), which is never run on loading; if you trust "
                     "the file, load it yourself with keras.saving.load_model(path, safe_mode=False)"
                 ) from None
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise RunError(f"{path}: damaged or not a network this package saved ({reason})") from None
+            raise RunError(f"{path}: damaged or not a network this package saved ({first_line(error)})") from None
 
     def pruning_callback(self, trial: optuna.Trial, settings: NetworkConfig) -> Any:
         from optuna_integration import KerasPruningCallback

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from multimodal_genre.errors import RunError
+from multimodal_genre.errors import RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.tree_settings import XGBoostConfig
 
@@ -62,8 +62,7 @@ class XGBoostFamily(Family):
         try:
             model.load_model(path)
         except (xgboost.core.XGBoostError, ValueError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise RunError(f"{path}: damaged or not a model this package saved ({reason})") from None
+            raise RunError(f"{path}: damaged or not a model this package saved ({first_line(error)})") from None
         return model
 
     def pruning_callback(self, trial: optuna.Trial, settings: XGBoostConfig) -> Any:
