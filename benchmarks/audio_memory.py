@@ -25,6 +25,7 @@ CASES = (  # name, seconds, sample rate, channels, sample format
     ("10min-96kHz-6ch.wav", 600, 96_000, 6, "PCM_16"),
     ("hour-22kHz-mono.wav", 3_590, 22_050, 1, "PCM_16"),
     ("hour-8kHz-8bit.wav", 3_590, 8_000, 1, "PCM_U8"),
+    ("hour-44kHz-stereo.mp3", 3_590, 44_100, 2, "MPEG_LAYER_III"),
 )
 
 

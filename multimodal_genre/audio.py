@@ -95,10 +95,16 @@ def load_audio(path: str | Path) -> np.ndarray:
     return samples
 
 
+def _check_length(path: Path, seconds: float) -> None:
+    if seconds > MAX_SECONDS:
+        raise AudioError(f"{path}: {seconds:.0f} s of audio, longer than the {MAX_SECONDS:.0f} s this reads")
+
+
 def _decode(path: Path) -> np.ndarray:
     """Mono 22050 Hz samples. What libsndfile reads (WAV, FLAC, OGG) is read, mixed down and resampled
     block by block, so memory holds the mono result and one block, whatever the file's rate, channels
-    and sample size; the rest (MP3 through the system's decoder) librosa decodes whole."""
+    and sample size (libsndfile 1.1 and later read MP3 too); the rest (AAC, ... through the system's
+    decoder) librosa decodes whole, after its length is checked."""
     import soundfile
 
     try:
@@ -106,9 +112,9 @@ def _decode(path: Path) -> np.ndarray:
     except RuntimeError:  # not a format libsndfile reads
         import librosa
 
+        _check_length(path, librosa.get_duration(path=path))
         return librosa.load(path, sr=SAMPLE_RATE, mono=True)[0]
-    if info.duration > MAX_SECONDS:
-        raise AudioError(f"{path}: {info.duration:.0f} s of audio, longer than the {MAX_SECONDS:.0f} s this reads")
+    _check_length(path, info.duration)
     resampler = _resampler(info.samplerate)
     # The header's length (and a few samples a resampler may add), untouched until written: a header
     # that claims more than the file holds costs no memory.

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from multimodal_genre.checkpoints import kept_or_fit
 from multimodal_genre.data import GenreDataset, Split, inner_splits
 from multimodal_genre.families.base import Family, OutOfFold, TrainedModel
 from multimodal_genre.files import read_folder, write_folder
@@ -41,11 +42,14 @@ def fit_ensemble(
     seed: int,
     callbacks: Sequence[Any] = (),
     workers: Workers | None = None,
+    checkpoints: Path | None = None,
 ) -> TrainedModel:
     """``members`` models of ``family`` (``settings`` describing one of them) made one by its ``combine``.
     Member k has seed ``seed + k - 1``; ``callbacks`` watch the first member only, so a pruner sees
     each step once. The history has every member's steps, told apart by its ``member`` column. With
-    ``workers`` (entered) that do not run here, the members train there side by side (no callbacks)."""
+    ``workers`` (entered) that do not run here, the members train there side by side (no callbacks).
+    Otherwise they train one after another, each kept in ``checkpoints`` (``member1``, ...) as it
+    finishes, where one trained before an interruption is taken back instead of trained again."""
     folds = subsets == "folds"
     splits = inner_splits(dataset.labels, dataset.groups, split, members, seed) if folds else [split] * members
     if workers is not None and not workers.here:
@@ -55,7 +59,15 @@ def fit_ensemble(
     else:
         trained = [
             _fit_member(
-                family, settings, dataset, member_split, seed + index, index, members, () if index else callbacks
+                family,
+                settings,
+                dataset,
+                member_split,
+                seed + index,
+                index,
+                members,
+                () if index else callbacks,
+                checkpoints and checkpoints / f"member{index + 1}",
             )
             for index, member_split in enumerate(splits)
         ]
@@ -82,12 +94,24 @@ def combine_members(
 
 
 def fit_out_of_fold(
-    family: Family, settings: Settings, dataset: GenreDataset, split: Split, seed: int, folds: int
+    family: Family,
+    settings: Settings,
+    dataset: GenreDataset,
+    split: Split,
+    seed: int,
+    folds: int,
+    checkpoints: Path | None = None,
 ) -> OutOfFold:
     """Out-of-fold predictions for a model trained whole on ``split``: ``folds`` models of its kind on
-    the same inner folds as a fold ensemble, each kept only to predict its own fold."""
+    the same inner folds as a fold ensemble, each kept only to predict its own fold (and kept in
+    ``checkpoints`` as ``inner1``, ... until then, as ``fit_ensemble`` keeps its members)."""
     splits = inner_splits(dataset.labels, dataset.groups, split, folds, seed)
-    trained = [_fit_member(family, settings, dataset, inner, seed, index, folds) for index, inner in enumerate(splits)]
+    trained = [
+        _fit_member(
+            family, settings, dataset, inner, seed, index, folds, (), checkpoints and checkpoints / f"inner{index + 1}"
+        )
+        for index, inner in enumerate(splits)
+    ]
     return _predictions_on_own_folds(trained, splits, dataset)
 
 
@@ -100,6 +124,7 @@ def _fit_member(
     index: int,
     members: int,
     callbacks: Sequence[Any] = (),
+    checkpoint: Path | None = None,
 ) -> TrainedModel:
     logger.info(
         "%s member %d/%d: %d training rows, %d validation rows",
@@ -109,7 +134,15 @@ def _fit_member(
         len(split.train),
         len(split.validation),
     )
-    return family.fit(settings, dataset, split, seed, callbacks)
+    return kept_or_fit(
+        checkpoint,
+        family,
+        settings,
+        dataset,
+        split,
+        seed,
+        lambda: family.fit(settings, dataset, split, seed, callbacks),
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,17 +21,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from multimodal_genre.checkpoints import discard_kept, kept_folder
 from multimodal_genre.config import Config
 from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split, kfold_splits
 from multimodal_genre.ensembles import fit_ensemble, fit_out_of_fold
 from multimodal_genre.errors import ConfigError, DataError, DivergedError, RunError
 from multimodal_genre.evaluation import METRICS
 from multimodal_genre.families import TrainedModel, family
-from multimodal_genre.files import read_folder, write_csv
+from multimodal_genre.files import read_folder, write_csv, writing_folder
 from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, SplitRecord, write_record
 from multimodal_genre.report.render import Block, Heading, Image, Items, Paragraph, Table, write_markdown
-from multimodal_genre.runs import finished_run_scores, run_folder, write_config, write_model_run, write_run_files
+from multimodal_genre.runs import finished_run_scores, write_config, write_model_run, write_run_files
 from multimodal_genre.settings import Settings
 from multimodal_genre.stacking import build_stack
 from multimodal_genre.workers import Workers
@@ -54,11 +55,12 @@ def train_model(
     split: Split,
     callbacks: Sequence[Any] = (),
     workers: Workers | None = None,
+    checkpoints: Path | None = None,
 ) -> TrainedModel:
     """Train the model ``name`` as ``config`` describes it, by its family. ``callbacks`` (the family's
     own kind) see every epoch or round; tuning uses them for pruning. ``workers`` (entered) train an
-    ensemble's members side by side. With an empty validation side there is no early stopping: the
-    model trains for its configured length."""
+    ensemble's members side by side; else ``checkpoints`` keeps each as it finishes. With an empty
+    validation side there is no early stopping: the model trains for its configured length."""
     missing = sorted(set(range(len(GENRES))) - set(dataset.labels[split.train].tolist()))
     if missing:
         names = ", ".join(GENRES[code] for code in missing)
@@ -69,7 +71,9 @@ def train_model(
     if ensemble is None:
         return owner.fit(settings, dataset, split, config.seed, callbacks)
     single, plan = ensemble
-    return fit_ensemble(owner, single, plan.members, plan.subsets, dataset, split, config.seed, callbacks, workers)
+    return fit_ensemble(
+        owner, single, plan.members, plan.subsets, dataset, split, config.seed, callbacks, workers, checkpoints
+    )
 
 
 def _section(config: Config, name: str) -> Settings:
@@ -90,20 +94,23 @@ def run_model(
     recipe: RecipeRecord | None = None,
     out_of_fold: int | None = None,
     workers: Workers | None = None,
+    checkpoints: Path | None = None,
 ) -> dict[str, float]:
     """Train ``name`` on ``split``, score it on the test side, write its run folder ``out`` and log a
     summary line; return the test scores. ``fold`` is (index, count) for a K-fold split. With
     ``out_of_fold`` (a count of inner folds), the run also gets out-of-fold predictions of its
     training rows for a stack: a fold ensemble has them, any other model trains that many more times.
-    ``workers`` (entered) train an ensemble's members side by side."""
-    trained = train_model(name, config, dataset, split, workers=workers)
+    ``workers`` (entered) train an ensemble's members side by side; else the models that make up one
+    run (members, inner folds) are kept in ``checkpoints`` as each finishes, for ``--resume``."""
+    trained = train_model(name, config, dataset, split, workers=workers, checkpoints=checkpoints)
     if out_of_fold and trained.out_of_fold is None:
         started = time.perf_counter()
-        predictions = fit_out_of_fold(family(name), config.models[name], dataset, split, config.seed, out_of_fold)
+        settings = config.models[name]
+        predictions = fit_out_of_fold(family(name), settings, dataset, split, config.seed, out_of_fold, checkpoints)
         spent = time.perf_counter() - started
         trained = dataclasses.replace(trained, out_of_fold=predictions, seconds=trained.seconds + spent)
     probabilities = trained.predict_proba(dataset.images[split.test], dataset.features[split.test])
-    with run_folder(out) as partial:
+    with writing_folder(out) as partial:
         return write_trained_run(trained, probabilities, dataset, config, split, partial, fold, command, recipe)
 
 
@@ -120,7 +127,7 @@ def run_stack(
     """Build the stack ``name`` from its members' runs beside ``out`` and write its run folder ``out``
     (whole, or not at all); return its test scores."""
     trained, probabilities = build_stack(name, config.models[name], out.parent, dataset, split)
-    with run_folder(out) as partial:
+    with writing_folder(out) as partial:
         return write_trained_run(trained, probabilities, dataset, config, split, partial, fold, command, recipe)
 
 
@@ -164,7 +171,9 @@ def run_comparison(
     in this process); each run folder appears, whole, when its training ends. With ``resume``, model
     runs that already finished in ``out`` are kept, not trained again: a K-fold comparison takes
     hours on a CPU, and an interruption should cost the runs in progress at most. The wall time
-    recorded then counts the kept runs' training time. A training that diverges fails alone: the
+    recorded then counts the kept runs' training time. The models that make up one run (an
+    ensemble's members, a stack member's inner folds) are kept too as each finishes, unless the
+    workers are a cluster's, which may not share this disk. A training that diverges fails alone: the
     others go on, and its model is left out of the tables and listed as failed."""
     models = list(models or config.models)
     stacks = [name for name in models if family(name).built_from_runs]
@@ -190,7 +199,8 @@ def run_comparison(
                     kept_seconds += seconds
                     _log_kept(name, fold, run_dir, scores[index, name])
                 elif name not in stacks:
-                    task = (name, shared, config, split, fold, command, recipe, out_of_fold.get(name))
+                    kept_members = None if workers.cluster else kept_folder(run_dir.absolute())
+                    task = (name, shared, config, split, fold, command, recipe, out_of_fold.get(name), kept_members)
                     pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
                 _collect(pending, scores, failed, block=False)
         _collect(pending, scores, failed, block=True)
@@ -235,12 +245,14 @@ def run_model_files(
     command: str | None,
     recipe: RecipeRecord | None,
     out_of_fold: int | None = None,
+    checkpoints: Path | None = None,
 ) -> tuple[dict[str, float], dict[str, bytes]]:
     """``run_model`` in a scratch folder; the run folder's files come back with the test scores, so a
-    worker on another machine needs no disk shared with the one that asked."""
+    worker on another machine needs no disk shared with the one that asked (``checkpoints`` does:
+    None on a cluster)."""
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         run_dir = Path(scratch) / name
-        scores = run_model(name, dataset, config, split, run_dir, fold, command, recipe, out_of_fold)
+        scores = run_model(name, dataset, config, split, run_dir, fold, command, recipe, out_of_fold, None, checkpoints)
         return scores, read_folder(run_dir)
 
 
@@ -283,8 +295,10 @@ def _collect(
             except DivergedError as error:
                 failed[index, name] = str(error)
                 logger.warning(f"{error} ({run_dir} not written)")
+                discard_kept(run_dir)
                 continue
             write_run_files(run_dir, files)
+            discard_kept(run_dir)
 
 
 def _order(models: Sequence[str]) -> Callable[[tuple[int, str]], tuple[int, int]]:

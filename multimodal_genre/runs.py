@@ -9,11 +9,9 @@ Nothing in it is a pickle.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import confusion, per_genre_report, score
 from multimodal_genre.families import Family, TrainedModel, family
-from multimodal_genre.files import write_folder
+from multimodal_genre.files import write_folder, writing_folder
 from multimodal_genre.plots import plot_confusion, plot_learning_curves
 from multimodal_genre.records import (
     RUN_FILE,
@@ -154,27 +152,9 @@ def _member_record(member: TrainedModel) -> MemberRecord:
     )
 
 
-@contextlib.contextmanager
-def run_folder(directory: Path) -> Iterator[Path]:
-    """A scratch folder beside ``directory`` to write a run folder into, put in its place whole when
-    the block ends and removed if it fails: a folder named like a run is never half-written.
-    ``directory`` may be an empty folder reserved for the run, or an unfinished one an interrupted
-    run left (replaced)."""
-    partial = directory.with_name(f".{directory.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        yield partial
-        if directory.exists():
-            shutil.rmtree(directory)
-        partial.rename(directory)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
-
-
 def write_run_files(directory: Path, files: Mapping[str, bytes]) -> None:
-    """A run folder from its files (relative path -> content), put in place whole (``run_folder``)."""
-    with run_folder(directory) as partial:
+    """A run folder from its files (relative path -> content), put in place whole (``writing_folder``)."""
+    with writing_folder(directory) as partial:
         write_folder(partial, files)
 
 

@@ -89,8 +89,9 @@ def test_flac_ogg_and_mp3_are_read(tmp_path, clip):
         (22_050, 1, "PCM_U8", "wav"),
         (44_100, 2, "PCM_24", "flac"),
         (8_000, 1, "FLOAT", "wav"),
+        (44_100, 2, "MPEG_LAYER_III", "mp3"),
     ],
-    ids=["96kHz-6ch", "8-bit", "44.1kHz-stereo-24-bit-flac", "8kHz-float"],
+    ids=["96kHz-6ch", "8-bit", "44.1kHz-stereo-24-bit-flac", "8kHz-float", "44.1kHz-stereo-mp3"],
 )
 def test_odd_audio_is_read_block_by_block_as_librosa_reads_it_whole(rate, channels, subtype, suffix, tmp_path):
     import librosa

@@ -4,7 +4,9 @@ that diverges): each leaves one line and exit status, and nothing that finished 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
+import json
 import os
 import resource
 import signal
@@ -104,6 +106,40 @@ def test_kill_9_in_the_middle_of_a_fold_then_resume_keeps_every_finished_run(syn
     assert not [path for path in out.rglob("*") if path.name.endswith(".partial")]
 
 
+def test_kill_9_in_a_fold_ensemble_then_resume_keeps_its_finished_members(synthetic_root, tmp_path, caplog):
+    settings = yaml.safe_load(FAST_CONFIG.read_text())
+    settings["models"]["cnn"]["training"].update(
+        epochs=25, early_stopping={"patience": 60}, ensemble={"members": 3, "subsets": "folds"}
+    )
+    config = tmp_path / "ensemble.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    out = tmp_path / "compare"
+    arguments = [
+        "compare",
+        "--models",
+        "cnn",
+        "--data",
+        str(synthetic_root),
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+    ]
+    kept = out / ".cnn.members"
+    with started(arguments) as process:
+        wait_for(kept / "member1" / "checkpoint.json", process)
+        process.kill()  # while member 2 trains
+    first_seconds = json.loads((kept / "member1" / "checkpoint.json").read_text())["seconds"]
+
+    with caplog.at_level("INFO", logger="multimodal_genre"):
+        assert main([*arguments, "--resume"]) == 0
+    assert "cnn: kept member1" in caplog.text and "cnn: kept member2" not in caplog.text
+    record = json.loads((out / "cnn" / FINISHED).read_text())
+    assert [member["seconds"] for member in record["training"]["members"]][0] == round(first_seconds, 2)
+    assert len(record["training"]["members"]) == 3
+    assert not kept.exists()  # kept only until the run folder is written
+
+
 def test_ctrl_c_stops_with_one_line_and_keeps_what_finished(synthetic_root, slow_config, tmp_path):
     out = tmp_path / "compare"
     # pytest-xdist's workers ignore SIGINT, and an ignored signal stays ignored in their children.
@@ -196,6 +232,48 @@ def test_an_output_path_that_is_a_file_is_one_line(where, synthetic_root, tmp_pa
     line = one_error_line(capsys.readouterr().err)
     assert str(blocker) in line
     assert blocker.read_text() == "not a folder\n"
+
+
+def read_only(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+
+
+def without_root_override() -> None:
+    """For a command run as root, who writes into read-only folders: drop the capabilities that let
+    it (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) from its bounding set, so its permission bits hold."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for capability in (1, 2):
+            if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux capabilities")
+@pytest.mark.parametrize("where", ["new folder in a read-only one", "--resume of a read-only comparison"])
+def test_a_read_only_output_folder_is_one_line_and_keeps_what_it_holds(where, synthetic_root, tmp_path):
+    out = tmp_path / "compare"
+    arguments = ["compare", "--folds", "2", "--models", "xgboost", "--data", str(synthetic_root)]
+    arguments += ["--config", str(FAST_CONFIG)]
+    if where.startswith("--resume"):
+        assert main([*arguments, "--out", str(out)]) == 0
+        arguments += ["--out", str(out), "--resume"]
+        named = out / ".lock"
+    else:
+        out.mkdir()
+        arguments += ["--out", str(out / "new")]
+        named = out / "new"
+    before = digests(out)
+    read_only(out)
+    try:
+        with started(arguments, preexec_fn=without_root_override) as process:
+            _, stderr = process.communicate(timeout=120)
+    finally:
+        for path in [out, *out.rglob("*")]:
+            path.chmod(0o755)
+    assert process.returncode == 2
+    assert f"{named}: Permission denied" in one_error_line(stderr)
+    assert digests(out) == before
 
 
 def test_training_that_diverges_fails_alone(synthetic_root, tmp_path, capsys):
