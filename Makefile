@@ -12,17 +12,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 run: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[cpu]"
 	$(BIN)/multimodal-genre compare $(ARGS)
 
 test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[cpu,test]"
 	$(BIN)/python -m pytest $(ARGS)
 
 # Every benchmark, results in reports/benchmarks/ (about half an hour on 2 cores), e.g.
 # make bench ARGS="--data ../shared/gtzan"
 bench: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[cpu]"
 	$(BIN)/python benchmarks/data_load.py $(ARGS)
 	$(BIN)/python benchmarks/model_comparison.py --folds 0 $(ARGS)
 	$(BIN)/python benchmarks/model_comparison.py --folds 5 $(ARGS)

@@ -38,6 +38,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from multimodal_genre import progress
 from multimodal_genre.data.builder import add_track, check_track, dataset_filenames
 from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES, IMAGE_SIZE
 from multimodal_genre.errors import AudioError, ConfigError, MultimodalGenreError
@@ -242,7 +243,7 @@ class Extraction:
     notes: list[str]  # files longer than a clip: which part was taken
 
 
-def extract(paths: Sequence[str | Path], out: str | Path, label: str = "", progress: bool = True) -> Extraction:
+def extract(paths: Sequence[str | Path], out: str | Path, label: str = "") -> Extraction:
     """Add each audio file to the dataset folder ``out`` (made if need be) as a GTZAN track: its row in
     features_30_sec.csv under its own file name, and its picture in images_original/<label>/. Audio
     longer than a clip gives its middle 30 s, one track per file, so that no song can sit on both
@@ -263,32 +264,25 @@ def extract(paths: Sequence[str | Path], out: str | Path, label: str = "", progr
         taken.add(path.name)
         return written
 
-    images, errors = for_each_file(paths, add, progress)
+    images, errors = for_each_file(paths, add)
     return Extraction(images, errors, notes)
 
 
 def for_each_file(
-    paths: Sequence[str | Path],
-    work: Callable[[Path], object],
-    progress: bool = True,
-    on_error: Callable[[str], None] | None = None,
+    paths: Sequence[str | Path], work: Callable[[Path], object], on_error: Callable[[str], None] | None = None
 ) -> tuple[list, list[str]]:
-    """``work`` on every file, with a progress bar over files for a batch; a file that fails with a
-    user error is skipped (and passed to ``on_error`` at once), the others still done. Returns the
-    results and the errors."""
-    import keras
-
-    bar = keras.utils.Progbar(len(paths), unit_name="file") if progress and len(paths) > 1 else None
+    """``work`` on every file, each counted as done in an open job of files (``progress``); a file
+    that fails with a user error is skipped (and passed to ``on_error`` at once), the others still
+    done. Returns the results and the errors."""
     results, errors = [], []
-    for done, path in enumerate(paths, start=1):
+    for path in map(Path, paths):
         try:
-            results.append(work(Path(path)))
+            results.append(work(path))
         except MultimodalGenreError as error:
             errors.append(str(error))
             if on_error is not None:
                 on_error(str(error))
-        if bar is not None:
-            bar.update(done)
+        progress.done("file", str(path))
     return results, errors
 
 

@@ -11,6 +11,7 @@ Given workers, the members train side by side there, each coming back as the fil
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import tempfile
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from multimodal_genre import progress
 from multimodal_genre.checkpoints import kept_or_fit
 from multimodal_genre.data import GenreDataset, Split, inner_splits
 from multimodal_genre.families.base import Family, OutOfFold, TrainedModel
@@ -43,13 +45,15 @@ def fit_ensemble(
     callbacks: Sequence[Any] = (),
     workers: Workers | None = None,
     checkpoints: Path | None = None,
+    step_logs: Path | None = None,
 ) -> TrainedModel:
     """``members`` models of ``family`` (``settings`` describing one of them) made one by its ``combine``.
     Member k has seed ``seed + k - 1``; ``callbacks`` watch the first member only, so a pruner sees
     each step once. The history has every member's steps, told apart by its ``member`` column. With
     ``workers`` (entered) that do not run here, the members train there side by side (no callbacks).
     Otherwise they train one after another, each kept in ``checkpoints`` (``member1``, ...) as it
-    finishes, where one trained before an interruption is taken back instead of trained again."""
+    finishes, where one trained before an interruption is taken back instead of trained again, and
+    each writes its steps for TensorBoard into ``step_logs`` (``member1``, ...)."""
     folds = subsets == "folds"
     splits = inner_splits(dataset.labels, dataset.groups, split, members, seed) if folds else [split] * members
     if workers is not None and not workers.here:
@@ -68,6 +72,7 @@ def fit_ensemble(
                 members,
                 () if index else callbacks,
                 checkpoints and checkpoints / f"member{index + 1}",
+                step_logs and step_logs / f"member{index + 1}",
             )
             for index, member_split in enumerate(splits)
         ]
@@ -125,6 +130,7 @@ def _fit_member(
     members: int,
     callbacks: Sequence[Any] = (),
     checkpoint: Path | None = None,
+    step_logs: Path | None = None,
 ) -> TrainedModel:
     logger.info(
         "%s member %d/%d: %d training rows, %d validation rows",
@@ -134,15 +140,11 @@ def _fit_member(
         len(split.train),
         len(split.validation),
     )
-    return kept_or_fit(
-        checkpoint,
-        family,
-        settings,
-        dataset,
-        split,
-        seed,
-        lambda: family.fit(settings, dataset, split, seed, callbacks),
-    )
+    watching = [*callbacks, *(family.step_loggers(step_logs) if step_logs else ())]
+    fit = functools.partial(family.fit, settings, dataset, split, seed, watching)
+    trained = kept_or_fit(checkpoint, family, settings, dataset, split, seed, fit)
+    progress.done("member", f"{family.name} member {index + 1}/{members}")
+    return trained
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,7 +165,11 @@ def _fit_on_workers(
         workers.submit(_fit_member_files, family.name, settings, shared, member_split, seed + index, index, len(splits))
         for index, member_split in enumerate(splits)
     ]
-    return [_member_from_files(family, future.result()) for future in futures]
+    trained = []
+    for index, future in enumerate(futures, start=1):
+        trained.append(_member_from_files(family, future.result()))
+        progress.done("member", f"{family.name} member {index}/{len(futures)}")
+    return trained
 
 
 def _fit_member_files(

@@ -12,6 +12,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from multimodal_genre import progress
 from multimodal_genre.checkpoints import discard_kept, kept_folder
 from multimodal_genre.config import Config
 from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split, kfold_splits
@@ -56,11 +58,13 @@ def train_model(
     callbacks: Sequence[Any] = (),
     workers: Workers | None = None,
     checkpoints: Path | None = None,
+    step_logs: Path | None = None,
 ) -> TrainedModel:
     """Train the model ``name`` as ``config`` describes it, by its family. ``callbacks`` (the family's
     own kind) see every epoch or round; tuning uses them for pruning. ``workers`` (entered) train an
-    ensemble's members side by side; else ``checkpoints`` keeps each as it finishes. With an empty
-    validation side there is no early stopping: the model trains for its configured length."""
+    ensemble's members side by side; else ``checkpoints`` keeps each as it finishes. ``step_logs``
+    gets each step for TensorBoard, where the family writes them. With an empty validation side
+    there is no early stopping: the model trains for its configured length."""
     missing = sorted(set(range(len(GENRES))) - set(dataset.labels[split.train].tolist()))
     if missing:
         names = ", ".join(GENRES[code] for code in missing)
@@ -69,10 +73,21 @@ def train_model(
     settings = _section(config, name)
     ensemble = owner.ensemble(settings)
     if ensemble is None:
-        return owner.fit(settings, dataset, split, config.seed, callbacks)
+        watching = [*callbacks, *(owner.step_loggers(step_logs) if step_logs else ())]
+        return owner.fit(settings, dataset, split, config.seed, watching)
     single, plan = ensemble
     return fit_ensemble(
-        owner, single, plan.members, plan.subsets, dataset, split, config.seed, callbacks, workers, checkpoints
+        owner,
+        single,
+        plan.members,
+        plan.subsets,
+        dataset,
+        split,
+        config.seed,
+        callbacks,
+        workers,
+        checkpoints,
+        step_logs,
     )
 
 
@@ -95,23 +110,31 @@ def run_model(
     out_of_fold: int | None = None,
     workers: Workers | None = None,
     checkpoints: Path | None = None,
+    tensorboard: bool = False,
 ) -> dict[str, float]:
     """Train ``name`` on ``split``, score it on the test side, write its run folder ``out`` and log a
     summary line; return the test scores. ``fold`` is (index, count) for a K-fold split. With
     ``out_of_fold`` (a count of inner folds), the run also gets out-of-fold predictions of its
     training rows for a stack: a fold ensemble has them, any other model trains that many more times.
     ``workers`` (entered) train an ensemble's members side by side; else the models that make up one
-    run (members, inner folds) are kept in ``checkpoints`` as each finishes, for ``--resume``."""
-    trained = train_model(name, config, dataset, split, workers=workers, checkpoints=checkpoints)
-    if out_of_fold and trained.out_of_fold is None:
-        started = time.perf_counter()
-        settings = config.models[name]
-        predictions = fit_out_of_fold(family(name), settings, dataset, split, config.seed, out_of_fold, checkpoints)
-        spent = time.perf_counter() - started
-        trained = dataclasses.replace(trained, out_of_fold=predictions, seconds=trained.seconds + spent)
-    probabilities = trained.predict_proba(dataset.images[split.test], dataset.features[split.test])
-    with writing_folder(out) as partial:
-        return write_trained_run(trained, probabilities, dataset, config, split, partial, fold, command, recipe)
+    run (members, inner folds) are kept in ``checkpoints`` as each finishes, for ``--resume``. With
+    ``tensorboard``, the run folder gets the training's steps as TensorBoard reads them (``tensorboard/``)."""
+    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
+        step_logs = Path(scratch) / "tensorboard" if tensorboard else None
+        trained = train_model(
+            name, config, dataset, split, workers=workers, checkpoints=checkpoints, step_logs=step_logs
+        )
+        if out_of_fold and trained.out_of_fold is None:
+            started = time.perf_counter()
+            owner, settings = family(name), config.models[name]
+            predictions = fit_out_of_fold(owner, settings, dataset, split, config.seed, out_of_fold, checkpoints)
+            spent = time.perf_counter() - started
+            trained = dataclasses.replace(trained, out_of_fold=predictions, seconds=trained.seconds + spent)
+        probabilities = trained.predict_proba(dataset.images[split.test], dataset.features[split.test])
+        with writing_folder(out) as partial:
+            if step_logs is not None and step_logs.is_dir():
+                shutil.copytree(step_logs, partial / step_logs.name)
+            return write_trained_run(trained, probabilities, dataset, config, split, partial, fold, command, recipe)
 
 
 def run_stack(
@@ -164,6 +187,7 @@ def run_comparison(
     recipe: RecipeRecord | None = None,
     resume: bool = False,
     workers: Workers | None = None,
+    tensorboard: bool = False,
 ) -> ComparisonResult:
     """Train ``models`` (default: every model of ``config``) on the hold-out split (``folds`` None) or
     on each of ``folds`` grouped folds; ``recipe`` (the published system ``config`` came from) is
@@ -174,36 +198,35 @@ def run_comparison(
     recorded then counts the kept runs' training time. The models that make up one run (an
     ensemble's members, a stack member's inner folds) are kept too as each finishes, unless the
     workers are a cluster's, which may not share this disk. A training that diverges fails alone: the
-    others go on, and its model is left out of the tables and listed as failed."""
+    others go on, and its model is left out of the tables and listed as failed. With ``tensorboard``,
+    each run folder holds its training's steps for TensorBoard (``tensorboard/``)."""
     models = list(models or config.models)
     stacks = [name for name in models if family(name).built_from_runs]
     out_of_fold = _stacked_members(models, stacks, config)
     if resume:
         check_resumable(out)
     started = time.perf_counter()
-    kept_seconds = 0.0
-    scores: dict[tuple[int, str], dict[str, float]] = {}
     failed: dict[tuple[int, str], str] = {}
+    splits = _splits(dataset, config, folds)
+    scores, kept_seconds = _kept_runs(out, models, splits, folds, config, dataset) if resume else ({}, 0.0)
+    to_train = [
+        (index, split, name, _run_dir(out, name, _fold(index, folds)))
+        for index, split in enumerate(splits, start=1)
+        for name in models
+        if name not in stacks and (index, name) not in scores
+    ]
     with contextlib.ExitStack() as stack:
         workers = workers or stack.enter_context(Workers())
+        stack.enter_context(progress.job(len(to_train), "training"))
         shared = workers.share(dataset)
         pending: dict[concurrent.futures.Future, tuple[int, str, Path]] = {}
-        splits = _splits(dataset, config, folds)
-        for index, split in enumerate(splits, start=1):
+        for index, split, name, run_dir in to_train:
+            members = None if workers.cluster else kept_folder(run_dir.absolute())
             fold = _fold(index, folds)
-            for name in models:
-                run_dir = _run_dir(out, name, fold)
-                kept = finished_run_scores(run_dir, name, config, dataset, split) if resume else None
-                if kept is not None:
-                    scores[index, name], seconds = kept
-                    kept_seconds += seconds
-                    _log_kept(name, fold, run_dir, scores[index, name])
-                elif name not in stacks:
-                    kept_members = None if workers.cluster else kept_folder(run_dir.absolute())
-                    task = (name, shared, config, split, fold, command, recipe, out_of_fold.get(name), kept_members)
-                    pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
-                _collect(pending, scores, failed, block=False)
-        _collect(pending, scores, failed, block=True)
+            task = (name, shared, config, split, fold, command, recipe, out_of_fold.get(name), members, tensorboard)
+            pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
+            _collect(pending, scores, failed, folds, block=False)
+        _collect(pending, scores, failed, folds, block=True)
     for index, split in enumerate(splits, start=1):
         fold = _fold(index, folds)
         for name in stacks:
@@ -230,6 +253,24 @@ def run_comparison(
     return result
 
 
+def _kept_runs(
+    out: Path, models: Sequence[str], splits: Sequence[Split], folds: int | None, config: Config, dataset: GenreDataset
+) -> tuple[dict[tuple[int, str], dict[str, float]], float]:
+    """The test scores of the model runs that already finished in ``out``, by (fold index, model),
+    and their summed training seconds."""
+    scores: dict[tuple[int, str], dict[str, float]] = {}
+    seconds = 0.0
+    for index, split in enumerate(splits, start=1):
+        for name in models:
+            run_dir = _run_dir(out, name, _fold(index, folds))
+            kept = finished_run_scores(run_dir, name, config, dataset, split)
+            if kept is not None:
+                scores[index, name], spent = kept
+                seconds += spent
+                _log_kept(name, _fold(index, folds), run_dir, scores[index, name])
+    return scores, seconds
+
+
 def check_resumable(out: Path) -> None:
     """A RunError unless ``out`` is a folder a comparison can go on in."""
     if not out.is_dir():
@@ -246,13 +287,16 @@ def run_model_files(
     recipe: RecipeRecord | None,
     out_of_fold: int | None = None,
     checkpoints: Path | None = None,
+    tensorboard: bool = False,
 ) -> tuple[dict[str, float], dict[str, bytes]]:
     """``run_model`` in a scratch folder; the run folder's files come back with the test scores, so a
     worker on another machine needs no disk shared with the one that asked (``checkpoints`` does:
     None on a cluster)."""
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         run_dir = Path(scratch) / name
-        scores = run_model(name, dataset, config, split, run_dir, fold, command, recipe, out_of_fold, None, checkpoints)
+        scores = run_model(
+            name, dataset, config, split, run_dir, fold, command, recipe, out_of_fold, None, checkpoints, tensorboard
+        )
         return scores, read_folder(run_dir)
 
 
@@ -280,10 +324,11 @@ def _collect(
     pending: dict[concurrent.futures.Future, tuple[int, str, Path]],
     scores: dict[tuple[int, str], dict[str, float]],
     failed: dict[tuple[int, str], str],
+    folds: int | None,
     block: bool,
 ) -> None:
     """Write the run folders of the trainings that ended (all of them, with ``block``) and note their
-    scores, or why they diverged."""
+    scores, or why they diverged; each counts as done in the job's progress."""
     while pending:
         done, _ = concurrent.futures.wait(pending, timeout=None if block else 0, return_when="FIRST_COMPLETED")
         if not done:
@@ -295,10 +340,10 @@ def _collect(
             except DivergedError as error:
                 failed[index, name] = str(error)
                 logger.warning(f"{error} ({run_dir} not written)")
-                discard_kept(run_dir)
-                continue
-            write_run_files(run_dir, files)
+            else:
+                write_run_files(run_dir, files)
             discard_kept(run_dir)
+            progress.done("training", f"{name} {_where(_fold(index, folds))}")
 
 
 def _order(models: Sequence[str]) -> Callable[[tuple[int, str]], tuple[int, int]]:

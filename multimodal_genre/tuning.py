@@ -32,7 +32,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
 
-from multimodal_genre import log
+from multimodal_genre import log, progress
 from multimodal_genre.config import Config, config_dict
 from multimodal_genre.data import GenreDataset, Split, holdout_split, inner_splits, kfold_splits
 from multimodal_genre.ensembles import combine_members
@@ -411,7 +411,8 @@ def _result(
 
 def optimise(study: optuna.Study, objective: Objective, trials: int | None, timeout: float | None) -> tuple[int, float]:
     """Run ``trials`` more trials (or until ``timeout``); return how many ran and in how many seconds.
-    Progress: Optuna's bar on a watched terminal, else a logged line per trial."""
+    Progress: the job's bar (``progress``), else Optuna's, on a watched terminal; else a logged line
+    per trial, with the job's estimate where one is open."""
     ran: list[int] = []  # trials of this call (other workers may add theirs to the study meanwhile)
     started = time.perf_counter()
     watched = log.watched()
@@ -419,8 +420,12 @@ def optimise(study: optuna.Study, objective: Objective, trials: int | None, time
         objective,
         n_trials=trials,
         timeout=timeout,
-        callbacks=[lambda _, trial: ran.append(trial.number), *([] if watched else [TrialLine()])],
-        show_progress_bar=watched,
+        callbacks=[
+            lambda _, trial: ran.append(trial.number),
+            lambda _, trial: progress.done("trial"),
+            *([] if watched else [TrialLine()]),
+        ],
+        show_progress_bar=watched and not progress.shown("trial"),
         gc_after_trial=True,
     )
     return len(ran), time.perf_counter() - started
@@ -612,7 +617,11 @@ class TrialLine:
         else:
             outcome = trial.state.name.lower()
         params = ", ".join(f"{key}={_short(value)}" for key, value in trial.params.items())
-        logger.info(f"{study.study_name} trial {trial.number}: {outcome}, {seconds:.0f} s; {params}")
+        job = progress.summary("trial")
+        logger.info(
+            f"{study.study_name} trial {trial.number}: {outcome}, {seconds:.0f} s; {params}"
+            + (f"; {job}" if job else "")
+        )
 
 
 def mask(url: str) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from multimodal_genre import log
+from multimodal_genre.backend import load_keras
 from multimodal_genre.errors import ConfigError, RunError
 
 THREADS_VARIABLE = "MULTIMODAL_GENRE_THREADS"
@@ -58,9 +59,11 @@ def use_threads(count: int) -> bool:
 
 
 def _start_worker(level: int) -> None:
-    """A local worker process prints its log lines on standard output (each task sets its threads).
-    Ctrl-C is the command's to handle: it stops the workers, which would otherwise each print a traceback."""
+    """A local worker process prints its log lines on standard output (each task sets its threads)
+    and loads Keras quietly, as the command did. Ctrl-C is the command's to handle: it stops the
+    workers, which would otherwise each print a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    load_keras()
     logger = logging.getLogger(log.PACKAGE)
     logger.addHandler(logging.StreamHandler(sys.stdout))
     logger.setLevel(level)

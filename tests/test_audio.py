@@ -198,23 +198,23 @@ def test_extract_writes_a_dataset_every_command_can_read(tmp_path, clip, config,
 
 def test_extract_adds_to_a_folder_and_keeps_what_is_there(tmp_path, clip):
     out = tmp_path / "mine"
-    assert extract([clip], out, label="jazz", progress=False).errors == []
+    assert extract([clip], out, label="jazz").errors == []
     before = (out / FEATURES_CSV).read_bytes()
-    again = extract([clip], out, label="blues", progress=False)  # same name: refused, nothing lost
+    again = extract([clip], out, label="blues")  # same name: refused, nothing lost
     assert again.images == [] and "already has a track named song.wav" in again.errors[0]
     assert (out / FEATURES_CSV).read_bytes() == before
     gtzan_name = write_audio(tmp_path / "blues.00007.wav", 6.0)  # refused before it is read
-    assert extract([gtzan_name], out, label="rock", progress=False).errors == [
+    assert extract([gtzan_name], out, label="rock").errors == [
         "blues.00007.wav: label 'rock' disagrees with its file name and image folder 'blues'"
     ]
     with pytest.warns(ShortAudioWarning):
-        unlabelled = extract([write_audio(tmp_path / "new.wav", 8.0, seed=2)], out, progress=False)
+        unlabelled = extract([write_audio(tmp_path / "new.wav", 8.0, seed=2)], out)
     assert unlabelled.images == [out / "images_original" / "new.png"]
     assert pd.read_csv(out / FEATURES_CSV, keep_default_na=False)["label"].tolist() == ["jazz", ""]
 
 
 def test_extract_takes_the_middle_of_a_long_file_and_says_so(tmp_path):
-    result = extract([write_audio(tmp_path / "long.wav", 70.0)], tmp_path / "out", progress=False)
+    result = extract([write_audio(tmp_path / "long.wav", 70.0)], tmp_path / "out")
     assert result.notes == [f"{tmp_path / 'long.wav'}: 70.0 s long; its middle 30 s were extracted"]
     assert pd.read_csv(tmp_path / "out" / FEATURES_CSV)["length"].tolist() == [30 * SAMPLE_RATE]
 

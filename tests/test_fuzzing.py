@@ -187,14 +187,14 @@ def test_any_run_record_is_read_or_refused_with_our_error(comparison) -> None:
 
 
 def test_hostile_track_names_never_reach_a_path_or_the_page_unescaped(dataset_copy, tmp_path, capsys) -> None:
-    """A CSV row named like markup is read (its image is missing, so it is left out and named in a
-    warning); one with path parts is refused. Neither writes outside the folders it was given."""
+    """A CSV row named like markup is read (its image is missing, so it is left out and named in the
+    summary); one with path parts is refused. Neither writes outside the folders it was given."""
     table = pd.read_csv(dataset_copy / FEATURES_CSV)
     table.loc[0, "filename"] = "<img src=x onerror=alert(1)>.wav"
     table.to_csv(dataset_copy / FEATURES_CSV, index=False)
     out = tmp_path / "summary"
     assert main(["data", "summary", "--data", str(dataset_copy)]) == 0
-    assert "<img src=x onerror=alert(1)>.wav" in capsys.readouterr().err  # named in the left-out warning
+    assert "<img src=x onerror=alert(1)>.wav" in capsys.readouterr().out  # named among the dropped rows
 
     table.loc[0, "filename"] = "../../outside.wav"
     table.to_csv(dataset_copy / FEATURES_CSV, index=False)

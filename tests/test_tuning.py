@@ -2,6 +2,7 @@
 and (with a server) two workers sharing one PostgreSQL study."""
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from importlib.resources import files
 from pathlib import Path
 
@@ -250,6 +252,7 @@ def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, searc
     assert main([*args, "--search", str(search_file), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "xgboost trial 0: validation macro-F1" in printed and "xgboost trial 1: " in printed
+    assert "; 2/2 trials, 0:" in printed  # the job's count and estimate end each trial's line
     assert "Study 'xgboost': best validation macro-F1" in printed and "test macro-F1" in printed
     assert (tmp_path / "studies.db").is_file() and (tmp_path / "xgboost" / "tuned.yaml").is_file()
 
@@ -380,9 +383,7 @@ class PostgresServer:
                 pytest.fail("CI must provide PostgreSQL's server programs (.ci/run installs them)")
             pytest.skip("PostgreSQL's server programs are not installed")
         self.bin, self.folder = found[-1].parent, folder
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []  # the server refuses root
         if self.owner:
             shutil.chown(folder, "postgres")
@@ -456,3 +457,42 @@ def test_a_study_survives_its_postgresql_server_restarting(synthetic_root, searc
     assert done.returncode == 0, done.stderr
     after = finished(storage, "restarted")
     assert set(before) <= set(after) and len(after) >= 6
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def read_json(url: str, seconds: float = 60) -> dict:
+    """``url``'s JSON, tried until the server answers."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return json.load(answer)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_optuna_dashboard_reads_a_finished_study_back_over_http(synthetic_root, search_file, tmp_path):
+    args = ["tune", "--model", "xgboost", "--trials", "3", "--data", str(synthetic_root), "--config", str(FAST_CONFIG)]
+    assert main([*args, "--search", str(search_file), "--out", str(tmp_path)]) == 0
+    storage = tuning.default_storage(tmp_path)
+    trials = optuna.load_study(study_name="xgboost", storage=storage).trials
+    port = free_port()
+    dashboard = shutil.which("optuna-dashboard", path=str(Path(sys.executable).parent))
+    command = [dashboard, storage, "--host", "127.0.0.1", "--port", str(port), "--quiet"]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as server:
+        try:
+            studies = read_json(f"http://127.0.0.1:{port}/api/studies")["study_summaries"]
+            assert [study["study_name"] for study in studies] == ["xgboost"]
+            detail = read_json(f"http://127.0.0.1:{port}/api/studies/{studies[0]['study_id']}")
+        finally:
+            server.terminate()
+    served = {trial["number"]: (trial["state"], trial["values"]) for trial in detail["trials"]}
+    assert served == {trial.number: (trial.state.name.capitalize(), trial.values) for trial in trials}
+    assert {param["name"] for param in detail["trials"][0]["params"]} == set(trials[0].params)

@@ -68,6 +68,32 @@ def workers_for(args: argparse.Namespace) -> Workers:
         raise ConfigError(f"--{error}") from None
 
 
+def training_on(workers: Workers) -> str:
+    """The command's first line about its trainings: where they run, on which devices and backend."""
+    from multimodal_genre.backend import describe
+
+    return f"Training on {workers.where}: {describe()}."
+
+
+def add_track_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--track",
+        choices=["mlflow", "tensorboard"],
+        action="append",
+        default=[],
+        help="mlflow: also log the finished runs to MLflow (MLFLOW_TRACKING_URI, else a local store); "
+        "tensorboard: each network's run folder gets its steps for TensorBoard (tensorboard/); repeatable",
+    )
+
+
+def check_tracking(args: argparse.Namespace) -> None:
+    """Refuse a tracker that is not installed before anything trains."""
+    from multimodal_genre.tracking import check_installed
+
+    for tracker in args.track:
+        check_installed(tracker)
+
+
 def add_out_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, help=f"folder for the results, new or empty (default: a new folder under {RUNS_DIR})"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from multimodal_genre.cli.common import DEMO_DATA_DIR, add_data_options, config_for, data_source
 from multimodal_genre.data import GENRES, GenreDataset, write_synthetic_dataset
+from multimodal_genre.data.dataset import MissingImageWarning
 from multimodal_genre.data.settings import ImageConfig
 
 
@@ -33,7 +35,9 @@ def summarise(args: argparse.Namespace) -> int:
     source = data_source(args.data)
     config = config_for(args, None, source)
     started = time.perf_counter()
-    dataset = source.load(config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingImageWarning)  # the summary's Dropped line lists those rows
+        dataset = source.load(config)
     print(summary_text(dataset, config.data.image, time.perf_counter() - started))
     return 0
 

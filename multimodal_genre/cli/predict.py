@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from multimodal_genre import progress
+from multimodal_genre.backend import load_keras
 from multimodal_genre.cli.common import DEFAULT_DATA_DIR, PROG, data_source
 from multimodal_genre.data import GENRES
 from multimodal_genre.data.layout import FEATURES_CSV
@@ -53,6 +55,7 @@ def predict_genres(args: argparse.Namespace) -> int:
 
     if args.audio and (args.data or args.tracks):
         raise ConfigError("predict scores either AUDIO files or a dataset's tracks (--data, --tracks), not both")
+    load_keras()  # before a saved network loads, so that it loads quietly
     run = load_model_run(args.run)
     if args.audio:
         return _predict_audio(run, args.audio, args.out)
@@ -81,7 +84,7 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> in
     def report(error: str) -> None:
         print(f"{PROG}: error: {error}", file=sys.stderr)
 
-    found, errors = for_each_file(paths, score, progress=False, on_error=report)
+    found, errors = for_each_file(paths, score, on_error=report)
     if out is not None and found:
         table = pd.DataFrame(
             [
@@ -99,7 +102,7 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> in
 def extract_audio(args: argparse.Namespace) -> int:
     from multimodal_genre.audio import extract
 
-    with writing_into(args.out):
+    with writing_into(args.out), progress.job(len(args.audio), "file"):
         result = extract(args.audio, args.out, label=args.label)
     for note in result.notes:
         print(note)

@@ -9,17 +9,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from multimodal_genre import progress
 from multimodal_genre.cli.common import (
     add_data_options,
     add_out_option,
+    add_track_option,
     add_worker_options,
     as_options,
+    check_tracking,
     command_line,
     config_for,
     data_source,
     model_for,
     output_dir,
     recipe_for,
+    training_on,
     workers_for,
 )
 from multimodal_genre.data import holdout_split
@@ -34,6 +38,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add_data_options(train, recipes=True)
     add_out_option(train)
     add_worker_options(train)
+    add_track_option(train)
     train.set_defaults(handler=train_one)
 
     compare = commands.add_parser(
@@ -46,6 +51,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add_data_options(compare, recipes=True)
     add_out_option(compare)
     add_worker_options(compare)
+    add_track_option(compare)
     compare.add_argument(
         "--resume",
         action="store_true",
@@ -57,6 +63,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def train_one(args: argparse.Namespace) -> int:
     from multimodal_genre.experiments import run_model
 
+    check_tracking(args)
     recipe = recipe_for(args)
     model = model_for(args, recipe)
     source = data_source(args.data)
@@ -65,8 +72,9 @@ def train_one(args: argparse.Namespace) -> int:
     dataset = source.load(config)
     split = holdout_split(dataset.labels, dataset.groups, config.split)
     out = output_dir(args.out, args.recipe or model)
-    with workers:
-        print(f"Training on {workers.where}.")
+    plan = FAMILIES[model].ensemble(config.models[model])
+    with workers, progress.job(plan[1].members if plan else 1, "member" if plan else "training"):
+        print(training_on(workers))
         run_model(
             model,
             dataset,
@@ -76,8 +84,13 @@ def train_one(args: argparse.Namespace) -> int:
             command=command_line(),
             recipe=recipe.info if recipe else None,
             workers=workers,
+            tensorboard="tensorboard" in args.track,
         )
     print(f"Run folder: {out}")
+    if "mlflow" in args.track:
+        from multimodal_genre.tracking import track_model_run, tracking_uri
+
+        print(f"MLflow run {track_model_run(out)} at {tracking_uri()}")
     return 0
 
 
@@ -86,6 +99,7 @@ def compare_models(args: argparse.Namespace) -> int:
 
     if args.resume and args.out is None:
         raise RunError("--resume: no --out given: name the folder of the comparison to go on with")
+    check_tracking(args)
     recipe = recipe_for(args)
     source = data_source(args.data)
     config = config_for(args, recipe, source)
@@ -100,7 +114,7 @@ def compare_models(args: argparse.Namespace) -> int:
         check_resumable(args.out)
     out = args.out if args.resume else output_dir(args.out, name if args.folds is None else f"{name}-{args.folds}fold")
     with writing_into(out), workers:
-        print(f"Training on {workers.where}.")
+        print(training_on(workers))
         result = run_comparison(
             dataset,
             config,
@@ -111,9 +125,15 @@ def compare_models(args: argparse.Namespace) -> int:
             recipe=recipe.info if recipe else None,
             resume=args.resume,
             workers=workers,
+            tensorboard="tensorboard" in args.track,
         )
     print(f"\n{(result.directory / 'comparison.md').read_text()}")
     print(f"Wall time {result.seconds:.0f} s. Results: {result.directory}")
+    if "mlflow" in args.track:
+        from multimodal_genre.tracking import track_comparison, tracking_uri
+
+        run_id = track_comparison(result.directory)
+        print(f"MLflow run {run_id} at {tracking_uri()}, with a child run per model run")
     if result.failed:
         where, why = next(iter(result.failed.items()))
         more = f" and {len(result.failed) - 1} more (comparison.md lists them)" if len(result.failed) > 1 else ""

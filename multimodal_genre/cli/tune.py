@@ -6,15 +6,19 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from multimodal_genre import progress
 from multimodal_genre.cli.common import (
     add_data_options,
+    add_track_option,
     add_worker_options,
     as_options,
+    check_tracking,
     command_line,
     config_for,
     data_source,
     model_for,
     recipe_for,
+    training_on,
     workers_for,
 )
 from multimodal_genre.errors import ConfigError
@@ -56,6 +60,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     add_data_options(tune, recipes=True)
     add_worker_options(tune)
+    add_track_option(tune)
     tune.add_argument("--out", type=Path, default=TUNING_DIR, help=f"folder for study reports (default: {TUNING_DIR})")
     tune.set_defaults(handler=tune_models)
 
@@ -68,6 +73,13 @@ def tune_models(args: argparse.Namespace) -> int:
 
     if args.trials is None and args.timeout is None:
         raise ConfigError("tune needs --trials N or --timeout SECONDS (or both)")
+    if "tensorboard" in args.track:
+        raise ConfigError(
+            "--track tensorboard: for train and compare (a study's trials are in MLflow or optuna-dashboard)"
+        )
+    if args.track and args.outer_folds:
+        raise ConfigError("--track: studies over outer folds are not tracked yet (track each with --folds)")
+    check_tracking(args)
     with as_options():
         options = StudyOptions(args.trials, args.timeout, args.study_name, args.folds, args.repeats, args.outer_folds)
     recipe = recipe_for(args)
@@ -81,7 +93,9 @@ def tune_models(args: argparse.Namespace) -> int:
     models = trainable if model == "all" else [model]
     # Optuna's progress bar (terminal) or one line per trial (log) replaces its own log records.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with workers:
+    trials = args.trials * len(models) * (args.outer_folds or 1) if args.trials else None
+    with workers, progress.job(trials, "trial"):
+        print(training_on(workers))
         for model in models:
             name = args.study_name if len(models) == 1 else (f"{args.study_name}-{model}" if args.study_name else None)
             _tune_model(model, dataset, config, search, options, name, args, recipe, workers)
@@ -136,3 +150,12 @@ def _tune_model(
         f"{result.trials_per_hour:.1f} trials/hour. Re-trained on train + validation: test macro-F1 "
         f"{result.test_scores['macro_f1']:.4f}. Tuned config: {result.directory / 'tuned.yaml'}"
     )
+    if "mlflow" in args.track:
+        import optuna
+
+        from multimodal_genre.tracking import track_study, tracking_uri
+        from multimodal_genre.tuning import default_storage
+
+        study = optuna.load_study(study_name=result.study_name, storage=args.storage or default_storage(args.out))
+        run_id = track_study(study, result.directory)
+        print(f"MLflow run {run_id} at {tracking_uri()}, with a child run per trial and the final model")

@@ -76,6 +76,11 @@ class Family(abc.ABC):
         family that cannot make one refuses."""
         raise ConfigError(f"{self.name} models cannot be averaged into one model (use one, or a stack)")
 
+    def step_loggers(self, directory: Path) -> Sequence[Any]:
+        """Callbacks of the family's own kind that write each step of a training into ``directory`` as
+        TensorBoard reads it; none where the family has no such writer."""
+        return ()
+
     def pruning_callback(self, trial: optuna.Trial, settings: Settings) -> Any | None:
         """optuna-integration's callback that reports a rising validation figure to ``trial`` at each
         step and prunes it; None where the family cannot be pruned."""

@@ -56,6 +56,11 @@ class NetworkFamily(Family):
 
         return train_network(self, settings, dataset, split, seed, callbacks)
 
+    def step_loggers(self, directory: Path) -> Sequence[Any]:
+        import keras
+
+        return (keras.callbacks.TensorBoard(log_dir=str(directory)),)
+
     def ensemble(self, settings: NetworkConfig) -> tuple[NetworkConfig, EnsembleConfig] | None:
         if settings.training.ensemble is None:
             return None
