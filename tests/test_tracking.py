@@ -146,3 +146,17 @@ def test_tensorboard_logs_are_keras_own_in_each_network_run_folder(synthetic_roo
         assert [step for step, _ in points] == (history["epoch"] - 1).tolist()  # Keras counts from 0
         assert [value for _, value in points] == pytest.approx(history[column].tolist(), rel=1e-5)
     assert not (out / "xgboost" / "tensorboard").exists()  # XGBoost has no TensorBoard writer
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--track", "tensorboard"], "--track tensorboard: for train and compare"),
+        (["--track", "mlflow", "--outer-folds", "2"], "--track: studies over outer folds are not tracked yet"),
+    ],
+)
+def test_a_study_refuses_what_it_cannot_track_before_training(extra, message, synthetic_root, tmp_path, capsys):
+    arguments = ["tune", "--model", "xgboost", "--trials", "1", "--data", str(synthetic_root), "--out", str(tmp_path)]
+    assert main([*arguments, *extra]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"multimodal-genre: error: {message}")
+    assert not any(tmp_path.iterdir())  # nothing trained, nothing written
