@@ -13,6 +13,7 @@ kept.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import sys
@@ -46,8 +47,11 @@ def load_keras() -> None:
 
 
 def describe() -> str:
-    """What the networks and XGBoost train on, in words for the start of a command."""
+    """What the networks and XGBoost train on, in words for the start of a command; a ConfigError
+    naming the install command where either is missing, before anything trains."""
     load_keras()
+    if importlib.util.find_spec("xgboost") is None:
+        raise ConfigError(f"XGBoost is not installed; install it: {INSTALL_HINT}")
     import keras
     import xgboost
 

@@ -307,7 +307,8 @@ def test_a_killed_worker_loses_no_finished_trial(synthetic_root, search_file, tm
             except KeyError:
                 continue
             states = [trial.state for trial in trials]
-            if TrialState.COMPLETE in states and states[-1] == TrialState.RUNNING:
+            # Killed mid-trial: running, with its settings drawn (a trial is stored running just before).
+            if TrialState.COMPLETE in states and states[-1] == TrialState.RUNNING and trials[-1].params:
                 worker.send_signal(signal.SIGKILL)
                 break
         else:
