@@ -51,6 +51,8 @@ from multimodal_genre.workers import Workers
 logger = logging.getLogger(__name__)
 TUNING_DIR = Path("reports/tuning")
 PARALLEL_COORDINATES = 6  # settings in the parallel-coordinate plot: more axes overlap
+FOLLOW_SECONDS = 2.0  # how often the command reads the storage for trials its workers finished
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 def default_storage(directory: Path = TUNING_DIR) -> str:
@@ -444,6 +446,7 @@ def optimise_on(
     """``optimise`` in every slot of ``workers`` at once, the trials shared out among them; each
     worker opens the study from its storage, as workers started by hand on other machines would."""
     started = time.perf_counter()
+    before = {trial.number for trial in study.get_trials(deepcopy=False, states=_FINISHED)}
     count = workers.slots if options.trials is None else min(workers.slots, options.trials)
     shares = [None if options.trials is None else len(range(index, options.trials, count)) for index in range(count)]
     shared = workers.share(objective)
@@ -455,7 +458,23 @@ def optimise_on(
             )
         )
         _wait_for_waiting_trials(study, futures[0])
+    if progress.counting("trial"):
+        _follow(study, futures, before)
     return sum(future.result() for future in futures), time.perf_counter() - started
+
+
+def _follow(study: optuna.Study, futures: Sequence[concurrent.futures.Future], before: set[int]) -> None:
+    """Until the workers' shares end, count each trial of the study that finishes meanwhile (not
+    in ``before``) in the job's progress: the trials run in other processes, and the storage tells
+    when they end."""
+    counted = set(before)
+    pending: Any = futures
+    while pending:
+        _, pending = concurrent.futures.wait(pending, timeout=FOLLOW_SECONDS)
+        for trial in study.get_trials(deepcopy=False, states=_FINISHED):
+            if trial.number not in counted:
+                counted.add(trial.number)
+                progress.done("trial", f"{study.study_name} trial {trial.number}")
 
 
 def _wait_for_waiting_trials(study: optuna.Study, first: concurrent.futures.Future) -> None:

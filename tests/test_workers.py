@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from multimodal_genre import progress
 from multimodal_genre import workers as workers_module
 from multimodal_genre.config import Config, config_dict
 from multimodal_genre.data import GenreDataset
@@ -184,7 +185,7 @@ def test_the_command_line_words_worker_options(synthetic_root: Path, tmp_path: P
 
 
 def test_a_study_shares_its_trials_among_worker_processes(
-    fast_dataset: GenreDataset, fast_config: Config, tmp_path: Path
+    fast_dataset: GenreDataset, fast_config: Config, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
     from test_tuning import small_search_file
 
@@ -193,11 +194,15 @@ def test_a_study_shares_its_trials_among_worker_processes(
 
     search = load_search(fast_config, small_search_file(tmp_path / "search.yaml", storage=SLOW_HEARTBEATS))
     storage = default_storage(tmp_path)
-    with Workers(jobs=2, threads=1) as workers:
-        result = tune(
-            "mlp", fast_dataset, fast_config, search, trials=5, storage_url=storage, out=tmp_path, workers=workers
-        )
+    with caplog.at_level("INFO", logger="multimodal_genre"), progress.job(5, "trial"):
+        with Workers(jobs=2, threads=1) as workers:
+            result = tune(
+                "mlp", fast_dataset, fast_config, search, trials=5, storage_url=storage, out=tmp_path, workers=workers
+            )
     trials = optuna.load_study(study_name="mlp", storage=storage).trials
+    # The trials finish in the workers; the command reads them off the storage for the job's estimate.
+    followed = [record.getMessage() for record in caplog.records if " done: " in record.getMessage()]
+    assert len(followed) == 5 and followed[-1].split(" done: ")[1].startswith("5/5 trials")
     assert len(trials) == 5 and result.counts["complete"] + result.counts["pruned"] == 5
     # Each worker process samples from its own seed: the trials do not repeat one another's settings.
     assert len({tuple(sorted(trial.params.items())) for trial in trials}) == 5
