@@ -76,8 +76,9 @@ def track_comparison(directory: Path) -> str:
             means = folds.drop(columns="fold").groupby("model").mean(numeric_only=True)
             mean = {f"{model}.{key}": value for model, row in means.iterrows() for key, value in row.items()}
             mlflow.log_metrics(mean)
-        for table in sorted(directory.glob("*.*")):
-            mlflow.log_artifact(str(table))
+        for table in sorted(directory.iterdir()):
+            if table.is_file() and not table.name.startswith("."):  # not the command's lock
+                mlflow.log_artifact(str(table))
         for run_file in sorted(directory.glob(f"**/{RUN_FILE}")):
             if run_file.parent != directory:
                 with mlflow.start_run(run_name=_run_name(run_file.parent, directory), nested=True):

@@ -78,6 +78,8 @@ def test_a_comparison_is_a_parent_run_with_a_child_per_model_and_fold(tracked, s
         "xgboost fold2",
     ]
     assert parent.data.params == {"models": "mlp,xgboost", "folds": "2"}
+    tables = {item.path for item in tracked.list_artifacts(parent.info.run_id)}
+    assert {"comparison.md", "folds.csv", "run.json"} <= tables and ".lock" not in tables
     folds = pd.read_csv(out / "folds.csv")
     assert parent.data.metrics["mlp.macro_f1"] == pytest.approx(folds[folds.model == "mlp"].macro_f1.mean())
 
