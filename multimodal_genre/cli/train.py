@@ -7,6 +7,7 @@ command line starts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 
 from multimodal_genre import progress
@@ -73,7 +74,8 @@ def train_one(args: argparse.Namespace) -> int:
     split = holdout_split(dataset.labels, dataset.groups, config.split)
     out = output_dir(args.out, args.recipe or model)
     plan = FAMILIES[model].ensemble(config.models[model])
-    with workers, progress.job(plan[1].members if plan else 1, "member" if plan else "training"):
+    members = progress.job(plan[1].members, "member") if plan else contextlib.nullcontext()
+    with workers, members:
         print(training_on(workers))
         run_model(
             model,
