@@ -5,6 +5,7 @@ describe the shape and the allowed values, and check them whenever a config is m
 typo or a bad value fails before any work starts, with the file and the full key in the message.
 The data and split sections are ``data/settings.py``'s; each model's section is its family's
 settings (``families/``): a model known to the registry can have a section here, and only such a model.
+A section's ``bagging`` key, which any family takes, is read apart from the family's settings.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from multimodal_genre.data.settings import DataConfig, SplitConfig
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.families import FAMILIES, family
+from multimodal_genre.families import FAMILIES, BaggedFamily, BaggingConfig, Family, family
 from multimodal_genre.settings import Problems, Settings, from_data, join, merge, read_yaml, to_data
 
 
@@ -29,10 +30,13 @@ class Config(Settings):
     seed: int  # weight initialisation, shuffling and XGBoost sampling
     # Model name -> its family's settings, in the order of the file (a comparison trains them so).
     models: Mapping[str, Settings]
+    # Model name -> how it is bagged (``models.<name>.bagging`` in the file); a model not here trains as one.
+    bagging: Mapping[str, BaggingConfig] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if isinstance(self.models, Mapping):
-            object.__setattr__(self, "models", types.MappingProxyType(dict(self.models)))  # read-only
+        for name in ("models", "bagging"):
+            if isinstance(getattr(self, name), Mapping):
+                object.__setattr__(self, name, types.MappingProxyType(dict(getattr(self, name))))  # read-only
         super().__post_init__()
 
     def problems(self) -> Problems:
@@ -48,14 +52,27 @@ class Config(Settings):
                 continue
             for key, problem in owner.problems(settings):
                 yield join(join("models", name), key), problem
+        for name in self.bagging:
+            if name not in self.models or FAMILIES[name].built_from_runs:
+                yield join(join("models", name), "bagging"), "bags only a model of this config that trains"
 
     def __reduce__(self) -> tuple[type[Config], tuple[Any, ...]]:
         """Pickled as its fields (a read-only mapping cannot be): configs travel to worker processes."""
-        return Config, (self.data, self.split, self.seed, dict(self.models))
+        return Config, (self.data, self.split, self.seed, dict(self.models), dict(self.bagging))
 
     def with_model(self, name: str, settings: Settings) -> Config:
-        """This config with ``name``'s section replaced (checked like any new config)."""
+        """This config with ``name``'s section replaced, its bagging kept (checked like any new config)."""
         return dataclasses.replace(self, models={**self.models, name: settings})
+
+    def with_bagging(self, name: str, plan: BaggingConfig | None) -> Config:
+        """This config with ``name`` bagged as ``plan`` says (None: trained as one model)."""
+        bagging = {key: value for key, value in self.bagging.items() if key != name}
+        return dataclasses.replace(self, bagging=bagging | ({name: plan} if plan else {}))
+
+    def family(self, name: str) -> Family:
+        """The family that trains ``name`` as configured: its own, or its own bagged."""
+        plan = self.bagging.get(name)
+        return family(name) if plan is None else BaggedFamily(family(name), plan)
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -75,27 +92,50 @@ def load_run_config(path: str | Path) -> Config:
 def changed_config(changes: Mapping[str, Any], source: str) -> Config:
     """The packaged defaults with ``changes`` (parsed YAML) overlaid, validated; errors name ``source``."""
     defaults = read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")
-    return config_from_data(merge(defaults, changes), source)
+    return config_from_data(merge(defaults, _migrated(changes, source)), source)
 
 
 def config_from_data(data: Mapping[str, Any], source: str) -> Config:
     """A complete config from plain data (``config_dict``'s output); each model's section is read as
-    its family's settings, and a section set to null leaves that model out."""
-    sections = data.get("models")
-    if not isinstance(sections, Mapping):
-        raise ConfigError(f"{source}: 'models' must be a mapping of model names to their settings, got {sections!r}")
-    models = {}
-    for name, section in sections.items():
+    its family's settings and its bagging, and a section set to null leaves that model out."""
+    if not isinstance(data.get("models"), Mapping):
+        raise ConfigError(f"{source}: 'models' must be a mapping of model names to their settings, got {data.get('models')!r}")
+    models, bagging = {}, {}
+    for name, section in _migrated(data, source)["models"].items():
         if section is None:  # "models: {cnn: null}" drops a default model
             continue
+        key = join("models", name)
+        if not isinstance(section, Mapping):
+            raise ConfigError(f"{source}: '{key}' must be a mapping, got {section!r}")
+        plan = section.get("bagging")
+        settings = {setting: value for setting, value in section.items() if setting != "bagging"}
+        models[name] = from_data(family(name).settings, settings, source, key)
+        if plan is not None:
+            bagging[name] = from_data(BaggingConfig, plan, source, join(key, "bagging"))
+    return from_data(Config, {**data, "models": models, "bagging": bagging}, source)
+
+
+def _migrated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """``data`` with each known model's section in today's form (``Family.migrate``): older run
+    folders and config files keep loading."""
+    sections = data.get("models", {})
+    if not isinstance(sections, Mapping):
+        raise ConfigError(f"{source}: 'models' must be a mapping of model names to their settings, got {sections!r}")
+    for name in sections:
         if name not in FAMILIES:
             raise ConfigError(
                 f"{source}: unknown key '{join('models', str(name))}' (expected one of: {', '.join(FAMILIES)})"
             )
-        models[name] = from_data(family(name).settings, section, source, join("models", name))
-    return from_data(Config, {**data, "models": models}, source)
+    where = f"{source}: models"
+    models = {name: family(name).migrate(section, f"{where}.{name}") for name, section in sections.items()}
+    return {**data, "models": models} if "models" in data else dict(data)
 
 
 def config_dict(config: Config) -> dict[str, Any]:
-    """The config as plain YAML-able data (tuples as lists): ``config_from_data`` reads it back."""
-    return to_data(config)
+    """The config as plain YAML-able data (tuples as lists), each model's bagging in its section:
+    ``config_from_data`` reads it back."""
+    data = to_data(config)
+    bagging = data.pop("bagging")
+    for name, section in data["models"].items():
+        section["bagging"] = bagging.get(name)
+    return data

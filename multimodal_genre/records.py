@@ -23,7 +23,10 @@ from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.files import write_text
 from multimodal_genre.settings import Problems, Settings, from_data, to_data
 
-RUN_FORMAT = 1
+# Format 2: a bag's run holds its members' models in folders of their own, and its ``training.kept``
+# is null (each member has its own). Format 1 folders read as they were written.
+RUN_FORMAT = 2
+READABLE_FORMATS = (1, 2)
 RUN_FILE = "run.json"
 R = TypeVar("R", bound="RunRecord")
 
@@ -73,7 +76,7 @@ class SplitRecord(Settings):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MemberRecord(Settings):
-    """How one member of an ensemble trained, and its validation figures at the step it kept."""
+    """How one member of a bag trained, and its validation figures at the step it kept."""
 
     seconds: float
     ran: int
@@ -85,12 +88,13 @@ class MemberRecord(Settings):
 class TrainingRecord(Settings):
     seconds: float
     unit: str  # "epoch", "round": the family's step
-    ran: int  # an ensemble: over all its members
-    kept: int  # the 1-based step whose weights were kept; an ensemble: the sum of its members'
+    ran: int  # a bag: over all its members
+    # The 1-based step whose weights were kept; a bag: null, each member has its own (format 1: their sum).
+    kept: int | None
     # Threads the training ran with: TensorFlow's sums depend on it, so equal seeds give equal figures
     # only at equal thread counts. None in runs written before it was recorded.
     threads: int | None = None
-    members: tuple[MemberRecord, ...] = ()  # an ensemble's members, in order
+    members: tuple[MemberRecord, ...] = ()  # a bag's single models, in order
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -209,10 +213,9 @@ def read_record(directory: Path) -> RunRecord:
         raise RunError(f"{path}: unreadable ({error})") from None
     if not isinstance(data, Mapping):
         raise RunError(f"{path}: not a run record (a JSON object), got {type(data).__name__}")
-    if data.get("format") != RUN_FORMAT:
-        raise RunError(
-            f"{path}: run format {data.get('format')!r}, this version of multimodal-genre reads format {RUN_FORMAT}"
-        )
+    if data.get("format") not in READABLE_FORMATS:
+        formats = " and ".join(map(str, READABLE_FORMATS))
+        raise RunError(f"{path}: run format {data.get('format')!r}, this version of multimodal-genre reads formats {formats}")
     kind = KINDS.get(data["kind"]) if isinstance(data.get("kind"), str) else None
     if kind is None:
         raise RunError(f"{path}: 'kind' must be one of {', '.join(KINDS)}, got {data.get('kind')!r}")

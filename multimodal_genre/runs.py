@@ -2,16 +2,17 @@
 
 A model run folder holds ``run.json`` (its record: what, when, on which data and split, with which
 library versions), ``config.yaml`` (the full resolved config), the model in its family's own
-format (``model.keras``, ``model.json``), the training history and learning curves, the test
-predictions, ``metrics.json``, the per-genre classification report and the confusion matrix.
-Nothing in it is a pickle.
+format (``model.keras``, ``model.json``; a bag's members each in a ``member<k>/`` folder), the
+training history and learning curves, the test predictions, ``metrics.json``, the per-genre
+classification report and the confusion matrix. ``split.csv`` gives every track's side and, for a
+bag, each member's: which tracks the model has seen. Nothing in it is a pickle.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import confusion, per_genre_report, score
 from multimodal_genre.families import Family, TrainedModel, family
+from multimodal_genre.families.bag import BAG_FILE, load_saved
 from multimodal_genre.files import write_folder, writing_folder
 from multimodal_genre.plots import plot_confusion, plot_learning_curves
 from multimodal_genre.records import (
@@ -39,13 +41,15 @@ from multimodal_genre.records import (
     read_record,
     write_record,
 )
+from multimodal_genre.seen import Seen
 
 CONFIG_FILE = "config.yaml"
 PROBABILITY_COLUMNS = [f"p_{genre}" for genre in GENRES]  # a predictions table's columns, in GENRES order
 PREDICTIONS_FILE = "predictions.csv"
-# Probabilities for the training rows from an ensemble's members that never saw them (fold ensembles,
-# and the members of a stack): the rows a stack chooses its weights on.
+# A fold bag's probabilities for its training pool, each row from the member that held it out (its
+# number in the ``member`` column): the rows a stack chooses its weights on.
 OUT_OF_FOLD_FILE = "out_of_fold.csv"
+SPLIT_FILE = "split.csv"
 _REPORT_ROWS = (*GENRES, "macro avg", "weighted avg")
 
 
@@ -56,8 +60,10 @@ class ModelRun:
     directory: Path
     record: ModelRecord
     config: Config
-    family: Family
+    family: Family  # the model's family, or that family bagged
     model: Any  # the family's own model object
+    seen: Seen
+    members: tuple[Seen, ...]  # what each single model of a bag saw; () for one model
 
     @property
     def name(self) -> str:
@@ -96,40 +102,21 @@ def write_model_run(
     command: str | None = None,
     recipe: RecipeRecord | None = None,
 ) -> dict[str, float]:
-    """Save the model and every report of its test predictions; return the test metrics and,
-    as ``f1_<genre>``, each genre's F1. ``recipe`` is the record of the recipe it ran, if any."""
+    """Save the model, what it saw and every report of its test predictions; return the test metrics
+    and, as ``f1_<genre>``, each genre's F1. ``recipe`` is the record of the recipe it ran, if any."""
     directory.mkdir(parents=True, exist_ok=True)
-    labels = dataset.labels[split.test]
-    metrics = score(labels, probabilities)
     title = f"{trained.name} ({'synthetic data' if dataset.synthetic else dataset.root.name})"
-
     trained.save(directory)
     write_config(directory, config)
-    trained.history.to_csv(directory / "history.csv", index=False)
-    curves = [(member.history, member.best_epoch) for member in trained.members or (trained,)]
-    plot_learning_curves(directory / "learning_curves.png", curves, title)
-    predictions_table(dataset.track_ids[split.test], labels, probabilities).to_csv(
-        directory / PREDICTIONS_FILE, index=False
-    )
-    if trained.out_of_fold is not None:
-        rows, oof = trained.out_of_fold.rows, trained.out_of_fold.probabilities
-        predictions_table(dataset.track_ids[rows], dataset.labels[rows], oof).to_csv(
-            directory / OUT_OF_FOLD_FILE, index=False
-        )
-    split_table(dataset, split).to_csv(directory / "split.csv", index=False)
-    _write_json(directory / "metrics.json", metrics)
-    report = per_genre_report(labels, probabilities)
-    write_classification_report(directory, report, title)
-    counts = confusion(labels, probabilities)
-    pd.DataFrame(counts, index=list(GENRES), columns=list(GENRES)).to_csv(directory / "confusion_matrix.csv")
-    plot_confusion(directory / "confusion_matrix.png", counts, title)
+    _write_training(directory, trained, dataset, split, title)
+    metrics, report = _write_test_reports(directory, dataset, split, probabilities, title)
     training = TrainingRecord(
         seconds=round(trained.seconds, 2),
         unit=trained.unit,
         ran=len(trained.history),
-        kept=trained.best_epoch,
+        kept=trained.kept,
         threads=workers.threads(),
-        members=tuple(map(_member_record, trained.members)),
+        members=tuple(map(_member_record, trained.singles() if trained.members else ())),
     )
     record = ModelRecord.new(
         command=command,
@@ -144,11 +131,46 @@ def write_model_run(
     return _test_scores(metrics, report)
 
 
+def _write_training(directory: Path, trained: TrainedModel, dataset: GenreDataset, split: Split, title: str) -> None:
+    """The history and learning curves, every track's side (and each member's), and a fold bag's
+    out-of-fold predictions."""
+    trained.history.to_csv(directory / "history.csv", index=False)
+    curves = [(single.history, single.kept) for single in trained.singles()]
+    plot_learning_curves(directory / "learning_curves.png", curves, title)
+    split_table(dataset, split, [single.seen for single in trained.singles()] if trained.members else ()).to_csv(
+        directory / SPLIT_FILE, index=False
+    )
+    if trained.out_of_fold is not None:
+        rows, oof = trained.out_of_fold.rows, trained.out_of_fold.probabilities
+        table = predictions_table(dataset.track_ids[rows], dataset.labels[rows], oof)
+        table.insert(1, "member", trained.out_of_fold.members + 1)
+        table.to_csv(directory / OUT_OF_FOLD_FILE, index=False)
+
+
+def _write_test_reports(
+    directory: Path, dataset: GenreDataset, split: Split, probabilities: np.ndarray, title: str
+) -> tuple[dict[str, float], dict]:
+    """The test predictions, metrics, per-genre report and confusion matrix; returns the metrics and
+    the report."""
+    labels = dataset.labels[split.test]
+    predictions_table(dataset.track_ids[split.test], labels, probabilities).to_csv(
+        directory / PREDICTIONS_FILE, index=False
+    )
+    metrics = score(labels, probabilities)
+    _write_json(directory / "metrics.json", metrics)
+    report = per_genre_report(labels, probabilities)
+    write_classification_report(directory, report, title)
+    counts = confusion(labels, probabilities)
+    pd.DataFrame(counts, index=list(GENRES), columns=list(GENRES)).to_csv(directory / "confusion_matrix.csv")
+    plot_confusion(directory / "confusion_matrix.png", counts, title)
+    return metrics, report
+
+
 def _member_record(member: TrainedModel) -> MemberRecord:
-    kept = member.history.iloc[member.best_epoch - 1]
-    validation = {key: float(kept[key]) for key in member.history.columns if key.startswith("val")}
+    at_kept = member.history.iloc[member.kept - 1]
+    validation = {key: float(at_kept[key]) for key in member.history.columns if key.startswith("val")}
     return MemberRecord(
-        seconds=round(member.seconds, 2), ran=len(member.history), kept=member.best_epoch, validation=validation
+        seconds=round(member.seconds, 2), ran=len(member.history), kept=member.kept, validation=validation
     )
 
 
@@ -167,7 +189,7 @@ def finished_run_scores(
     if not (directory / RUN_FILE).is_file():
         return None
     record = read_model_record(directory)
-    sides = pd.read_csv(directory / "split.csv", keep_default_na=False)
+    sides = pd.read_csv(directory / SPLIT_FILE, keep_default_na=False)
     expected = split_table(dataset, split)
     problems = [
         *([] if record.model == name else [f"a {record.model} model, not {name}"]),
@@ -193,14 +215,38 @@ def read_model_record(directory: Path) -> ModelRecord:
 
 
 def load_model_run(directory: str | Path) -> ModelRun:
-    """Read a trained model and its config back from a model run folder."""
+    """Read a trained model (one, or a bag of them), its config and what it saw back from a model run folder."""
     directory = Path(directory)
     record = read_model_record(directory)
     owner = family(record.model)
     missing = [name for name in owner.files if not (directory / name).is_file()]
-    if missing:
+    if missing and not (directory / BAG_FILE).is_file():
         raise RunError(f"{directory}: the {owner.name} model's {', '.join(missing)} is missing")
-    return ModelRun(directory, record, load_run_config(directory / CONFIG_FILE), owner, owner.load(directory))
+    config = load_run_config(directory / CONFIG_FILE)
+    loaded, model = load_saved(owner, directory)
+    seen, members = read_seen(directory)
+    return ModelRun(directory, record, config, loaded, model, seen, members)
+
+
+def read_seen(directory: Path) -> tuple[Seen, tuple[Seen, ...]]:
+    """What the model of a run folder saw (its split's training and validation sides) and, for a
+    bag, what each of its single models saw (``split.csv``'s ``member<k>`` columns)."""
+    path = directory / SPLIT_FILE
+    try:
+        table = pd.read_csv(path, keep_default_na=False, dtype=str)
+        members = tuple(
+            _seen(table, column) for column in table.columns if column.startswith("member") and column[6:].isdigit()
+        )
+        return (Seen.union(members) if members else _seen(table, "side")), members
+    except (OSError, ValueError, KeyError) as error:
+        raise RunError(f"{path}: cannot read which tracks the model saw ({error})") from None
+
+
+def _seen(table: pd.DataFrame, column: str) -> Seen:
+    return Seen(
+        frozenset(table.loc[table[column] == "train", "track"]),
+        frozenset(table.loc[table[column] == "validation", "track"]),
+    )
 
 
 def predictions_table(track_ids: np.ndarray, labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
@@ -227,12 +273,18 @@ def write_classification_report(directory: Path, report: Mapping, title: str) ->
     return table
 
 
-def split_table(dataset: GenreDataset, split: Split) -> pd.DataFrame:
-    """Every track's side (train, validation, test, unused) and duplicate group."""
-    side = np.empty(len(dataset), dtype=object)
-    side[:] = "unused"
+def split_table(dataset: GenreDataset, split: Split, members: Sequence[Seen] = ()) -> pd.DataFrame:
+    """Every track's side (train, validation, test, unused) and duplicate group and, for a bag, its
+    side for each member (``member<k>``: train, validation or unused)."""
+    side = np.full(len(dataset), "unused", dtype=object)
     side[split.train], side[split.validation], side[split.test] = "train", "validation", "test"
-    return pd.DataFrame({"track": dataset.track_ids, "group": dataset.groups, "side": side})
+    table = pd.DataFrame({"track": dataset.track_ids, "group": dataset.groups, "side": side})
+    for index, seen in enumerate(members, start=1):
+        table[f"member{index}"] = [
+            "train" if track in seen.trained else "validation" if track in seen.watched else "unused"
+            for track in dataset.track_ids
+        ]
+    return table
 
 
 def _test_scores(metrics: Mapping[str, float], report: Mapping) -> dict[str, float]:

@@ -99,6 +99,13 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+def replaced(settings: T, key: str, value: Any) -> T:
+    """``settings`` with the dotted ``key`` (``training.epochs``) set to ``value``, checked anew."""
+    head, _, rest = key.partition(".")
+    inner = replaced(getattr(settings, head), rest, value) if rest else value
+    return dataclasses.replace(settings, **{head: inner})
+
+
 def join(prefix: str, name: str) -> str:
     """A dotted key: ``join("models.fused", "head")`` is ``models.fused.head``; either part may be empty."""
     return f"{prefix}.{name}" if prefix and name else prefix or name

@@ -1,17 +1,16 @@
-"""Building a stack: weights chosen by greedy ensemble selection on out-of-fold predictions.
+"""Building a stack from the runs of its members, which a comparison wrote beside it.
 
-Caruana et al. (2004), as AutoGluon's weighted ensemble does it: start from nothing, and in each round
-add (again, if it is best) the member whose addition gives the running average the lowest log loss;
-a member's weight is its share of the picks up to the round with the lowest loss. The selection sees
-only the members' out-of-fold predictions of the training rows, never the test rows, so the stack's
-test figures are as honest as its members'. Log loss, not macro-F1, guides it: on a few hundred
-rows F1 moves in steps and ties, while the loss ranks every candidate.
+Each member is a fold bag: its out-of-fold predictions of the training pool (each row from the member
+model that held it out) and its test predictions (the same models averaged) come from the same K
+models, so the weights greedy selection chooses on the first are the weights of what the second
+averages. The selection sees only the pool, never the test rows; both sets of predictions pass
+``seen.py``'s checks against what each model saw, so the stack's test figures are as honest as its
+members'.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,33 +19,10 @@ import pandas as pd
 from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.errors import RunError
 from multimodal_genre.families import TrainedModel, family
-from multimodal_genre.families.stacks import Stack, StackConfig
-from multimodal_genre.runs import OUT_OF_FOLD_FILE, PREDICTIONS_FILE, PROBABILITY_COLUMNS
-
-
-def greedy_selection(
-    candidates: Sequence[np.ndarray], labels: np.ndarray, rounds: int
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Each candidate's weight (summing to 1), and the history of the selection: per round, the log
-    loss and accuracy of the running average; the weights are those of the round of lowest loss."""
-    total = np.zeros_like(candidates[0], dtype=np.float64)
-    picks, history = [], []
-    for round_ in range(1, rounds + 1):
-        losses = [_log_loss(labels, (total + candidate) / round_) for candidate in candidates]
-        best = int(np.argmin(losses))
-        picks.append(best)
-        total += candidates[best]
-        accuracy = float(np.mean(total.argmax(axis=1) == labels))
-        history.append({"round": round_, "loss": losses[best], "accuracy": accuracy})
-    history = pd.DataFrame(history)
-    kept = best_round(history)
-    weights = np.bincount(picks[:kept], minlength=len(candidates)) / kept
-    return weights, history
-
-
-def best_round(history: pd.DataFrame) -> int:
-    """The 1-based round of lowest loss in a selection's history: the one whose weights are kept."""
-    return int(history["loss"].idxmin()) + 1
+from multimodal_genre.families.stack import Stack, StackConfig
+from multimodal_genre.families.stack.selection import best_round, greedy_selection
+from multimodal_genre.runs import OUT_OF_FOLD_FILE, PREDICTIONS_FILE, PROBABILITY_COLUMNS, read_seen
+from multimodal_genre.seen import Seen, refuse_seen, refuse_seen_out_of_fold
 
 
 def build_stack(
@@ -56,32 +32,49 @@ def build_stack(
     it), and its probabilities for ``split``'s test rows."""
     started = time.perf_counter()
     pool = np.union1d(split.train, split.validation)
-    members = settings.members
-    out_of_fold = [_member_probabilities(folder / member / OUT_OF_FOLD_FILE, dataset, pool) for member in members]
-    test = [_member_probabilities(folder / member / PREDICTIONS_FILE, dataset, split.test) for member in members]
+    out_of_fold, test, seen = [], [], []
+    for member in settings.members:
+        member_seen, held_out, tested = _member_predictions(folder / member, member, dataset, pool, split.test)
+        out_of_fold.append(held_out)
+        test.append(tested)
+        seen.append(member_seen)
     weights, history = greedy_selection(out_of_fold, dataset.labels[pool], settings.rounds)
     probabilities = sum(weight * member for weight, member in zip(weights, test, strict=True))
-    stack = Stack({member: float(weight) for member, weight in zip(members, weights, strict=True)})
-    trained = TrainedModel(family(name), stack, history, best_round(history), time.perf_counter() - started)
+    stack = Stack({member: float(weight) for member, weight in zip(settings.members, weights, strict=True)})
+    seconds = time.perf_counter() - started
+    trained = TrainedModel(family(name), stack, history, best_round(history), seconds, Seen.union(seen))
     return trained, np.asarray(probabilities, dtype=np.float32)
 
 
-def _member_probabilities(path: Path, dataset: GenreDataset, rows: np.ndarray) -> np.ndarray:
-    """The probabilities that ``path`` (a predictions table) gives the tracks of ``rows``, in their order."""
+def _member_predictions(
+    directory: Path, member: str, dataset: GenreDataset, pool: np.ndarray, test: np.ndarray
+) -> tuple[Seen, np.ndarray, np.ndarray]:
+    """What the member run in ``directory`` saw, its out-of-fold probabilities for the ``pool`` rows
+    and its test probabilities for the ``test`` rows, each checked against what its models saw."""
+    seen, members = read_seen(directory)
+    held_out = _read_table(directory / OUT_OF_FOLD_FILE, dataset, pool)
+    if not members or "member" not in held_out:
+        raise RunError(f"{directory}: a stack's member must be fold-bagged (models.{member}.bagging)")
+    tracks = held_out.index.to_numpy()
+    refuse_seen_out_of_fold(members, tracks, held_out["member"].to_numpy() - 1, member)
+    tested = _read_table(directory / PREDICTIONS_FILE, dataset, test)
+    refuse_seen(seen, tested.index, member)
+    return seen, _probabilities(held_out), _probabilities(tested)
+
+
+def _read_table(path: Path, dataset: GenreDataset, rows: np.ndarray) -> pd.DataFrame:
+    """The predictions table at ``path`` for the tracks of ``rows``, in their order."""
     if not path.is_file():
-        hint = (
-            " (a stack's members must be trained in the same comparison as the stack; remove this run and --resume)"
-            if path.name == OUT_OF_FOLD_FILE
-            else ""
+        raise RunError(
+            f"{path}: missing (a stack's members must be trained in the same comparison as the stack; "
+            "remove this run and --resume)"
         )
-        raise RunError(f"{path}: missing{hint}")
     table = pd.read_csv(path, index_col="track")
     wanted = dataset.track_ids[rows]
     if set(table.index) != set(wanted):
         raise RunError(f"{path}: its tracks are not the {len(wanted)} tracks of this split")
-    return table.loc[wanted, PROBABILITY_COLUMNS].to_numpy(dtype=np.float64)
+    return table.loc[wanted]
 
 
-def _log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
-    chosen = probabilities[np.arange(len(labels)), labels]
-    return float(-np.mean(np.log(np.clip(chosen, 1e-15, 1.0))))
+def _probabilities(table: pd.DataFrame) -> np.ndarray:
+    return table[PROBABILITY_COLUMNS].to_numpy(dtype=np.float64)

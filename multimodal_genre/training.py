@@ -1,294 +1,175 @@
-"""Fitting a Keras network on the training side of a split, with early stopping on its validation side.
+"""Training one model as the config describes it, scoring it once on its split's test side, and
+writing its run folder.
 
-The validation side is the grouped validation split, never Keras' ``validation_split`` (which would
-take the last rows of a genre-sorted CSV). Training data is reshuffled every epoch, and every run
-is seeded.
+A model's family trains it; a model with ``bagging`` in its section trains as a bag of the family's
+models (``families/bag.py``), whose members train here one after another or side by side on workers
+(``members.py``). The test side is scored through ``seen.py``'s door, so a model is never scored on a
+track it has seen.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import time
+import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
-import pandas as pd
 
-from multimodal_genre import log
+from multimodal_genre.config import Config
 from multimodal_genre.data import GENRES, GenreDataset, Split
-from multimodal_genre.errors import DivergedError
-from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.families.network_settings import NetworkConfig, TrainingConfig
-from multimodal_genre.models import (
-    GENRE_OUTPUT,
-    IMAGE_INPUT,
-    build_network,
-    cropping_parts,
-    has_auxiliary_heads,
-    inference_model,
-    model_inputs,
-)
+from multimodal_genre.errors import ConfigError, DataError
+from multimodal_genre.families import TrainedModel, family
+from multimodal_genre.families.bag import fit_bag
+from multimodal_genre.files import read_folder, writing_folder
+from multimodal_genre.members import members_fitter
+from multimodal_genre.records import RecipeRecord, SplitRecord
+from multimodal_genre.runs import write_model_run
+from multimodal_genre.seen import refuse_seen, unseen_probabilities
+from multimodal_genre.settings import Settings, replaced
+from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
 
 
-def train_network(
-    family: Family,
-    config: NetworkConfig,
+@dataclasses.dataclass(frozen=True)
+class RunContext:
+    """Where a model run sits and what made it, written into its run folder."""
+
+    fold: tuple[int, int] | None = None  # (index, count) of a K-fold split; None for the hold-out split
+    command: str | None = None
+    recipe: RecipeRecord | None = None
+
+
+def train_model(
+    name: str,
+    config: Config,
     dataset: GenreDataset,
     split: Split,
-    seed: int,
-    callbacks: Sequence[keras.callbacks.Callback] = (),
+    callbacks: Sequence[Any] = (),
+    *,
+    lengths: Sequence[int] | None = None,
+    workers: Workers | None = None,
+    checkpoints: Path | None = None,
+    step_logs: Path | None = None,
 ) -> TrainedModel:
-    """Keras' fit with early stopping (restoring the best epoch) and the configured learning-rate
-    schedule, then the batch-norm statistics settled for the kept weights. Progress: Keras' bar on a
-    watched terminal, else a logged line per epoch."""
-    keras.backend.clear_session()  # a fresh graph state (layer names, caches) for every network trained
-    keras.utils.set_random_seed(seed)
-    model = build_network(family.name, config, dataset.images.shape[1:], dataset.features[split.train], seed=seed)
-    _compile(model, config)
-    validating = len(split.validation) > 0
-    stopping = _early_stopping(config) if validating else None
-    watched = log.watched()
-    schedule = [
-        Divergence(family.name, config.training.learning_rate),
-        *([stopping] if stopping else []),
-        _learning_rate_schedule(config, validating),
-        *callbacks,
-        *([] if watched else [EpochLine(family.name, config.training.epochs)]),
-    ]
-    started = time.perf_counter()
-    train_inputs = model_inputs(model, dataset.images[split.train], dataset.features[split.train])
-    validation_data = None
-    if validating:
-        validation_data = (
-            model_inputs(model, dataset.images[split.validation], dataset.features[split.validation]),
-            _targets(model, config, dataset.labels[split.validation]),
+    """Train the model ``name`` as ``config`` describes it. ``callbacks`` (the family's own kind) see
+    every step (of a bag's first member); tuning prunes through them. ``lengths`` fixes how many
+    steps each single model trains (one per member of a bag): a re-train at the lengths a trial kept.
+    A bag's members train on ``workers`` (entered) or in turn, each checkpointed in ``checkpoints``;
+    ``step_logs`` gets each step for TensorBoard, where the family writes them. With an empty
+    validation side there is no early stopping: the model trains for its configured length."""
+    _check_genres(dataset, split)
+    owner, settings, plan = family(name), section(config, name), config.bagging.get(name)
+    count = 1 if plan is None else plan.members
+    if lengths is not None and len(lengths) != count:
+        raise ValueError(f"{name}: {len(lengths)} lengths for {count} model(s)")
+    each = [settings] * count if lengths is None else [replaced(settings, owner.length_setting, n) for n in lengths]
+    if plan is None:
+        watching = [*callbacks, *(owner.step_loggers(step_logs) if step_logs else ())]
+        return owner.fit(each[0], dataset, split, config.seed, watching)
+    fit_members = members_fitter(workers, checkpoints, step_logs)
+    return fit_bag(owner, plan, each, dataset, split, config.seed, callbacks, fit_members)
+
+
+def section(config: Config, name: str) -> Settings:
+    """``name``'s settings in ``config``; a model the config has no section for is an error naming it."""
+    if name not in config.models:
+        raise ConfigError(f"the config has no section for model '{name}' (add one under models: {name})")
+    return config.models[name]
+
+
+def _check_genres(dataset: GenreDataset, split: Split) -> None:
+    missing = sorted(set(range(len(GENRES))) - set(dataset.labels[split.train].tolist()))
+    if missing:
+        names = ", ".join(GENRES[code] for code in missing)
+        raise DataError(f"{dataset.root}: the training split has no tracks of {names}; every genre needs some")
+
+
+def run_model(
+    name: str,
+    dataset: GenreDataset,
+    config: Config,
+    split: Split,
+    out: Path,
+    context: RunContext | None = None,
+    workers: Workers | None = None,
+    checkpoints: Path | None = None,
+    tensorboard: bool = False,
+) -> dict[str, float]:
+    """Train ``name`` on ``split``, score it on the test side, write its run folder ``out`` (whole, or
+    not at all) and log a summary line; return the test scores. ``workers`` (entered) train a bag's
+    members side by side; else they are checkpointed in ``checkpoints`` as each finishes, for
+    ``--resume``. With ``tensorboard``, the run folder gets the training's steps as TensorBoard reads
+    them (``tensorboard/``)."""
+    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
+        step_logs = Path(scratch) / "tensorboard" if tensorboard else None
+        trained = train_model(
+            name, config, dataset, split, workers=workers, checkpoints=checkpoints, step_logs=step_logs
         )
-    fitted = model.fit(
-        **_training_data(model, config, train_inputs, dataset.labels[split.train], seed),
-        validation_data=validation_data,
-        epochs=config.training.epochs,
-        callbacks=schedule,
-        verbose=1 if watched else 0,
+        with writing_folder(out) as partial:
+            if step_logs is not None and step_logs.is_dir():
+                shutil.copytree(step_logs, partial / step_logs.name)
+            return write_trained_run(trained, dataset, config, split, partial, context or RunContext())
+
+
+def write_trained_run(
+    trained: TrainedModel,
+    dataset: GenreDataset,
+    config: Config,
+    split: Split,
+    out: Path,
+    context: RunContext,
+    probabilities: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Score ``trained`` on the test side of ``split`` (tracks it has not seen), write its run folder
+    and log its summary line; return its test scores. ``probabilities`` are its test predictions
+    where they were made already (a stack's, from its members' tables): they pass the same check."""
+    if probabilities is None:
+        probabilities = unseen_probabilities(trained, dataset, split.test)
+    else:
+        refuse_seen(trained.seen, dataset.track_ids[split.test], trained.name)
+    split_record = SplitRecord.of(split, config.split.seed, context.fold)
+    scores = write_model_run(
+        out, trained, config, dataset, split, probabilities, split_record, context.command, context.recipe
     )
-    settle_batch_norm(model, train_inputs, config.training.batch_size)
-    history = _history(model, config, fitted.history)
-    best_epoch = stopping.best_epoch + 1 if stopping is not None else len(history)
-    return TrainedModel(family, inference_model(model), history, best_epoch, time.perf_counter() - started)
-
-
-def _training_data(
-    model: keras.Model, config: NetworkConfig, inputs: dict[str, np.ndarray], labels: np.ndarray, seed: int
-) -> dict[str, Any]:
-    """``fit``'s training arguments: the arrays, reshuffled each epoch, or their mixup batches."""
-    training = config.training
-    if not training.mixup:
-        return {"x": inputs, "y": _targets(model, config, labels), "batch_size": training.batch_size, "shuffle": True}
-    targets = _targets(model, config, labels)
-    return {"x": MixupBatches(inputs, targets, training.batch_size, training.mixup, seed)}
-
-
-class MixupBatches(keras.utils.PyDataset):
-    """Mixup (Zhang et al. 2018): each example blended with another of the same batch, both views
-    and the one-hot genres by the same share, drawn from Beta(alpha, alpha) per example; the rows
-    are reshuffled every epoch. Seeded, so a training repeats exactly."""
-
-    def __init__(
-        self,
-        inputs: dict[str, np.ndarray],
-        targets: np.ndarray | dict[str, np.ndarray],
-        batch_size: int,
-        alpha: float,
-        seed: int,
-    ) -> None:
-        super().__init__()
-        self.inputs, self.targets, self.batch_size, self.alpha = inputs, targets, batch_size, alpha
-        self.rows = len(next(iter(inputs.values())))
-        self.generator = np.random.default_rng(seed)
-        self.order = self.generator.permutation(self.rows)
-
-    def __len__(self) -> int:
-        return -(-self.rows // self.batch_size)
-
-    def __getitem__(self, index: int) -> tuple[dict[str, np.ndarray], np.ndarray | dict[str, np.ndarray]]:
-        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        partners = self.generator.permutation(rows)
-        share = self.generator.beta(self.alpha, self.alpha, size=len(rows)).astype(np.float32)
-
-        def blend(array: np.ndarray) -> np.ndarray:
-            weight = share.reshape(-1, *[1] * (array.ndim - 1))
-            return weight * array[rows] + (1.0 - weight) * array[partners]
-
-        targets = (
-            {name: blend(value) for name, value in self.targets.items()}
-            if isinstance(self.targets, dict)
-            else blend(self.targets)
-        )
-        return {name: blend(array) for name, array in self.inputs.items()}, targets
-
-    def on_epoch_end(self) -> None:
-        self.order = self.generator.permutation(self.rows)
-
-
-def _early_stopping(config: NetworkConfig) -> keras.callbacks.EarlyStopping:
-    settings = config.training.early_stopping
-    return keras.callbacks.EarlyStopping(
-        monitor=log_name(config, settings.monitor),
-        mode=_mode(settings.monitor),
-        patience=settings.patience,
-        restore_best_weights=True,
+    logger.info(
+        f"{trained.name:<8} {where(context.fold)}: macro-F1 {scores['macro_f1']:.3f}, accuracy "
+        f"{scores['accuracy']:.3f} on {len(split.test)} test tracks; {_steps(trained)}, {trained.seconds:.0f} s"
     )
+    return scores
 
 
-def _learning_rate_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.Callback:
-    """The callback that sets the learning rate each epoch (and logs it)."""
-    if config.training.schedule == "cosine":
-        return _cosine_schedule(config.training)
-    return _plateau_schedule(config, validating)
+def _steps(trained: TrainedModel) -> str:
+    """How long it trained: ``40 epochs (kept 28)``, or for a bag each member's kept step."""
+    if trained.kept is not None:
+        return f"{len(trained.history)} {trained.unit}s (kept {trained.kept})"
+    kept = ", ".join(str(single.kept) for single in trained.singles())
+    return f"{len(trained.singles())} members, {len(trained.history)} {trained.unit}s (kept {kept})"
 
 
-def _cosine_schedule(config: TrainingConfig) -> keras.callbacks.LearningRateScheduler:
-    """Keras' cosine decay counted in epochs: a linear warm-up from a ``warmup_epochs + 1``-th of the
-    rate, then down along a half cosine towards zero at ``epochs``. Training ends where the rate is
-    spent, so no epochs go by at a rate too high to settle or too low to matter."""
-    warmup, rate = config.warmup_epochs, config.learning_rate
-    decay = keras.optimizers.schedules.CosineDecay(
-        rate / (warmup + 1), config.epochs - warmup, warmup_target=rate, warmup_steps=warmup
-    )
-    return keras.callbacks.LearningRateScheduler(lambda epoch: float(decay(epoch)))
+def run_model_files(
+    name: str,
+    dataset: GenreDataset,
+    config: Config,
+    split: Split,
+    context: RunContext,
+    checkpoints: Path | None = None,
+    tensorboard: bool = False,
+) -> tuple[dict[str, float], dict[str, bytes]]:
+    """``run_model`` in a scratch folder; the run folder's files come back with the test scores, so a
+    worker on another machine needs no disk shared with the one that asked (``checkpoints`` does:
+    None on a cluster)."""
+    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
+        run_dir = Path(scratch) / name
+        scores = run_model(name, dataset, config, split, run_dir, context, None, checkpoints, tensorboard)
+        return scores, read_folder(run_dir)
 
 
-def _plateau_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.ReduceLROnPlateau:
-    """Without a validation side the learning rate follows the training loss (every epoch is kept)."""
-    settings = config.training.reduce_lr
-    monitored = log_name(config, settings.monitor if validating else settings.monitor.removeprefix("val_"))
-    return keras.callbacks.ReduceLROnPlateau(
-        monitor=monitored,
-        mode=_mode(monitored),
-        factor=settings.factor,
-        patience=settings.patience,
-        min_lr=settings.min_learning_rate,
-    )
+def where(fold: tuple[int, int] | None) -> str:
+    """A split in words: ``hold-out split`` or ``fold 2/5``."""
+    return "hold-out split" if fold is None else f"fold {fold[0]}/{fold[1]}"
 
-
-def _history(model: keras.Model, config: NetworkConfig, logs: dict[str, list[float]]) -> pd.DataFrame:
-    """The per-epoch logs, first column ``epoch``. With auxiliary heads, "loss" is the weighted sum
-    over all heads; the fused output's own figures take the plain names, so every history reads the same."""
-    history = pd.DataFrame(logs)
-    if isinstance(model.output, dict):
-        history = history.rename(columns=_TOTALS | {log_name(config, key): key for key in _FUSED_LOGS})
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    return history
-
-
-def log_name(config: NetworkConfig, key: str) -> str:
-    """How a quantity such as ``val_accuracy`` is named in the training logs of ``config``'s model:
-    with auxiliary heads, the fused output's own figures carry its name (``val_genre_accuracy``)."""
-    if not has_auxiliary_heads(config):
-        return key
-    return key.replace("val_", f"val_{GENRE_OUTPUT}_") if key.startswith("val_") else f"{GENRE_OUTPUT}_{key}"
-
-
-def settle_batch_norm(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int) -> None:
-    """Set every batch-norm layer's moving mean and variance to the exact statistics of its input
-    over ``inputs`` (the training rows), layer by layer in inference mode, with the final weights.
-    A network trained on time windows settles on the middle window of each row.
-
-    With about 25 steps an epoch, exponential moving averages lag the weights, and early stopping
-    may restore an epoch whose averages had not settled; recomputing them makes the statistics
-    match the restored weights exactly, without dropout or augmentation noise in them.
-    """
-    parts = cropping_parts(model)
-    if parts is not None:
-        crop, model = parts
-        inputs = {**inputs, IMAGE_INPUT: np.asarray(crop(inputs[IMAGE_INPUT], training=False))}
-    for layer in model.layers:
-        if not isinstance(layer, keras.layers.BatchNormalization):
-            continue
-        upstream = keras.Model(model.input, layer.input)
-        total = total_squares = 0.0
-        count = 0
-        for start in range(0, len(next(iter(inputs.values()))), batch_size):
-            batch = {name: array[start : start + batch_size] for name, array in inputs.items()}
-            values = np.asarray(upstream(batch, training=False), dtype=np.float64)
-            values = values.reshape(-1, values.shape[-1])
-            total = total + values.sum(axis=0)
-            total_squares = total_squares + (values**2).sum(axis=0)
-            count += len(values)
-        mean = total / count
-        layer.moving_mean.assign(mean.astype(np.float32))
-        layer.moving_variance.assign(np.maximum(total_squares / count - mean**2, 0.0).astype(np.float32))
-
-
-class Divergence(keras.callbacks.Callback):
-    """Stops a training whose loss is not finite, or ``LIMIT`` times that of a uniform guess (ln 10):
-    its weights are noise by then, and training on would only report noise as a model."""
-
-    LIMIT = 100.0
-
-    def __init__(self, name: str, learning_rate: float) -> None:
-        super().__init__()
-        self.name, self.learning_rate = name, learning_rate
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        loss, guess = float((logs or {}).get("loss", 0.0)), float(np.log(len(GENRES)))
-        if not np.isfinite(loss) or loss > self.LIMIT * guess:
-            raise DivergedError(
-                f"{self.name} diverged at epoch {epoch + 1}: training loss {loss:.4g} against {guess:.3g} for a "
-                f"uniform guess; try a lower training.learning_rate than {self.learning_rate:g}"
-            )
-
-
-class EpochLine(keras.callbacks.Callback):
-    """One logged line per epoch, for logs and pipes where a progress bar would be noise."""
-
-    def __init__(self, name: str, epochs: int) -> None:
-        super().__init__()
-        self.name, self.epochs = name, epochs
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        values = " ".join(f"{key} {value:.4g}" for key, value in (logs or {}).items())
-        logger.info("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, values)
-
-
-_LOSS = "sparse_categorical_crossentropy"
-_MIXED_LOSS = "categorical_crossentropy"
-_FUSED_LOGS = ("loss", "accuracy", "val_loss", "val_accuracy")
-_TOTALS = {"loss": "total_loss", "val_loss": "val_total_loss"}
-
-
-def _compile(model: keras.Model, config: NetworkConfig) -> None:
-    """Sparse targets, or one-hot ones where mixup blends them."""
-    optimizer = _optimizer(config.training)
-    loss = _MIXED_LOSS if config.training.mixup else _LOSS
-    if not isinstance(model.output, dict):
-        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
-        return
-    weights = {name: 1.0 if name == GENRE_OUTPUT else config.head.auxiliary_weight for name in model.output}
-    model.compile(
-        optimizer=optimizer,
-        loss={name: loss for name in model.output},
-        loss_weights=weights,
-        metrics={GENRE_OUTPUT: ["accuracy"]},
-    )
-
-
-def _mode(monitor: str) -> str:
-    return "min" if monitor.endswith("loss") else "max"
-
-
-def _targets(model: keras.Model, config: NetworkConfig, labels: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
-    if config.training.mixup:
-        labels = np.eye(len(GENRES), dtype=np.float32)[labels]
-    return {name: labels for name in model.output} if isinstance(model.output, dict) else labels
-
-
-def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
-    if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
-    if config.optimizer == "nadam":
-        return keras.optimizers.Nadam(learning_rate=config.learning_rate)
-    return keras.optimizers.Adam(learning_rate=config.learning_rate)

@@ -62,7 +62,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def train_one(args: argparse.Namespace) -> int:
-    from multimodal_genre.experiments import run_model
+    from multimodal_genre.training import RunContext, run_model
 
     check_tracking(args)
     recipe = recipe_for(args)
@@ -73,21 +73,12 @@ def train_one(args: argparse.Namespace) -> int:
     dataset = source.load(config)
     split = holdout_split(dataset.labels, dataset.groups, config.split)
     out = output_dir(args.out, args.recipe or model)
-    plan = FAMILIES[model].ensemble(config.models[model])
-    members = progress.job(plan[1].members, "member") if plan else contextlib.nullcontext()
+    plan = config.bagging.get(model)
+    members = progress.job(plan.members, "member") if plan else contextlib.nullcontext()
     with workers, members:
         print(training_on(workers))
-        run_model(
-            model,
-            dataset,
-            config,
-            split,
-            out,
-            command=command_line(),
-            recipe=recipe.info if recipe else None,
-            workers=workers,
-            tensorboard="tensorboard" in args.track,
-        )
+        context = RunContext(None, command_line(), recipe.info if recipe else None)
+        run_model(model, dataset, config, split, out, context, workers, tensorboard="tensorboard" in args.track)
     print(f"Run folder: {out}")
     if "mlflow" in args.track:
         from multimodal_genre.tracking import track_model_run, tracking_uri
@@ -97,7 +88,7 @@ def train_one(args: argparse.Namespace) -> int:
 
 
 def compare_models(args: argparse.Namespace) -> int:
-    from multimodal_genre.experiments import check_resumable, run_comparison
+    from multimodal_genre.comparison import check_resumable, run_comparison
 
     if args.resume and args.out is None:
         raise RunError("--resume: no --out given: name the folder of the comparison to go on with")

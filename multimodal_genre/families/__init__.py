@@ -1,34 +1,19 @@
-"""Model families and the registry that maps each model's name to its family.
+"""Model families: one folder each, behind one small interface (``base.Family``), and the registry.
 
-Code that trains, saves, loads or tunes a model asks ``family(name)``, never tests the name. A new
-family is a module with a ``Family`` subclass and one ``register`` line (here, or in the code that
-uses it).
+``networks/`` holds the Keras networks (fused, cnn and mlp are three of it), ``xgboost/`` the
+gradient-boosted trees, ``stack/`` the weighted average of other models' runs. ``bag.py`` wraps any
+family: K members averaged into one model. A new family is a folder with a ``Family`` subclass and
+one ``register`` line (here, or in the code that uses it).
 """
 
 from __future__ import annotations
 
-from multimodal_genre.errors import ConfigError
-from multimodal_genre.families.base import Family, OutOfFold, TrainedModel
+from multimodal_genre.families.bag import BaggedFamily, BaggingConfig
+from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.networks import NetworkFamily
-from multimodal_genre.families.stacks import StackFamily
-from multimodal_genre.families.trees import XGBoostFamily
-
-FAMILIES: dict[str, Family] = {}
-
-
-def register(family: Family) -> Family:
-    """Make ``family`` known by its name to configs, commands and run folders."""
-    FAMILIES[family.name] = family
-    return family
-
-
-def family(name: str) -> Family:
-    """The family of the model ``name``; an unknown name is an error listing the known ones."""
-    try:
-        return FAMILIES[name]
-    except KeyError:
-        raise ConfigError(f"no model named '{name}' (known: {', '.join(FAMILIES)})") from None
-
+from multimodal_genre.families.registry import FAMILIES, family, register
+from multimodal_genre.families.stack import StackFamily
+from multimodal_genre.families.xgboost import XGBoostFamily
 
 register(NetworkFamily("fused", views=("image", "features")))
 register(NetworkFamily("cnn", views=("image",)))
@@ -36,4 +21,4 @@ register(NetworkFamily("mlp", views=("features",)))
 register(XGBoostFamily())
 register(StackFamily())
 
-__all__ = ["FAMILIES", "Family", "OutOfFold", "TrainedModel", "family", "register"]
+__all__ = ["FAMILIES", "BaggedFamily", "BaggingConfig", "Family", "TrainedModel", "family", "register"]

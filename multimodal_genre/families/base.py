@@ -1,30 +1,29 @@
 """What a model family offers the rest of the package.
 
 A family is one kind of model (the Keras networks, XGBoost, ...) behind one small interface: fit on
-a split with callbacks, predict genre probabilities, save into and load from a run folder, and a
+a split with callbacks, predict genre probabilities, save into and load from a folder, and a
 pruning callback for Optuna. Code that trains, saves, loads or tunes a model asks its family and
-never tests the model's name, so a new family is one module and a registry line.
+never tests the model's name, so a new family is one folder and a registry line.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from multimodal_genre.errors import ConfigError
+from multimodal_genre.seen import OutOfFold, Seen
 from multimodal_genre.settings import Problems, Settings
 
 if TYPE_CHECKING:
     import optuna
 
     from multimodal_genre.data import GenreDataset, Split
-    from multimodal_genre.families.network_settings import EnsembleConfig
 
 
 class Family(abc.ABC):
@@ -35,7 +34,7 @@ class Family(abc.ABC):
     views: tuple[str, ...]  # what it reads of a track: "image", "features" or both
     unit: str  # one step of its training, as its history counts them: "epoch", "round"
     length_setting: str  # the dotted setting that fixes how many units it trains (re-training a tuned model)
-    files: tuple[str, ...]  # what save() writes into a run folder
+    files: tuple[str, ...]  # what save() writes into a folder
     # True for a model that trains nothing itself and is built from the runs of its members().
     built_from_runs: bool = False
 
@@ -47,12 +46,17 @@ class Family(abc.ABC):
         """The models whose runs this one is built from; () for a model that trains."""
         return ()
 
+    def migrate(self, section: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+        """An older form of this family's section (``where`` names it in errors) as today's, so that
+        old run folders still load; today's form passes unchanged."""
+        return section
+
     @abc.abstractmethod
     def fit(
         self, settings: Settings, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
     ) -> TrainedModel:
-        """Train on ``split.train``, stopping early on ``split.validation`` where it has rows;
-        ``callbacks`` (the family's own kind) see every step."""
+        """Train on ``split.train``, stopping early on ``split.validation`` where it has rows, and say
+        which rows it saw; ``callbacks`` (the family's own kind) see every step."""
 
     @abc.abstractmethod
     def predict_proba(self, model: Any, images: np.ndarray, features: np.ndarray) -> np.ndarray:
@@ -66,16 +70,6 @@ class Family(abc.ABC):
     def load(self, directory: Path) -> Any:
         """The model that ``save`` wrote into ``directory``."""
 
-    def ensemble(self, settings: Settings) -> tuple[Settings, EnsembleConfig] | None:
-        """Where ``settings`` ask for an ensemble: the settings of one member, and how many members
-        train on which rows. None trains one model (``fit``)."""
-        return None
-
-    def combine(self, models: Sequence[Any]) -> Any:
-        """One model whose probabilities are the mean of ``models``' (an ensemble's members); a
-        family that cannot make one refuses."""
-        raise ConfigError(f"{self.name} models cannot be averaged into one model (use one, or a stack)")
-
     def step_loggers(self, directory: Path) -> Sequence[Any]:
         """Callbacks of the family's own kind that write each step of a training into ``directory`` as
         TensorBoard reads it; none where the family has no such writer."""
@@ -87,26 +81,18 @@ class Family(abc.ABC):
         return None
 
 
-@dataclasses.dataclass(frozen=True)
-class OutOfFold:
-    """Genre probabilities for training rows, each from a model trained without that row: what a
-    stack chooses its weights on, so that the test rows never take part."""
-
-    rows: np.ndarray  # dataset row indices, sorted
-    probabilities: np.ndarray  # (len(rows), 10)
-
-
 @dataclasses.dataclass
 class TrainedModel:
-    """A fitted model and what its training did."""
+    """A fitted model, what its training did and which tracks it saw."""
 
     family: Family
-    model: Any  # the family's own model object (a keras.Model, an xgboost.XGBClassifier, ...)
+    model: Any  # the family's own model object (a keras.Model, an xgboost.XGBClassifier, a Bag, ...)
     history: pd.DataFrame  # first column the family's unit ("epoch", "round"), then the losses
-    best_epoch: int  # 1-based epoch or round whose weights were kept
+    kept: int | None  # the 1-based step whose weights were kept; None for a bag (each member has its own)
     seconds: float
-    members: tuple[TrainedModel, ...] = ()  # an ensemble's members, each with its own history
-    out_of_fold: OutOfFold | None = None  # predictions on training rows by models that never saw them
+    seen: Seen
+    members: tuple[TrainedModel, ...] = ()  # a bag's members, each with its own history and rows
+    out_of_fold: OutOfFold | None = None  # a fold bag's predictions of its pool, by members that held them out
 
     @property
     def name(self) -> str:
@@ -115,6 +101,10 @@ class TrainedModel:
     @property
     def unit(self) -> str:
         return str(self.history.columns[0])
+
+    def singles(self) -> tuple[TrainedModel, ...]:
+        """The single models this one is made of: itself, or every member of a bag (of bags)."""
+        return tuple(single for member in self.members for single in member.singles()) if self.members else (self,)
 
     def predict_proba(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
         return self.family.predict_proba(self.model, images, features)

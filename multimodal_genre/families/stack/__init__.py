@@ -1,23 +1,25 @@
 """The stack's family: a weighted average of other models' probabilities.
 
 A stack trains nothing of its own. ``compare`` builds it in each fold from the runs of its members,
-which sit beside it in the same folder, with weights chosen on the members' out-of-fold predictions
-of the training rows (``stacking.py``); its run folder holds the weights (``stack.json``), and loading
-it loads the members from their run folders next to it.
+fold-bagged models that sit beside it in the same folder, with weights chosen by greedy selection
+(``selection.py``) on the members' out-of-fold predictions of the training rows; its run folder holds
+the weights (``stack.json``), and loading it loads the members from their run folders next to it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from multimodal_genre.errors import RunError
+from multimodal_genre.families.bag import BAG_FILE, load_saved
 from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.registry import FAMILIES, family
 from multimodal_genre.settings import Problems, Settings
 
 if TYPE_CHECKING:
@@ -30,10 +32,8 @@ STACK_FILE = "stack.json"
 class StackConfig(Settings):
     """Which models a stack averages, and how its weights are chosen."""
 
-    members: tuple[str, ...]
+    members: tuple[str, ...]  # fold-bagged models: their out-of-fold and test predictions come from the same models
     rounds: int  # greedy selection steps; a member may be picked in many, its weight is its share
-    # Inner folds for the out-of-fold predictions of members trained whole (a fold ensemble has its own).
-    folds: int
 
     def problems(self) -> Problems:
         if len(self.members) < 2:
@@ -42,8 +42,6 @@ class StackConfig(Settings):
             yield "members", f"must not repeat a model, got {list(self.members)}"
         if self.rounds < 1:
             yield "rounds", f"must be at least 1, got {self.rounds}"
-        if self.folds < 2:
-            yield "folds", f"must be at least 2, got {self.folds}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,14 +64,19 @@ class StackFamily(Family):
     built_from_runs = True
 
     def problems(self, settings: StackConfig) -> Problems:
-        from multimodal_genre.families import FAMILIES
-
         for member in settings.members:
             if member not in FAMILIES or FAMILIES[member].built_from_runs:
                 yield "members", f"'{member}' is not a model a stack can average (known: {', '.join(FAMILIES)})"
 
     def members(self, settings: StackConfig) -> tuple[str, ...]:
         return settings.members
+
+    def migrate(self, section: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+        """Until its members were fold-bagged, a stack trained inner folds of its own (``folds``):
+        the key is dropped."""
+        if not isinstance(section, Mapping):
+            return section
+        return {key: value for key, value in section.items() if key != "folds"}
 
     def fit(
         self, settings: StackConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
@@ -91,8 +94,6 @@ class StackFamily(Family):
         (directory / STACK_FILE).write_text(json.dumps({"weights": model.weights}, indent=2) + "\n")
 
     def load(self, directory: Path) -> Stack:
-        from multimodal_genre.families import family
-
         path = directory / STACK_FILE
         try:
             weights = json.loads(path.read_text())["weights"]
@@ -103,7 +104,8 @@ class StackFamily(Family):
         for name in weights:
             owner = family(name)
             member_dir = directory.parent / name
-            if not all((member_dir / file).is_file() for file in owner.files):
-                raise RunError(f"{path}: the member run {member_dir} beside it has no {' or '.join(owner.files)}")
-            models[name] = (owner, owner.load(member_dir))
+            saved = (*owner.files, BAG_FILE)
+            if not any((member_dir / file).is_file() for file in saved):
+                raise RunError(f"{path}: the member run {member_dir} beside it has no {' or '.join(saved)}")
+            models[name] = load_saved(owner, member_dir)
         return Stack(weights, models)

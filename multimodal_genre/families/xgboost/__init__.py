@@ -1,7 +1,7 @@
 """XGBoost's family: gradient-boosted trees on the raw feature row.
 
-``boosting.py`` builds and fits the trees; XGBoost is imported there, when a model is first
-trained, loaded or pruned, not when a config is read.
+``settings.py`` describes the trees, ``boosting.py`` builds and fits them; XGBoost is imported
+there, when a model is first trained, loaded or pruned, not when a config is read.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from multimodal_genre.errors import RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.families.tree_settings import XGBoostConfig
+from multimodal_genre.families.xgboost.settings import XGBoostConfig
 
 if TYPE_CHECKING:
     import optuna
@@ -38,7 +38,7 @@ class XGBoostFamily(Family):
     def fit(
         self, settings: XGBoostConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
     ) -> TrainedModel:
-        from multimodal_genre.boosting import train_xgboost
+        from multimodal_genre.families.xgboost.boosting import train_xgboost
 
         return train_xgboost(self, settings, dataset, split, seed, callbacks)
 
@@ -66,6 +66,6 @@ class XGBoostFamily(Family):
         return model
 
     def pruning_callback(self, trial: optuna.Trial, settings: XGBoostConfig) -> Any:
-        from multimodal_genre.boosting import SparseXGBoostPruning
+        from multimodal_genre.families.xgboost.boosting import SparseXGBoostPruning
 
         return SparseXGBoostPruning(trial)

@@ -1,5 +1,5 @@
 """The settings of a Keras network: its image branch (3x3 convolution blocks or a pretrained
-backbone), its tabular branch, its head and how it trains. ``models.py`` builds a network from them,
+backbone), its tabular branch, its head and how it trains. ``build.py`` builds a network from them,
 ``training.py`` trains it."""
 
 from __future__ import annotations
@@ -174,22 +174,6 @@ class ReduceLRConfig(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
-class EnsembleConfig(Settings):
-    """A network trained as ``members`` networks whose probabilities are averaged: on small data the
-    members' errors differ more than their skill, so their average beats any one of them."""
-
-    members: int
-    # seeds: every member trains on the same rows with its own seed. folds: member k trains on the
-    # training and validation rows minus grouped inner fold k and stops early on fold k, so no rows
-    # sit in a fixed validation split, and each member's predictions on its own fold are out-of-fold.
-    subsets: Literal["seeds", "folds"]
-
-    def problems(self) -> Problems:
-        if self.members < 2:
-            yield "members", f"must be at least 2 (null trains one network), got {self.members}"
-
-
-@dataclasses.dataclass(frozen=True)
 class TrainingConfig(Settings):
     epochs: int
     batch_size: int
@@ -203,7 +187,6 @@ class TrainingConfig(Settings):
     reduce_lr: ReduceLRConfig  # plateau only
     schedule: Literal["plateau", "cosine"] = "plateau"
     warmup_epochs: int = 0  # cosine only
-    ensemble: EnsembleConfig | None = None  # null: one network
     # Mixup's Beta(alpha, alpha) parameter: training examples are blends of two tracks, both views and
     # the genres by the same share. 0: off.
     mixup: float = 0.0

@@ -1,24 +1,23 @@
 """The Keras networks' family: fused, cnn and mlp are three of it, told apart by their views.
 
-Every network is an image branch, a tabular branch or both, into one head (``network_settings.py``
-describes them, ``models.py`` builds them, ``training.py`` fits them). Keras, and TensorFlow behind
-it, is imported where a network is first trained, loaded or pruned, not here: reading a config must
-stay quick for the commands that train nothing.
+Every network is an image branch, a tabular branch or both, into one head (``settings.py``
+describes them, ``build.py`` builds them from ``layers.py`` and ``backbones.py``, ``training.py``
+fits them). Keras, and TensorFlow behind it, is imported where a network is first trained, loaded or
+pruned, not here: reading a config must stay quick for the commands that train nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from multimodal_genre.errors import RunError, first_line
+from multimodal_genre.errors import ConfigError, RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.families.network_settings import EnsembleConfig, NetworkConfig
+from multimodal_genre.families.networks.settings import NetworkConfig
 from multimodal_genre.settings import Problems
 
 if TYPE_CHECKING:
@@ -52,28 +51,28 @@ class NetworkFamily(Family):
     def fit(
         self, settings: NetworkConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
     ) -> TrainedModel:
-        from multimodal_genre.training import train_network
+        from multimodal_genre.families.networks.training import train_network
 
         return train_network(self, settings, dataset, split, seed, callbacks)
+
+    def migrate(self, section: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+        """Until bagging wrapped every family, a network's ensemble was ``training.ensemble``:
+        it moves to the section's ``bagging``."""
+        training = section.get("training") if isinstance(section, Mapping) else None
+        if not isinstance(training, Mapping) or "ensemble" not in training:
+            return section
+        if "bagging" in section:
+            raise ConfigError(f"{where}: 'training.ensemble' is the old place of 'bagging': give one of them")
+        others = {key: value for key, value in training.items() if key != "ensemble"}
+        return {**section, "training": others, "bagging": training["ensemble"]}
 
     def step_loggers(self, directory: Path) -> Sequence[Any]:
         import keras
 
         return (keras.callbacks.TensorBoard(log_dir=str(directory)),)
 
-    def ensemble(self, settings: NetworkConfig) -> tuple[NetworkConfig, EnsembleConfig] | None:
-        if settings.training.ensemble is None:
-            return None
-        single = dataclasses.replace(settings, training=dataclasses.replace(settings.training, ensemble=None))
-        return single, settings.training.ensemble
-
-    def combine(self, models: Sequence[Any]) -> Any:
-        from multimodal_genre.models import averaged_network
-
-        return averaged_network(models, self.name)
-
     def predict_proba(self, model: Any, images: np.ndarray, features: np.ndarray) -> np.ndarray:
-        from multimodal_genre.models import model_inputs
+        from multimodal_genre.families.networks.build import model_inputs
 
         # Called batch by batch, not through model.predict: predict traces a new tf.function for every
         # model, and an ensemble's members or a comparison's folds set off TensorFlow's retracing warnings.
@@ -96,7 +95,7 @@ class NetworkFamily(Family):
         """Keras' safe mode stays on: a file holding code (a Lambda layer) is refused, never run."""
         import keras
 
-        import multimodal_genre.models  # noqa: F401  (registers the custom layers a saved network may hold)
+        import multimodal_genre.families.networks.build  # noqa: F401  (registers the custom layers a saved network may hold)
 
         path = directory / KERAS_MODEL
         try:
@@ -112,6 +111,6 @@ class NetworkFamily(Family):
     def pruning_callback(self, trial: optuna.Trial, settings: NetworkConfig) -> Any:
         from optuna_integration import KerasPruningCallback
 
-        from multimodal_genre.training import log_name
+        from multimodal_genre.families.networks.training import log_name
 
         return KerasPruningCallback(trial, log_name(settings, PRUNING_MONITOR))

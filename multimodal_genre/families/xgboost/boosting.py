@@ -19,7 +19,8 @@ from optuna_integration import XGBoostPruningCallback
 from multimodal_genre import workers
 from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.families.tree_settings import XGBoostConfig
+from multimodal_genre.families.xgboost.settings import XGBoostConfig
+from multimodal_genre.seen import Seen
 
 # What pruning watches: the validation AUC, which rises like the objective.
 PRUNING_KEY = "validation_1-auc"
@@ -73,8 +74,8 @@ def train_xgboost(
     if len(sides) > 1:
         history["val_loss"] = curves["validation_1"]["mlogloss"]
     history.insert(0, "round", np.arange(1, len(history) + 1))
-    best_round = model.best_iteration + 1 if len(sides) > 1 else len(history)
-    return TrainedModel(family, model, history, best_round, seconds)
+    kept = model.best_iteration + 1 if len(sides) > 1 else len(history)
+    return TrainedModel(family, model, history, kept, seconds, Seen.of(dataset, split.train, split.validation))
 
 
 class SparseXGBoostPruning(XGBoostPruningCallback):

@@ -1,0 +1,245 @@
+"""Several models compared on the same splits: one grouped hold-out split, or grouped stratified K-fold.
+
+Published single-split figures move by several points with the split, so K-fold, with mean and
+standard deviation across folds, is the honest number. Each model of each fold writes its own run
+folder as its training ends; stacks are built last, in each fold, from their members' runs. The
+comparison folder adds the tables and figure that ``report/comparison.py`` makes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from multimodal_genre import progress
+from multimodal_genre.checkpoints import checkpoint_folder, discard_checkpoints
+from multimodal_genre.config import Config
+from multimodal_genre.data import GenreDataset, Split, holdout_split, kfold_splits
+from multimodal_genre.errors import ConfigError, DivergedError, RunError
+from multimodal_genre.families import family
+from multimodal_genre.files import writing_folder
+from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, write_record
+from multimodal_genre.report.comparison import ComparisonResult, write_comparison_tables
+from multimodal_genre.runs import finished_run_scores, write_config, write_run_files
+from multimodal_genre.stacking import build_stack
+from multimodal_genre.training import RunContext, run_model_files, section, where, write_trained_run
+from multimodal_genre.workers import Workers
+
+logger = logging.getLogger(__name__)
+
+Scores = dict[tuple[int, str], dict[str, float]]  # (fold index, model) -> test scores
+
+
+def run_comparison(
+    dataset: GenreDataset,
+    config: Config,
+    out: Path,
+    models: Sequence[str] | None = None,
+    folds: int | None = None,
+    command: str | None = None,
+    recipe: RecipeRecord | None = None,
+    resume: bool = False,
+    workers: Workers | None = None,
+    tensorboard: bool = False,
+) -> ComparisonResult:
+    """Train ``models`` (default: every model of ``config``) on the hold-out split (``folds`` None) or
+    on each of ``folds`` grouped folds; ``recipe`` (the published system ``config`` came from) is
+    recorded in every run folder. The trainings run on ``workers`` (entered; default: one at a time
+    in this process); each run folder appears, whole, when its training ends. With ``resume``, model
+    runs that already finished in ``out`` are taken back, not trained again: a K-fold comparison
+    takes hours on a CPU, and an interruption should cost the runs in progress at most. The wall time
+    recorded then counts the reused runs' training time. A bag's members are checkpointed as each
+    finishes, unless the workers are a cluster's, which may not share this disk. A training that
+    diverges fails alone: the others go on, and its model is left out of the tables and listed as
+    failed. With ``tensorboard``, each run folder holds its training's steps (``tensorboard/``)."""
+    models = list(models or config.models)
+    stacks = [name for name in models if family(name).built_from_runs]
+    _check_stacks(models, stacks, config)
+    if resume:
+        check_resumable(out)
+    started = time.perf_counter()
+    splits = _splits(dataset, config, folds)
+    scores, reused_seconds = _finished_runs(out, models, splits, folds, config, dataset) if resume else ({}, 0.0)
+    plan = Plan(dataset, config, out, folds, command, recipe, tensorboard)
+    failed = _train(plan, splits, [name for name in models if name not in stacks], scores, workers)
+    _build_stacks(plan, splits, stacks, scores, failed)
+    whole = {name for name in models if not any(key[1] == name for key in failed)}
+    rows = [
+        {"fold": index, "model": name, **scores[index, name]}
+        for index, name in sorted(scores, key=_order(models))
+        if name in whole
+    ]
+    result = ComparisonResult(
+        out,
+        pd.DataFrame(rows),
+        time.perf_counter() - started + reused_seconds,
+        {f"{name}, {where(_fold(index, folds))}": why for (index, name), why in failed.items()},
+    )
+    compared = write_comparison_tables(result, folds, dataset, command)
+    write_config(out, config)
+    record = ComparisonRecord.new(
+        command=command,
+        recipe=recipe,
+        dataset=DatasetRecord.of(dataset),
+        models=compared,
+        folds=folds,
+        seconds=round(result.seconds, 1),
+    )
+    write_record(out, record)
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What every run of one comparison shares."""
+
+    dataset: GenreDataset
+    config: Config
+    out: Path
+    folds: int | None
+    command: str | None
+    recipe: RecipeRecord | None
+    tensorboard: bool
+
+    def context(self, index: int) -> RunContext:
+        return RunContext(_fold(index, self.folds), self.command, self.recipe)
+
+    def run_dir(self, index: int, name: str) -> Path:
+        return self.out / name if self.folds is None else self.out / f"fold{index}" / name
+
+
+def _train(
+    plan: Plan, splits: Sequence[Split], models: Sequence[str], scores: Scores, workers: Workers | None
+) -> dict[tuple[int, str], str]:
+    """Train every model of every split that has no finished run yet; returns why any failed."""
+    to_train = [
+        (index, split, name)
+        for index, split in enumerate(splits, start=1)
+        for name in models
+        if (index, name) not in scores
+    ]
+    failed: dict[tuple[int, str], str] = {}
+    with contextlib.ExitStack() as stack:
+        workers = workers or stack.enter_context(Workers())
+        stack.enter_context(progress.job(len(to_train), "training"))
+        shared = workers.share(plan.dataset)
+        pending: dict[concurrent.futures.Future, tuple[int, str, Path]] = {}
+        for index, split, name in to_train:
+            run_dir = plan.run_dir(index, name)
+            members = None if workers.cluster else checkpoint_folder(run_dir.absolute())
+            task = (name, shared, plan.config, split, plan.context(index), members, plan.tensorboard)
+            pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
+            _collect(pending, scores, failed, plan.folds, block=False)
+        _collect(pending, scores, failed, plan.folds, block=True)
+    return failed
+
+
+def _build_stacks(
+    plan: Plan, splits: Sequence[Split], stacks: Sequence[str], scores: Scores, failed: dict[tuple[int, str], str]
+) -> None:
+    """Each stack of each split, from its members' runs (a stack whose member failed fails too)."""
+    for index, split in enumerate(splits, start=1):
+        for name in stacks:
+            lost = [member for member in family(name).members(plan.config.models[name]) if (index, member) in failed]
+            if lost:
+                failed[index, name] = f"its member {lost[0]} failed"
+            elif (index, name) not in scores:
+                run_dir = plan.run_dir(index, name)
+                trained, probabilities = build_stack(name, plan.config.models[name], run_dir.parent, plan.dataset, split)
+                with writing_folder(run_dir) as partial:
+                    scores[index, name] = write_trained_run(
+                        trained, plan.dataset, plan.config, split, partial, plan.context(index), probabilities
+                    )
+
+
+def _finished_runs(
+    out: Path, models: Sequence[str], splits: Sequence[Split], folds: int | None, config: Config, dataset: GenreDataset
+) -> tuple[Scores, float]:
+    """The test scores of the model runs that already finished in ``out``, by (fold index, model),
+    and their summed training seconds."""
+    scores: Scores = {}
+    seconds = 0.0
+    for index, split in enumerate(splits, start=1):
+        fold = _fold(index, folds)
+        for name in models:
+            run_dir = out / name if folds is None else out / f"fold{index}" / name
+            finished = finished_run_scores(run_dir, name, config, dataset, split)
+            if finished is not None:
+                scores[index, name], spent = finished
+                seconds += spent
+                logger.info(
+                    f"{name:<8} {where(fold)}: took back the finished run {run_dir}, "
+                    f"macro-F1 {scores[index, name]['macro_f1']:.3f}"
+                )
+    return scores, seconds
+
+
+def check_resumable(out: Path) -> None:
+    """A RunError unless ``out`` is a folder a comparison can go on in."""
+    if not out.is_dir():
+        raise RunError(f"{out}: no comparison to go on with (resume names the folder of an unfinished one)")
+
+
+def _check_stacks(models: Sequence[str], stacks: Sequence[str], config: Config) -> None:
+    """Every member of a stack is compared too, and fold-bagged: its out-of-fold predictions, which
+    the stack's weights are chosen on, and its test predictions come from the same models."""
+    for stack in stacks:
+        for member in family(stack).members(section(config, stack)):
+            if member not in models:
+                raise ConfigError(f"models.{stack}.members: '{member}' must be compared too (add it to --models)")
+            plan = config.bagging.get(member)
+            if plan is None or plan.subsets != "folds":
+                raise ConfigError(
+                    f"models.{stack}.members: '{member}' must be fold-bagged (models.{member}.bagging: "
+                    "{members: 5, subsets: folds}), so that the predictions its weight is chosen on and those "
+                    "it is applied to come from the same models"
+                )
+
+
+def _collect(
+    pending: dict[concurrent.futures.Future, tuple[int, str, Path]],
+    scores: Scores,
+    failed: dict[tuple[int, str], str],
+    folds: int | None,
+    block: bool,
+) -> None:
+    """Write the run folders of the trainings that ended (all of them, with ``block``) and note their
+    scores, or why they diverged; each counts as done in the job's progress."""
+    while pending:
+        done, _ = concurrent.futures.wait(pending, timeout=None if block else 0, return_when="FIRST_COMPLETED")
+        if not done:
+            return
+        for future in done:
+            index, name, run_dir = pending.pop(future)
+            try:
+                scores[index, name], files = future.result()
+            except DivergedError as error:
+                failed[index, name] = str(error)
+                logger.warning(f"{error} ({run_dir} not written)")
+            else:
+                write_run_files(run_dir, files)
+            discard_checkpoints(run_dir)
+            progress.done("training", f"{name} {where(_fold(index, folds))}")
+
+
+def _order(models: Sequence[str]) -> Callable[[tuple[int, str]], tuple[int, int]]:
+    """Rows by fold, then by the models' order, however the trainings finished."""
+    return lambda key: (key[0], models.index(key[1]))
+
+
+def _splits(dataset: GenreDataset, config: Config, folds: int | None) -> list[Split]:
+    if folds is None:
+        return [holdout_split(dataset.labels, dataset.groups, config.split)]
+    return kfold_splits(dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=folds))
+
+
+def _fold(index: int, folds: int | None) -> tuple[int, int] | None:
+    """(index, count) of a K-fold split; None for the hold-out split."""
+    return None if folds is None else (index, folds)

@@ -1,0 +1,123 @@
+"""Pretrained keras.applications networks in place of the convolution blocks: transfer learning."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+from keras import layers
+
+from multimodal_genre.errors import ConfigError
+from multimodal_genre.families.networks.settings import BackboneConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Backbone:
+    """A keras.applications network: how to build it, its own input preprocessing, its smallest input."""
+
+    build: Callable[..., keras.Model]
+    preprocess: Callable[[keras.KerasTensor], keras.KerasTensor]
+    smallest: int  # pixels, each side
+    weights_file: str  # how Keras names its ImageNet file without the top (searched for in WEIGHTS_DIR)
+
+
+BACKBONES = {
+    "mobilenet_v2": Backbone(
+        keras.applications.MobileNetV2,
+        keras.applications.mobilenet_v2.preprocess_input,
+        32,
+        "mobilenet_v2*1.0_224_no_top*.h5",
+    ),
+    "efficientnet_b0": Backbone(
+        keras.applications.EfficientNetB0,
+        keras.applications.efficientnet.preprocess_input,
+        32,
+        "efficientnetb0_notop*.h5",
+    ),
+    "resnet50": Backbone(
+        keras.applications.ResNet50, keras.applications.resnet50.preprocess_input, 32, "resnet50*notop*.h5"
+    ),
+    "xception": Backbone(
+        keras.applications.Xception, keras.applications.xception.preprocess_input, 71, "xception*notop*.h5"
+    ),
+}
+WEIGHTS_DIR = "MULTIMODAL_GENRE_WEIGHTS"
+
+
+@keras.saving.register_keras_serializable(package="multimodal_genre")
+class BackbonePreprocessing(layers.Layer):
+    """[0, 1] pixels (one channel or three) -> what the backbone saw in training: 0-255 RGB through
+    its own ``preprocess_input``. A grayscale spectrogram is replicated to three channels."""
+
+    def __init__(self, backbone: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.backbone = backbone
+
+    def call(self, x: keras.KerasTensor) -> keras.KerasTensor:
+        x = x * 255.0
+        if x.shape[-1] == 1:
+            x = ops.repeat(x, 3, axis=-1)
+        return BACKBONES[self.backbone].preprocess(x)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "backbone": self.backbone}
+
+
+def backbone_network(config: BackboneConfig, input_shape: tuple[int, int, int]) -> keras.Model:
+    """The backbone without its top, with its weights, frozen or trainable from a given layer."""
+    backbone = BACKBONES[config.name]
+    height, width, _ = input_shape
+    if min(height, width) < backbone.smallest:
+        raise ConfigError(
+            f"backbone {config.name} needs images of at least {backbone.smallest}x{backbone.smallest} pixels, "
+            f"got {height}x{width} (data.image.height / width)"
+        )
+    weights = _weights_file(config)
+    try:
+        network = backbone.build(
+            include_top=False, weights=weights, input_shape=(height, width, 3), name="image_backbone"
+        )
+    except (ValueError, OSError) as error:
+        raise ConfigError(f"{weights}: not {config.name} weights without the top ({error})") from None
+    except Exception as error:  # noqa: BLE001 - offline, Keras' download raises a bare Exception
+        if weights != "imagenet":
+            raise
+        raise ConfigError(
+            f"backbone {config.name}: cannot download its ImageNet weights ({str(error).splitlines()[0]}); "
+            f"put the file in ${WEIGHTS_DIR} or give its path as backbone.weights"
+        ) from None
+    network.trainable = config.fine_tune_from is not None
+    if config.fine_tune_from not in (None, "all"):
+        names = [layer.name for layer in network.layers]
+        if config.fine_tune_from not in names:
+            raise ConfigError(
+                f"backbone.fine_tune_from: {config.name} has no layer '{config.fine_tune_from}' "
+                f"(its last layers: {', '.join(names[-5:])})"
+            )
+        for layer in network.layers[: names.index(config.fine_tune_from)]:
+            layer.trainable = False
+    for layer in network.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            # A frozen batch norm runs in inference mode: a few hundred spectrograms would otherwise
+            # overwrite its ImageNet statistics (Keras' fine-tuning advice).
+            layer.trainable = False
+    return network
+
+
+def _weights_file(config: BackboneConfig) -> str | None:
+    """A local path for ``weights``: imagenet becomes a matching file in $MULTIMODAL_GENRE_WEIGHTS
+    if there is one (else Keras downloads it); a named file must exist."""
+    if config.weights is None:
+        return None
+    if config.weights == "imagenet":
+        folder = os.environ.get(WEIGHTS_DIR)
+        found = sorted(Path(folder).glob(BACKBONES[config.name].weights_file)) if folder else []
+        return str(found[0]) if found else "imagenet"
+    path = Path(config.weights).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"backbone.weights: no such weights file {path}")
+    return str(path)
+

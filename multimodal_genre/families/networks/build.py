@@ -1,0 +1,233 @@
+"""The Keras networks, built from their settings.
+
+Three builders, an image branch, a tabular branch and a classification head, compose every
+network: the fused model is both branches into the head, the CNN-only and MLP-only baselines are one
+branch into the same head. A branch is written once, here. Inputs are named ``image`` and
+``features``, so a saved model says what it expects.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from multimodal_genre.data import FEATURE_COLUMNS, GENRES
+from multimodal_genre.families.networks.backbones import BackbonePreprocessing, backbone_network
+from multimodal_genre.families.networks.layers import (
+    LogVariances,
+    MeanOverCrops,
+    RandomTimeCrop,
+    RepeatRows,
+    TimeCrops,
+    dense,
+    dropout,
+    layer_seed,
+    masking_layer,
+    seeded_initializer,
+)
+from multimodal_genre.families.networks.settings import (
+    HeadConfig,
+    ImageBranchConfig,
+    NetworkConfig,
+    TabularBranchConfig,
+    TimeCropConfig,
+)
+
+IMAGE_INPUT = "image"
+FEATURES_INPUT = "features"
+GENRE_OUTPUT = "genre"
+
+
+def conv_block(
+    x: keras.KerasTensor, filters: int, config: ImageBranchConfig, seed: int, name: str
+) -> keras.KerasTensor:
+    """Convolutions (with batch norm and ReLU), then 2x2 pooling and dropout."""
+    for index in range(1, config.convs_per_block + 1):
+        conv = f"{name}_conv{index}"
+        x = layers.Conv2D(
+            filters,
+            config.kernel_size,
+            padding="same",
+            use_bias=not config.batch_norm,
+            kernel_initializer=seeded_initializer(seed, conv),
+            name=conv,
+        )(x)
+        if config.batch_norm:
+            x = layers.BatchNormalization(momentum=config.batch_norm_momentum, name=f"{name}_bn{index}")(x)
+        x = layers.Activation("relu", name=f"{name}_relu{index}")(x)
+    pooling = layers.MaxPooling2D if config.pooling == "max" else layers.AveragePooling2D
+    x = pooling(2, name=f"{name}_pool")(x)
+    if config.dropout:
+        x = dropout(config.dropout, seed, f"{name}_dropout")(x)
+    return x
+
+
+
+def cropping_network(
+    core: keras.Model, image_shape: tuple[int, int, int], crop: TimeCropConfig, seed: int, name: str
+) -> keras.Model:
+    """``core`` (built for windows) fed random windows of whole images in training."""
+    inputs = {key: keras.Input(tensor.shape[1:], name=key) for key, tensor in core.input.items()}
+    inputs[IMAGE_INPUT] = keras.Input(image_shape, name=IMAGE_INPUT)
+    window = RandomTimeCrop(
+        core.input[IMAGE_INPUT].shape[2], crop.test_crops, layer_seed(seed, "image_time_crop"), name="image_time_crop"
+    )
+    return keras.Model(inputs, core({**inputs, IMAGE_INPUT: window(inputs[IMAGE_INPUT])}), name=name)
+
+
+def cropping_parts(model: keras.Model) -> tuple[RandomTimeCrop, keras.Model] | None:
+    """The window layer and the network behind it of a model ``cropping_network`` built; None for
+    any other model."""
+    crop = next((layer for layer in model.layers if isinstance(layer, RandomTimeCrop)), None)
+    if crop is None:
+        return None
+    return crop, next(layer for layer in model.layers if isinstance(layer, keras.Model))
+
+
+def _crop_averaged(model: keras.Model, crop: RandomTimeCrop, core: keras.Model) -> keras.Model:
+    """``core`` predicting from evenly spaced windows of whole images, averaged."""
+    core = inference_model(core)
+    inputs = {key: keras.Input(tensor.shape[1:], name=key) for key, tensor in model.input.items()}
+    windows = {key: RepeatRows(crop.test_crops, name=f"{key}_per_crop")(tensor) for key, tensor in inputs.items()}
+    windows[IMAGE_INPUT] = TimeCrops(crop.width, crop.test_crops, name="image_crops")(inputs[IMAGE_INPUT])
+    return keras.Model(inputs, MeanOverCrops(crop.test_crops, name=GENRE_OUTPUT)(core(windows)), name=model.name)
+
+
+def image_branch(image: keras.KerasTensor, config: ImageBranchConfig, seed: int) -> keras.KerasTensor:
+    """Spectrogram -> vector. Time runs along the width, so augmentation rolls the image sideways."""
+    x = image
+    if config.time_shift:
+        x = layers.RandomTranslation(
+            0.0,
+            config.time_shift,
+            fill_mode="wrap",
+            interpolation="nearest",
+            seed=layer_seed(seed, "image_time_shift"),
+            name="image_time_shift",
+        )(x)
+    if config.masking is not None:
+        x = masking_layer(config.masking, seed)(x)
+    if config.backbone is None:
+        for index, filters in enumerate(config.filters, start=1):
+            x = conv_block(x, filters, config, seed, name=f"image_block{index}")
+    else:
+        x = BackbonePreprocessing(config.backbone.name, name="image_backbone_preprocessing")(x)
+        x = backbone_network(config.backbone, image.shape[1:])(x)
+    x = _global_pooling(x, config)
+    if config.backbone is not None and config.dropout:
+        x = dropout(config.dropout, seed, "image_dropout")(x)
+    return x
+
+
+def _global_pooling(x: keras.KerasTensor, config: ImageBranchConfig) -> keras.KerasTensor:
+    if config.global_pooling == "time_average":
+        # Rows are frequencies: average along time only, so where the energy sits is kept.
+        x = layers.AveragePooling2D(pool_size=(1, x.shape[2]), name="image_time_pool")(x)
+        return layers.Flatten(name="image_flatten")(x)
+    if config.global_pooling == "average":
+        return layers.GlobalAveragePooling2D(name="image_pool")(x)
+    if config.global_pooling == "max":
+        return layers.GlobalMaxPooling2D(name="image_pool")(x)
+    return layers.Flatten(name="image_flatten")(x)
+
+
+
+VARIANCE_COLUMNS = [index for index, name in enumerate(FEATURE_COLUMNS) if name.endswith("_var")]
+
+
+def tabular_branch(
+    features: keras.KerasTensor, config: TabularBranchConfig, training_rows: np.ndarray, seed: int
+) -> keras.KerasTensor:
+    """Feature row -> vector. The log transform and standardisation are the first layers, adapted
+    to ``training_rows`` only (never validation or test rows), so a saved model takes raw CSV values."""
+    x, rows = features, np.asarray(training_rows, dtype=np.float32)
+    if config.log_variances:
+        logs = LogVariances(VARIANCE_COLUMNS, name="features_log_variances")
+        x, rows = logs(x), np.asarray(logs(rows))
+    standardise = layers.Normalization(name="features_standardised")
+    standardise.adapt(rows)
+    x = standardise(x)
+    for index, width in enumerate(config.widths, start=1):
+        x = dense(width, "relu", seed, f"tabular_dense{index}")(x)
+        x = dropout(config.dropout, seed, f"tabular_dropout{index}")(x)
+    return x
+
+
+def classification_head(branches: list[keras.KerasTensor], config: HeadConfig, seed: int) -> keras.KerasTensor:
+    """Branch vectors -> genre probabilities. Several branches are concatenated (the fusion); with
+    ``branch_dropout`` each branch's whole vector is silenced for some training examples."""
+    if len(branches) > 1:
+        if config.branch_dropout:
+            branches = [
+                dropout(config.branch_dropout, seed, f"branch_dropout{index}", noise_shape=(None, 1))(branch)
+                for index, branch in enumerate(branches, start=1)
+            ]
+        x = layers.Concatenate(name="fusion")(branches)
+    else:
+        (x,) = branches
+    for index, width in enumerate(config.widths, start=1):
+        x = dense(width, "relu", seed, f"head_dense{index}")(x)
+        x = dropout(config.dropout, seed, f"head_dropout{index}")(x)
+    return dense(len(GENRES), "softmax", seed, GENRE_OUTPUT)(x)
+
+
+def build_network(
+    name: str, config: NetworkConfig, image_shape: tuple[int, int, int], training_features: np.ndarray, *, seed: int
+) -> keras.Model:
+    """The fused model or a single-branch baseline, depending on which branches ``config`` has.
+    ``training_features`` are the raw feature rows of the training split, for standardisation;
+    ``seed`` fixes every random layer.
+
+    With ``head.auxiliary_weight`` and two branches, the model has a dict of outputs for
+    training: ``genre`` plus ``image_genre`` and ``features_genre`` (see ``inference_model``).
+    """
+    crop = config.image.time_crop if config.image is not None else None
+    if crop is not None:
+        window_shape = (image_shape[0], max(1, round(crop.width * image_shape[1])), image_shape[2])
+        core = _network(f"{name}_windows", config, window_shape, training_features, seed)
+        return cropping_network(core, image_shape, crop, seed, name)
+    return _network(name, config, image_shape, training_features, seed)
+
+
+def _network(
+    name: str, config: NetworkConfig, image_shape: tuple[int, int, int], training_features: np.ndarray, seed: int
+) -> keras.Model:
+    inputs, branches = {}, {}
+    if config.image is not None:
+        inputs[IMAGE_INPUT] = keras.Input(image_shape, name=IMAGE_INPUT)
+        branches[IMAGE_INPUT] = image_branch(inputs[IMAGE_INPUT], config.image, seed)
+    if config.tabular is not None:
+        inputs[FEATURES_INPUT] = keras.Input((training_features.shape[1],), name=FEATURES_INPUT)
+        branches[FEATURES_INPUT] = tabular_branch(inputs[FEATURES_INPUT], config.tabular, training_features, seed)
+    genre = classification_head(list(branches.values()), config.head, seed)
+    if not has_auxiliary_heads(config):
+        return keras.Model(inputs, genre, name=name)
+    auxiliary = {
+        f"{view}_genre": dense(len(GENRES), "softmax", seed, f"{view}_genre")(vector)
+        for view, vector in branches.items()
+    }
+    return keras.Model(inputs, {GENRE_OUTPUT: genre, **auxiliary}, name=name)
+
+
+def has_auxiliary_heads(config: NetworkConfig) -> bool:
+    """Whether ``build_network`` gives the model per-branch training heads (two branches and a weight)."""
+    return bool(config.head.auxiliary_weight) and config.image is not None and config.tabular is not None
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """The model with its fused output alone (auxiliary heads exist for training only), predicting
+    from time windows averaged where it trained on windows."""
+    parts = cropping_parts(model)
+    if parts is not None:
+        return _crop_averaged(model, *parts)
+    if not isinstance(model.output, dict):
+        return model
+    return keras.Model(model.input, model.output[GENRE_OUTPUT], name=model.name)
+
+
+
+def model_inputs(model: keras.Model, images: np.ndarray, features: np.ndarray) -> dict[str, np.ndarray]:
+    """The arrays ``model`` takes, by input name; a baseline gets only the view it was built on."""
+    arrays = {IMAGE_INPUT: images, FEATURES_INPUT: features}
+    return {name: np.asarray(arrays[name], dtype=np.float32) for name in model.input}

@@ -1,0 +1,309 @@
+"""Fitting a Keras network on the training side of a split, with early stopping on its validation side.
+
+The validation side is the grouped validation split, never Keras' ``validation_split`` (which would
+take the last rows of a genre-sorted CSV). Training data is reshuffled every epoch, and every run
+is seeded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from multimodal_genre import log
+from multimodal_genre.data import GENRES, GenreDataset, Split
+from multimodal_genre.errors import DivergedError
+from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.networks.build import (
+    GENRE_OUTPUT,
+    IMAGE_INPUT,
+    build_network,
+    cropping_parts,
+    has_auxiliary_heads,
+    inference_model,
+    model_inputs,
+)
+from multimodal_genre.families.networks.settings import NetworkConfig, TrainingConfig
+from multimodal_genre.seen import Seen
+
+logger = logging.getLogger(__name__)
+
+
+def train_network(
+    family: Family,
+    config: NetworkConfig,
+    dataset: GenreDataset,
+    split: Split,
+    seed: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> TrainedModel:
+    """Keras' fit with early stopping (restoring the best epoch) and the configured learning-rate
+    schedule, then the batch-norm statistics settled for the kept weights. Progress: Keras' bar on a
+    watched terminal, else a logged line per epoch."""
+    keras.backend.clear_session()  # a fresh graph state (layer names, caches) for every network trained
+    keras.utils.set_random_seed(seed)
+    model = build_network(family.name, config, dataset.images.shape[1:], dataset.features[split.train], seed=seed)
+    _compile(model, config)
+    stopping = _early_stopping(config) if len(split.validation) else None
+    started = time.perf_counter()
+    train_inputs = model_inputs(model, dataset.images[split.train], dataset.features[split.train])
+    fitted = model.fit(
+        **_training_data(model, config, train_inputs, dataset.labels[split.train], seed),
+        validation_data=_validation_data(model, config, dataset, split.validation),
+        epochs=config.training.epochs,
+        callbacks=_callbacks(family.name, config, stopping, callbacks),
+        verbose=1 if log.watched() else 0,
+    )
+    settle_batch_norm(model, train_inputs, config.training.batch_size)
+    history = _history(model, config, fitted.history)
+    kept = stopping.best_epoch + 1 if stopping is not None else len(history)
+    seen = Seen.of(dataset, split.train, split.validation)
+    return TrainedModel(family, inference_model(model), history, kept, time.perf_counter() - started, seen)
+
+
+def _callbacks(
+    name: str,
+    config: NetworkConfig,
+    stopping: keras.callbacks.EarlyStopping | None,
+    watching: Sequence[keras.callbacks.Callback],
+) -> list[keras.callbacks.Callback]:
+    """The training's own callbacks (divergence, early stopping, the learning rate, a line per epoch
+    where no terminal watches), then the caller's."""
+    return [
+        Divergence(name, config.training.learning_rate),
+        *([stopping] if stopping else []),
+        _learning_rate_schedule(config, stopping is not None),
+        *watching,
+        *([] if log.watched() else [EpochLine(name, config.training.epochs)]),
+    ]
+
+
+def _validation_data(
+    model: keras.Model, config: NetworkConfig, dataset: GenreDataset, rows: np.ndarray
+) -> tuple[dict[str, np.ndarray], Any] | None:
+    """What early stopping watches: the validation side's inputs and targets (None without one)."""
+    if not len(rows):
+        return None
+    return model_inputs(model, dataset.images[rows], dataset.features[rows]), _targets(
+        model, config, dataset.labels[rows]
+    )
+
+
+def _training_data(
+    model: keras.Model, config: NetworkConfig, inputs: dict[str, np.ndarray], labels: np.ndarray, seed: int
+) -> dict[str, Any]:
+    """``fit``'s training arguments: the arrays, reshuffled each epoch, or their mixup batches."""
+    training = config.training
+    if not training.mixup:
+        return {"x": inputs, "y": _targets(model, config, labels), "batch_size": training.batch_size, "shuffle": True}
+    targets = _targets(model, config, labels)
+    return {"x": MixupBatches(inputs, targets, training.batch_size, training.mixup, seed)}
+
+
+class MixupBatches(keras.utils.PyDataset):
+    """Mixup (Zhang et al. 2018): each example blended with another of the same batch, both views
+    and the one-hot genres by the same share, drawn from Beta(alpha, alpha) per example; the rows
+    are reshuffled every epoch. Seeded, so a training repeats exactly."""
+
+    def __init__(
+        self,
+        inputs: dict[str, np.ndarray],
+        targets: np.ndarray | dict[str, np.ndarray],
+        batch_size: int,
+        alpha: float,
+        seed: int,
+    ) -> None:
+        super().__init__()
+        self.inputs, self.targets, self.batch_size, self.alpha = inputs, targets, batch_size, alpha
+        self.rows = len(next(iter(inputs.values())))
+        self.generator = np.random.default_rng(seed)
+        self.order = self.generator.permutation(self.rows)
+
+    def __len__(self) -> int:
+        return -(-self.rows // self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[dict[str, np.ndarray], np.ndarray | dict[str, np.ndarray]]:
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        partners = self.generator.permutation(rows)
+        share = self.generator.beta(self.alpha, self.alpha, size=len(rows)).astype(np.float32)
+
+        def blend(array: np.ndarray) -> np.ndarray:
+            weight = share.reshape(-1, *[1] * (array.ndim - 1))
+            return weight * array[rows] + (1.0 - weight) * array[partners]
+
+        targets = (
+            {name: blend(value) for name, value in self.targets.items()}
+            if isinstance(self.targets, dict)
+            else blend(self.targets)
+        )
+        return {name: blend(array) for name, array in self.inputs.items()}, targets
+
+    def on_epoch_end(self) -> None:
+        self.order = self.generator.permutation(self.rows)
+
+
+def _early_stopping(config: NetworkConfig) -> keras.callbacks.EarlyStopping:
+    settings = config.training.early_stopping
+    return keras.callbacks.EarlyStopping(
+        monitor=log_name(config, settings.monitor),
+        mode=_mode(settings.monitor),
+        patience=settings.patience,
+        restore_best_weights=True,
+    )
+
+
+def _learning_rate_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.Callback:
+    """The callback that sets the learning rate each epoch (and logs it)."""
+    if config.training.schedule == "cosine":
+        return _cosine_schedule(config.training)
+    return _plateau_schedule(config, validating)
+
+
+def _cosine_schedule(config: TrainingConfig) -> keras.callbacks.LearningRateScheduler:
+    """Keras' cosine decay counted in epochs: a linear warm-up from a ``warmup_epochs + 1``-th of the
+    rate, then down along a half cosine towards zero at ``epochs``. Training ends where the rate is
+    spent, so no epochs go by at a rate too high to settle or too low to matter."""
+    warmup, rate = config.warmup_epochs, config.learning_rate
+    decay = keras.optimizers.schedules.CosineDecay(
+        rate / (warmup + 1), config.epochs - warmup, warmup_target=rate, warmup_steps=warmup
+    )
+    return keras.callbacks.LearningRateScheduler(lambda epoch: float(decay(epoch)))
+
+
+def _plateau_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.ReduceLROnPlateau:
+    """Without a validation side the learning rate follows the training loss (every epoch is kept)."""
+    settings = config.training.reduce_lr
+    monitored = log_name(config, settings.monitor if validating else settings.monitor.removeprefix("val_"))
+    return keras.callbacks.ReduceLROnPlateau(
+        monitor=monitored,
+        mode=_mode(monitored),
+        factor=settings.factor,
+        patience=settings.patience,
+        min_lr=settings.min_learning_rate,
+    )
+
+
+def _history(model: keras.Model, config: NetworkConfig, logs: dict[str, list[float]]) -> pd.DataFrame:
+    """The per-epoch logs, first column ``epoch``. With auxiliary heads, "loss" is the weighted sum
+    over all heads; the fused output's own figures take the plain names, so every history reads the same."""
+    history = pd.DataFrame(logs)
+    if isinstance(model.output, dict):
+        history = history.rename(columns=_TOTALS | {log_name(config, key): key for key in _FUSED_LOGS})
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    return history
+
+
+def log_name(config: NetworkConfig, key: str) -> str:
+    """How a quantity such as ``val_accuracy`` is named in the training logs of ``config``'s model:
+    with auxiliary heads, the fused output's own figures carry its name (``val_genre_accuracy``)."""
+    if not has_auxiliary_heads(config):
+        return key
+    return key.replace("val_", f"val_{GENRE_OUTPUT}_") if key.startswith("val_") else f"{GENRE_OUTPUT}_{key}"
+
+
+def settle_batch_norm(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int) -> None:
+    """Set every batch-norm layer's moving mean and variance to the exact statistics of its input
+    over ``inputs`` (the training rows), layer by layer in inference mode, with the final weights.
+    A network trained on time windows settles on the middle window of each row.
+
+    With about 25 steps an epoch, exponential moving averages lag the weights, and early stopping
+    may restore an epoch whose averages had not settled; recomputing them makes the statistics
+    match the restored weights exactly, without dropout or augmentation noise in them.
+    """
+    parts = cropping_parts(model)
+    if parts is not None:
+        crop, model = parts
+        inputs = {**inputs, IMAGE_INPUT: np.asarray(crop(inputs[IMAGE_INPUT], training=False))}
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.BatchNormalization):
+            continue
+        upstream = keras.Model(model.input, layer.input)
+        total = total_squares = 0.0
+        count = 0
+        for start in range(0, len(next(iter(inputs.values()))), batch_size):
+            batch = {name: array[start : start + batch_size] for name, array in inputs.items()}
+            values = np.asarray(upstream(batch, training=False), dtype=np.float64)
+            values = values.reshape(-1, values.shape[-1])
+            total = total + values.sum(axis=0)
+            total_squares = total_squares + (values**2).sum(axis=0)
+            count += len(values)
+        mean = total / count
+        layer.moving_mean.assign(mean.astype(np.float32))
+        layer.moving_variance.assign(np.maximum(total_squares / count - mean**2, 0.0).astype(np.float32))
+
+
+class Divergence(keras.callbacks.Callback):
+    """Stops a training whose loss is not finite, or ``LIMIT`` times that of a uniform guess (ln 10):
+    its weights are noise by then, and training on would only report noise as a model."""
+
+    LIMIT = 100.0
+
+    def __init__(self, name: str, learning_rate: float) -> None:
+        super().__init__()
+        self.name, self.learning_rate = name, learning_rate
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        loss, guess = float((logs or {}).get("loss", 0.0)), float(np.log(len(GENRES)))
+        if not np.isfinite(loss) or loss > self.LIMIT * guess:
+            raise DivergedError(
+                f"{self.name} diverged at epoch {epoch + 1}: training loss {loss:.4g} against {guess:.3g} for a "
+                f"uniform guess; try a lower training.learning_rate than {self.learning_rate:g}"
+            )
+
+
+class EpochLine(keras.callbacks.Callback):
+    """One logged line per epoch, for logs and pipes where a progress bar would be noise."""
+
+    def __init__(self, name: str, epochs: int) -> None:
+        super().__init__()
+        self.name, self.epochs = name, epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        values = " ".join(f"{key} {value:.4g}" for key, value in (logs or {}).items())
+        logger.info("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, values)
+
+
+_LOSS = "sparse_categorical_crossentropy"
+_MIXED_LOSS = "categorical_crossentropy"
+_FUSED_LOGS = ("loss", "accuracy", "val_loss", "val_accuracy")
+_TOTALS = {"loss": "total_loss", "val_loss": "val_total_loss"}
+
+
+def _compile(model: keras.Model, config: NetworkConfig) -> None:
+    """Sparse targets, or one-hot ones where mixup blends them."""
+    optimizer = _optimizer(config.training)
+    loss = _MIXED_LOSS if config.training.mixup else _LOSS
+    if not isinstance(model.output, dict):
+        model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+        return
+    weights = {name: 1.0 if name == GENRE_OUTPUT else config.head.auxiliary_weight for name in model.output}
+    model.compile(
+        optimizer=optimizer,
+        loss={name: loss for name in model.output},
+        loss_weights=weights,
+        metrics={GENRE_OUTPUT: ["accuracy"]},
+    )
+
+
+def _mode(monitor: str) -> str:
+    return "min" if monitor.endswith("loss") else "max"
+
+
+def _targets(model: keras.Model, config: NetworkConfig, labels: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
+    if config.training.mixup:
+        labels = np.eye(len(GENRES), dtype=np.float32)[labels]
+    return {name: labels for name in model.output} if isinstance(model.output, dict) else labels
+
+
+def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
+    if config.optimizer == "nadam":
+        return keras.optimizers.Nadam(learning_rate=config.learning_rate)
+    return keras.optimizers.Adam(learning_rate=config.learning_rate)

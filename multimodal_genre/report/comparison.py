@@ -1,0 +1,112 @@
+"""A comparison's own tables: ``comparison.{md,csv}``, ``per_genre_f1.{csv,png}`` and, for K-fold,
+``folds.csv``, made from the test scores of its model runs."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+
+from multimodal_genre.data import GENRES, GenreDataset
+from multimodal_genre.evaluation import METRICS
+from multimodal_genre.families import family
+from multimodal_genre.files import write_csv
+from multimodal_genre.plots import plot_per_genre_f1
+from multimodal_genre.report.render import Block, Heading, Image, Items, Paragraph, Table, write_markdown
+
+GENRE_COLUMNS = [f"f1_{genre}" for genre in GENRES]
+
+
+@dataclasses.dataclass(frozen=True)
+class ComparisonResult:
+    """What a comparison gives back and reports."""
+
+    directory: Path
+    scores: pd.DataFrame  # one row per (fold, model) of the models that trained in every fold
+    seconds: float
+    failed: dict[str, str] = dataclasses.field(default_factory=dict)  # "mlp, fold 2/5" -> why it failed
+
+
+def write_comparison_tables(
+    result: ComparisonResult, folds: int | None, dataset: GenreDataset, command: str | None
+) -> tuple[str, ...]:
+    """Write the comparison's tables, Markdown and figure into its folder; return its models, in order."""
+    kind = "hold-out split" if folds is None else f"grouped stratified {folds}-fold cross-validation"
+    spread = " (mean ± standard deviation over folds)" if folds else ""
+    blocks: list[Block] = [
+        Heading(1, f"Model comparison: {kind}"),
+        *([Paragraph("**SYNTHETIC DATA: these figures say nothing about real music.**")] if dataset.synthetic else []),
+        Paragraph(f"Dataset `{dataset.root}`: {len(dataset)} tracks, fingerprint {dataset.fingerprint}."),
+        Paragraph(f"Test figures{spread}; wall time {result.seconds:.0f} s."),
+        *([Paragraph(f"Command: `{command}`")] if command else []),
+    ]
+    models: tuple[str, ...] = ()
+    if len(result.scores):
+        what = "synthetic data" if dataset.synthetic else f"{dataset.root.name} ({len(dataset)} tracks)"
+        overall, per_genre, means = _write_tables(result, folds, f"Per-genre F1, {kind}, {what}")
+        models = tuple(means.index)
+        blocks += [
+            Table(overall),
+            *([Paragraph(gain)] if (gain := _fusion_gain(means)) else []),
+            Heading(2, "F1 per genre"),
+            Table(per_genre),
+            Image(result.directory / "per_genre_f1.png", "Per-genre F1"),
+        ]
+    if result.failed:
+        blocks += [
+            Heading(2, "Failed trainings"),
+            Paragraph("These models are left out of the tables above; their other folds' run folders are kept."),
+            Items([f"{where}: {why}" for where, why in result.failed.items()]),
+        ]
+    write_markdown(result.directory / "comparison.md", blocks)
+    return models
+
+
+def _write_tables(
+    result: ComparisonResult, folds: int | None, title: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """comparison.csv, per_genre_f1.{csv,png} (the chart titled ``title``) and, for K-fold, folds.csv;
+    returns the two tables as text (means, ± standard deviations over folds) and the mean metrics."""
+    out, table = result.directory, result.scores
+    models = list(dict.fromkeys(table["model"]))
+    grouped = table.groupby("model", sort=False)
+    means = grouped[list(METRICS)].mean().loc[models]
+    genre_means = grouped[GENRE_COLUMNS].mean().loc[models].T.set_axis(list(GENRES))
+    if folds is None:
+        write_csv(out / "comparison.csv", means)
+        write_csv(out / "per_genre_f1.csv", genre_means, index_label="genre")
+        overall, per_genre, genre_stds = means.map(_three), genre_means.map(_three), None
+    else:
+        write_csv(out / "folds.csv", table, index=False)
+        stds = grouped[list(METRICS)].std(ddof=1).loc[models]
+        genre_stds = grouped[GENRE_COLUMNS].std(ddof=1).loc[models].T.set_axis(list(GENRES))
+        write_csv(out / "comparison.csv", pd.concat([means.add_suffix("_mean"), stds.add_suffix("_std")], axis=1))
+        genre_table = pd.concat([genre_means.add_suffix("_mean"), genre_stds.add_suffix("_std")], axis=1)
+        write_csv(out / "per_genre_f1.csv", genre_table, index_label="genre")
+        overall, per_genre = _with_spread(means, stds), _with_spread(genre_means, genre_stds)
+    plot_per_genre_f1(out / "per_genre_f1.png", genre_means, genre_stds, title)
+    return overall, per_genre, means
+
+
+def _three(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _with_spread(means: pd.DataFrame, stds: pd.DataFrame) -> pd.DataFrame:
+    return means.map(_three) + " ± " + stds.map(_three)
+
+
+def _fusion_gain(means: pd.DataFrame) -> str:
+    """How much the models that read both views beat the best model that reads one."""
+    views = {name: len(family(name).views) for name in means.index}
+    fused = [name for name, count in views.items() if count > 1]
+    singles = [name for name, count in views.items() if count == 1]
+    if not fused or not singles:
+        return ""
+    best = means.loc[singles, "macro_f1"].idxmax()
+    return " ".join(
+        f"{name.capitalize()} minus the best single-view model ({best}): "
+        f"{means.loc[name, 'macro_f1'] - means.loc[best, 'macro_f1']:+.3f} macro-F1."
+        for name in fused
+    )

@@ -1,0 +1,255 @@
+"""One model's Optuna study: trials on the training side of an outer split, then the best settings
+re-trained and tested once (``final.py``), with the study's reports and record.
+
+Follows the Optuna examples: an ``objective(trial)`` whose search space comes from
+``configs/search.yaml``, pruning through optuna-integration's callbacks, and the study persisted in a
+storage URL, so a study resumes under its name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from optuna.trial import TrialState
+
+from multimodal_genre.config import Config, config_dict
+from multimodal_genre.data import GenreDataset, Split, holdout_split
+from multimodal_genre.errors import ConfigError, RunError
+from multimodal_genre.families import BaggingConfig
+from multimodal_genre.files import write_text
+from multimodal_genre.records import DatasetRecord, RecipeRecord, SessionRecord, StudyRecord, write_record
+from multimodal_genre.report.study import write_study_reports
+from multimodal_genre.runs import new_run_dir
+from multimodal_genre.search import SearchConfig, apply, configured_values
+from multimodal_genre.settings import Problems, Settings
+from multimodal_genre.training import RunContext
+from multimodal_genre.tuning.final import retrain
+from multimodal_genre.tuning.objective import Objective, study_identity, study_splits
+from multimodal_genre.tuning.running import optimise, optimise_on
+from multimodal_genre.tuning.storage import TUNING_DIR, default_storage, mask, open_study, stopping_on_lost_storage, study_storage
+from multimodal_genre.workers import Workers
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyOptions(Settings):
+    """How long a study runs in this process, what it is called, and what its objective averages over."""
+
+    trials: int | None  # more trials to run here
+    timeout: float | None  # seconds after which no new trial starts
+    study_name: str | None  # default: the model's name
+    folds: int | None  # objective: mean over this many grouped inner folds (None: the validation split)
+    repeats: int = 1  # the inner folds drawn this many times, each with its own shuffle
+    # Tune once per outer grouped fold (a study each) and test each fold's result beside the untuned
+    # model on the same fold: whether tuning gains, measured as the comparison measures (None: one study).
+    outer_folds: int | None = None
+
+    def problems(self) -> Problems:
+        if self.trials is None and self.timeout is None:
+            yield "trials", "or timeout must be given: a study without either never ends"
+        if self.trials is not None and self.trials < 1:
+            yield "trials", f"must be at least 1, got {self.trials}"
+        if self.timeout is not None and self.timeout <= 0:
+            yield "timeout", f"must be positive, got {self.timeout}"
+        if self.study_name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", self.study_name):
+            yield "study_name", f"must be letters, digits, '_', '.' or '-' (it names a folder), got {self.study_name!r}"
+        if self.folds is not None and self.folds < 2:
+            yield "folds", f"must be at least 2, got {self.folds}"
+        if self.repeats < 1 or (self.repeats > 1 and self.folds is None):
+            yield "repeats", f"must be at least 1, and needs folds to repeat, got {self.repeats}"
+        if self.outer_folds is not None and self.outer_folds < 2:
+            yield "outer_folds", f"must be at least 2, got {self.outer_folds}"
+
+
+@dataclasses.dataclass(frozen=True)
+class TuningResult:
+    study_name: str
+    directory: Path  # trials table, plots, tuned config, summary and the final run folder
+    best_trial: int
+    best_value: float
+    best_params: dict[str, Any]
+    counts: dict[str, int]  # trials by state: complete, pruned, fail, running, waiting
+    trials_per_hour: float
+    test_scores: dict[str, float]
+    final_run: Path
+
+
+
+def tune(
+    model: str,
+    dataset: GenreDataset,
+    config: Config,
+    search: SearchConfig,
+    trials: int | None,
+    timeout: float | None = None,
+    storage_url: str | None = None,
+    study_name: str | None = None,
+    folds: int | None = None,
+    out: Path = TUNING_DIR,
+    command: str | None = None,
+    recipe: RecipeRecord | None = None,
+    workers: Workers | None = None,
+    repeats: int = 1,
+) -> TuningResult:
+    """Run (or resume) a study of ``model``, write its reports, then re-train the best settings (or
+    the ``search.final.top_k`` best, averaged) on train + validation and score them once on the test
+    split. ``trials`` more trials run here, or shared among ``workers`` (entered), which all use the
+    study's storage."""
+    options = StudyOptions(trials, timeout, study_name, folds, repeats)
+    name = options.study_name or model
+    outer = holdout_split(dataset.labels, dataset.groups, config.split)
+    study = Study(model, dataset, config, search, options, storage_url, command, recipe, workers)
+    return study.run(name, outer, out / name)
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    """One model's study settings, run on an outer split: by ``tune`` on the hold-out split, by
+    ``tune_outer_folds`` on each outer fold."""
+
+    model: str
+    dataset: GenreDataset
+    config: Config
+    search: SearchConfig
+    options: StudyOptions
+    storage_url: str | None
+    command: str | None
+    recipe: RecipeRecord | None
+    workers: Workers | None
+
+    def run(
+        self, name: str, outer: Split, directory: Path, outer_fold: tuple[int, int] | None = None
+    ) -> TuningResult:
+        """The study ``name`` on ``outer``'s training side (``outer_fold`` of the outer folds, or the
+        hold-out split), its reports and final run in ``directory``."""
+        model, config, search, options = self.model, self.config, self.search, self.options
+        self._check(model)
+        _, splits = study_splits(self.dataset, config, options.folds, options.repeats, outer)
+        identity = study_identity(model, self.dataset, config, outer_fold, [outer, *splits], options.folds, options.repeats)
+        with study_storage(self.storage_url or default_storage(directory.parent), search) as storage:
+            study = open_study(name, storage, search, identity, config.seed)
+            study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
+            objective = Objective(model, config, search, self.dataset, splits)
+            with stopping_on_lost_storage(storage.url):
+                if self.workers is None or self.workers.here:
+                    session = optimise(study, objective, options.trials, options.timeout)
+                else:
+                    session = optimise_on(
+                        self.workers, storage.url, search, study, objective, options.trials, options.timeout,
+                        identity, config.seed,
+                    )  # fmt: skip
+            best = _best_trial(study)
+            directory.mkdir(parents=True, exist_ok=True)
+            _write_tuned_config(directory, name, best, apply(config, model, best.params))
+            write_study_reports(study, directory)
+            final_run = new_run_dir(directory, "final")
+            top = _top_trials(study, search.final.top_k)
+            context = RunContext(outer_fold, self.command, self.recipe)
+            test_scores = retrain(model, self.dataset, config, top, outer, final_run, context)
+            result = _result(study, best, directory, session, test_scores, final_run)
+        objective_words = _objective_words(options, config.bagging.get(model))
+        _write_study_record(result, model, self.dataset, storage.url, objective_words, session, self.command, self.recipe)
+        return result
+
+    def _check(self, model: str) -> None:
+        """A study needs a space to search, and a fold-bagged model is scored on its out-of-fold
+        predictions of the whole training pool, which inner folds would only repeat."""
+        if not self.search.spaces[model]:
+            raise RunError(f"the search space of '{model}' is empty: nothing to tune")
+        plan = self.config.bagging.get(model)
+        if self.options.folds is not None and plan is not None and plan.subsets == "folds":
+            raise ConfigError(
+                f"--folds: models.{model} is fold-bagged, so each trial is scored on its out-of-fold predictions "
+                "of the whole training pool already; tune it without --folds"
+            )
+
+
+def _result(
+    study: optuna.Study,
+    best: optuna.trial.FrozenTrial,
+    directory: Path,
+    session: tuple[int, float],
+    test_scores: dict[str, float],
+    final_run: Path,
+) -> TuningResult:
+    ran, seconds = session
+    states = [trial.state for trial in study.trials]  # one read of the storage
+    return TuningResult(
+        study_name=study.study_name,
+        directory=directory,
+        best_trial=best.number,
+        best_value=float(best.value),
+        best_params=dict(best.params),
+        counts={state.name.lower(): states.count(state) for state in TrialState},
+        trials_per_hour=ran / seconds * 3600 if seconds > 0 else 0.0,
+        test_scores=test_scores,
+        final_run=final_run,
+    )
+
+
+def _objective_words(options: StudyOptions, plan: BaggingConfig | None) -> str:
+    """What a trial is scored by, in words for the study's record and report."""
+    if plan is not None and plan.subsets == "folds":
+        return f"validation macro-F1 of the {plan.members} members' out-of-fold predictions of the training pool"
+    if options.folds is None:
+        return "validation macro-F1"
+    repeated = f", drawn {options.repeats} times" if options.repeats > 1 else ""
+    return f"validation macro-F1, mean over {options.folds} grouped inner folds{repeated}"
+
+
+def _top_trials(study: optuna.Study, k: int) -> list[optuna.trial.FrozenTrial]:
+    """The ``k`` finished trials of highest objective, best first (fewer where fewer finished)."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return sorted(complete, key=lambda trial: trial.value, reverse=True)[:k]
+
+
+def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    if not any(trial.state == TrialState.COMPLETE for trial in study.trials):
+        raise RunError(
+            f"study '{study.study_name}': no trial has finished yet, so there is no best setting to re-train"
+        )
+    return study.best_trial
+
+
+def _write_tuned_config(directory: Path, name: str, best: optuna.trial.FrozenTrial, tuned: Config) -> None:
+    write_text(
+        directory / "tuned.yaml",
+        f"# Tuned by study '{name}' (trial {best.number}, validation macro-F1 {best.value:.4f}).\n"
+        f"# Use it with: multimodal-genre compare --config {directory / 'tuned.yaml'}\n"
+        + yaml.safe_dump(config_dict(tuned), sort_keys=False),
+    )
+
+
+def _write_study_record(
+    result: TuningResult,
+    model: str,
+    dataset: GenreDataset,
+    storage_url: str,
+    objective: str,
+    session: tuple[int, float],
+    command: str | None,
+    recipe: RecipeRecord | None,
+) -> None:
+    ran, seconds = session
+    record = StudyRecord.new(
+        command=command,
+        recipe=recipe,
+        dataset=DatasetRecord.of(dataset),
+        study=result.study_name,
+        model=model,
+        storage=mask(storage_url),
+        objective=objective,
+        best_trial=result.best_trial,
+        best_validation_macro_f1=result.best_value,
+        best_params=result.best_params,
+        trials=result.counts,
+        this_run=SessionRecord(trials=ran, seconds=round(seconds, 1), trials_per_hour=round(result.trials_per_hour, 1)),
+        final_run=result.final_run.name,
+        test={key: value for key, value in result.test_scores.items() if not key.startswith("f1_")},
+    )
+    write_record(result.directory, record)
