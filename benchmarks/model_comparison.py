@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from multimodal_genre import __version__, log
+from multimodal_genre.comparison import run_comparison
 from multimodal_genre.config import load_config
 from multimodal_genre.data import MissingImageWarning, load_dataset
-from multimodal_genre.experiments import run_comparison
 from multimodal_genre.families import family
 from multimodal_genre.runs import new_run_dir
 

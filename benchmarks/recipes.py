@@ -30,14 +30,15 @@ import numpy as np
 import pandas as pd
 
 from multimodal_genre import log
+from multimodal_genre.comparison import ComparisonResult, run_comparison
 from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, MissingImageWarning, holdout_split, kfold_splits, load_dataset
 from multimodal_genre.errors import ConfigError, RunError
-from multimodal_genre.experiments import ComparisonResult, run_comparison, run_model
-from multimodal_genre.models import backbone_network
+from multimodal_genre.families.networks.backbones import backbone_network
 from multimodal_genre.recipes import Recipe, load_recipe, recipe_names
 from multimodal_genre.records import RUN_FILE, read_record
 from multimodal_genre.runs import finished_run_scores, new_run_dir
+from multimodal_genre.training import RunContext, run_model
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc_ovr")
 FOLDS = 5
@@ -159,9 +160,8 @@ def run_protocols(
         scores = cross.scores[cross.scores["fold"] == 1].iloc[0].to_dict()
     else:
         single = new_run_dir(RUNS, f"recipe-{name}")
-        scores = run_model(
-            model, dataset, config, split, single, command=command, recipe=recipe.info if recipe else None
-        )
+        context = RunContext(None, command, recipe.info if recipe else None)
+        scores = run_model(model, dataset, config, split, single, context)
     return {
         "published_protocol": {
             "command": command,

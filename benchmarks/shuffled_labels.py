@@ -7,7 +7,7 @@ models trained on reports more. Runs a short study of one model, as configured b
 macro-F1 and the test macro-F1 of the re-trained best settings to ``--out`` (JSON):
 
     python benchmarks/shuffled_labels.py --data ../shared/gtzan --model mlp --trials 8 \\
-        --config benchmarks/configs/mlp-fold-bag.yaml --out reports/benchmarks/shuffled_labels.json
+        --config benchmarks/shuffled_labels.yaml --out reports/benchmarks/shuffled_labels.json
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def _step_seconds(config, dataset, name: str, batch: int, jit: bool, steps: int 
     import keras
     import tensorflow as tf
 
-    from multimodal_genre.models import build_network
+    from multimodal_genre.families.networks.build import build_network
 
     settings = config.models[name]
     if jit and settings.image is not None:
@@ -226,7 +226,7 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     import keras  # noqa: F401 - what importing the training stack costs
 
-    from multimodal_genre import training
+    from multimodal_genre.families.networks import training
 
     phases: dict[str, float] = {"import the training stack": time.perf_counter() - started}
     mark = time.perf_counter()
@@ -273,7 +273,7 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
     phases["write the run folder (model, reports, plots)"] = time.perf_counter() - mark
     return {
         "epochs": len(timer.seconds),
-        "kept": trained.best_epoch,
+        "kept": trained.kept,
         "phases_seconds": {key: round(value, 2) for key, value in phases.items()},
         "total_seconds": round(time.perf_counter() - started, 1),
     }

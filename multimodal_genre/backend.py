@@ -7,7 +7,7 @@ TensorFlow prints C++ log lines while it loads (absl's note that logging is not 
 oneDNN's and cpu_feature_guard's notices) and warns through its Python logger whenever a
 ``tf.function`` is traced again, which predicting with each new model of a comparison does by design.
 None of these asks anything of a user, so they are dropped; any other line printed while loading is
-kept.
+shown.
 """
 
 from __future__ import annotations
@@ -80,9 +80,9 @@ def _stderr_filtered() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
-            kept = [line for line in captured.read().decode(errors="replace").splitlines() if not _noise(line)]
-            if kept:
-                print("\n".join(kept), file=sys.stderr)
+            shown = [line for line in captured.read().decode(errors="replace").splitlines() if not _noise(line)]
+            if shown:
+                print("\n".join(shown), file=sys.stderr)
 
 
 def _noise(line: str) -> bool:

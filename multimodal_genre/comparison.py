@@ -66,22 +66,12 @@ def run_comparison(
         check_resumable(out)
     started = time.perf_counter()
     splits = _splits(dataset, config, folds)
-    scores, reused_seconds = _finished_runs(out, models, splits, folds, config, dataset) if resume else ({}, 0.0)
-    plan = Plan(dataset, config, out, folds, command, recipe, tensorboard)
-    failed = _train(plan, splits, [name for name in models if name not in stacks], scores, workers)
-    _build_stacks(plan, splits, stacks, scores, failed)
-    whole = {name for name in models if not any(key[1] == name for key in failed)}
-    rows = [
-        {"fold": index, "model": name, **scores[index, name]}
-        for index, name in sorted(scores, key=_order(models))
-        if name in whole
-    ]
-    result = ComparisonResult(
-        out,
-        pd.DataFrame(rows),
-        time.perf_counter() - started + reused_seconds,
-        {f"{name}, {where(_fold(index, folds))}": why for (index, name), why in failed.items()},
-    )
+    setup = Setup(dataset, config, out, folds, command, recipe, tensorboard)
+    scores, reused_seconds = _finished_runs(setup, models, splits) if resume else ({}, 0.0)
+    failed = _train(setup, splits, [name for name in models if name not in stacks], scores, workers)
+    _build_stacks(setup, splits, stacks, scores, failed)
+    seconds = time.perf_counter() - started + reused_seconds
+    result = _result(setup, models, scores, failed, seconds)
     compared = write_comparison_tables(result, folds, dataset, command)
     write_config(out, config)
     record = ComparisonRecord.new(
@@ -90,14 +80,14 @@ def run_comparison(
         dataset=DatasetRecord.of(dataset),
         models=compared,
         folds=folds,
-        seconds=round(result.seconds, 1),
+        seconds=round(seconds, 1),
     )
     write_record(out, record)
     return result
 
 
 @dataclasses.dataclass(frozen=True)
-class Plan:
+class Setup:
     """What every run of one comparison shares."""
 
     dataset: GenreDataset
@@ -115,8 +105,23 @@ class Plan:
         return self.out / name if self.folds is None else self.out / f"fold{index}" / name
 
 
+def _result(
+    setup: Setup, models: Sequence[str], scores: Scores, failed: dict[tuple[int, str], str], seconds: float
+) -> ComparisonResult:
+    """The scores of the models that trained in every fold, by fold then in the models' order, and
+    why the others failed."""
+    whole = {name for name in models if not any(key[1] == name for key in failed)}
+    rows = [
+        {"fold": index, "model": name, **scores[index, name]}
+        for index, name in sorted(scores, key=_order(models))
+        if name in whole
+    ]
+    reasons = {f"{name}, {where(_fold(index, setup.folds))}": why for (index, name), why in failed.items()}
+    return ComparisonResult(setup.out, pd.DataFrame(rows), seconds, reasons)
+
+
 def _train(
-    plan: Plan, splits: Sequence[Split], models: Sequence[str], scores: Scores, workers: Workers | None
+    setup: Setup, splits: Sequence[Split], models: Sequence[str], scores: Scores, workers: Workers | None
 ) -> dict[tuple[int, str], str]:
     """Train every model of every split that has no finished run yet; returns why any failed."""
     to_train = [
@@ -129,53 +134,52 @@ def _train(
     with contextlib.ExitStack() as stack:
         workers = workers or stack.enter_context(Workers())
         stack.enter_context(progress.job(len(to_train), "training"))
-        shared = workers.share(plan.dataset)
+        shared = workers.share(setup.dataset)
         pending: dict[concurrent.futures.Future, tuple[int, str, Path]] = {}
         for index, split, name in to_train:
-            run_dir = plan.run_dir(index, name)
+            run_dir = setup.run_dir(index, name)
             members = None if workers.cluster else checkpoint_folder(run_dir.absolute())
-            task = (name, shared, plan.config, split, plan.context(index), members, plan.tensorboard)
+            task = (name, shared, setup.config, split, setup.context(index), members, setup.tensorboard)
             pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
-            _collect(pending, scores, failed, plan.folds, block=False)
-        _collect(pending, scores, failed, plan.folds, block=True)
+            _collect(pending, scores, failed, setup.folds, block=False)
+        _collect(pending, scores, failed, setup.folds, block=True)
     return failed
 
 
 def _build_stacks(
-    plan: Plan, splits: Sequence[Split], stacks: Sequence[str], scores: Scores, failed: dict[tuple[int, str], str]
+    setup: Setup, splits: Sequence[Split], stacks: Sequence[str], scores: Scores, failed: dict[tuple[int, str], str]
 ) -> None:
     """Each stack of each split, from its members' runs (a stack whose member failed fails too)."""
     for index, split in enumerate(splits, start=1):
         for name in stacks:
-            lost = [member for member in family(name).members(plan.config.models[name]) if (index, member) in failed]
+            lost = [member for member in family(name).members(setup.config.models[name]) if (index, member) in failed]
             if lost:
                 failed[index, name] = f"its member {lost[0]} failed"
             elif (index, name) not in scores:
-                run_dir = plan.run_dir(index, name)
-                trained, probabilities = build_stack(name, plan.config.models[name], run_dir.parent, plan.dataset, split)
+                run_dir = setup.run_dir(index, name)
+                trained, probabilities = build_stack(
+                    name, setup.config.models[name], run_dir.parent, setup.dataset, split
+                )
                 with writing_folder(run_dir) as partial:
                     scores[index, name] = write_trained_run(
-                        trained, plan.dataset, plan.config, split, partial, plan.context(index), probabilities
+                        trained, setup.dataset, setup.config, split, partial, setup.context(index), probabilities
                     )
 
 
-def _finished_runs(
-    out: Path, models: Sequence[str], splits: Sequence[Split], folds: int | None, config: Config, dataset: GenreDataset
-) -> tuple[Scores, float]:
-    """The test scores of the model runs that already finished in ``out``, by (fold index, model),
-    and their summed training seconds."""
+def _finished_runs(setup: Setup, models: Sequence[str], splits: Sequence[Split]) -> tuple[Scores, float]:
+    """The test scores of the model runs that already finished in the comparison's folder, by (fold
+    index, model), and their summed training seconds."""
     scores: Scores = {}
     seconds = 0.0
     for index, split in enumerate(splits, start=1):
-        fold = _fold(index, folds)
         for name in models:
-            run_dir = out / name if folds is None else out / f"fold{index}" / name
-            finished = finished_run_scores(run_dir, name, config, dataset, split)
+            run_dir = setup.run_dir(index, name)
+            finished = finished_run_scores(run_dir, name, setup.config, setup.dataset, split)
             if finished is not None:
                 scores[index, name], spent = finished
                 seconds += spent
                 logger.info(
-                    f"{name:<8} {where(fold)}: took back the finished run {run_dir}, "
+                    f"{name:<8} {where(_fold(index, setup.folds))}: took back the finished run {run_dir}, "
                     f"macro-F1 {scores[index, name]['macro_f1']:.3f}"
                 )
     return scores, seconds

@@ -61,7 +61,7 @@ class Config(Settings):
         return Config, (self.data, self.split, self.seed, dict(self.models), dict(self.bagging))
 
     def with_model(self, name: str, settings: Settings) -> Config:
-        """This config with ``name``'s section replaced, its bagging kept (checked like any new config)."""
+        """This config with ``name``'s section replaced, its bagging as it was (checked like any new config)."""
         return dataclasses.replace(self, models={**self.models, name: settings})
 
     def with_bagging(self, name: str, plan: BaggingConfig | None) -> Config:
@@ -99,12 +99,16 @@ def config_from_data(data: Mapping[str, Any], source: str) -> Config:
     """A complete config from plain data (``config_dict``'s output); each model's section is read as
     its family's settings and its bagging, and a section set to null leaves that model out."""
     if not isinstance(data.get("models"), Mapping):
-        raise ConfigError(f"{source}: 'models' must be a mapping of model names to their settings, got {data.get('models')!r}")
+        raise ConfigError(
+            f"{source}: 'models' must be a mapping of model names to their settings, got {data.get('models')!r}"
+        )
     models, bagging = {}, {}
     for name, section in _migrated(data, source)["models"].items():
         if section is None:  # "models: {cnn: null}" drops a default model
             continue
-        key = join("models", name)
+        key = join("models", str(name))
+        if name not in FAMILIES:
+            raise ConfigError(f"{source}: unknown key '{key}' (expected one of: {', '.join(FAMILIES)})")
         if not isinstance(section, Mapping):
             raise ConfigError(f"{source}: '{key}' must be a mapping, got {section!r}")
         plan = section.get("bagging")
@@ -121,13 +125,10 @@ def _migrated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     sections = data.get("models", {})
     if not isinstance(sections, Mapping):
         raise ConfigError(f"{source}: 'models' must be a mapping of model names to their settings, got {sections!r}")
-    for name in sections:
-        if name not in FAMILIES:
-            raise ConfigError(
-                f"{source}: unknown key '{join('models', str(name))}' (expected one of: {', '.join(FAMILIES)})"
-            )
-    where = f"{source}: models"
-    models = {name: family(name).migrate(section, f"{where}.{name}") for name, section in sections.items()}
+    models = {
+        name: family(name).migrate(section, f"{source}: models.{name}") if name in FAMILIES else section
+        for name, section in sections.items()
+    }
     return {**data, "models": models} if "models" in data else dict(data)
 
 

@@ -11,6 +11,7 @@ killed run never leaves a stale lock behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -59,6 +60,11 @@ def write_text(path: Path, text: str) -> None:
     """``path`` holds ``text`` whole, or keeps what it held."""
     with replacing(path) as partial:
         partial.write_text(text)
+
+
+def write_json(path: Path, content: Mapping[str, Any]) -> None:
+    """``content`` as indented JSON (no NaN, which JSON lacks), whole or not at all."""
+    write_text(path, json.dumps(content, indent=2, allow_nan=False) + "\n")
 
 
 def write_csv(path: Path, table: pd.DataFrame, **options: Any) -> None:

@@ -7,7 +7,7 @@ set to the rows below it, so Keras' per-epoch bars scroll beneath it. Elsewhere 
 finished piece of work logs one line with the running estimate.
 
 A command opens the job (``job``); the code that finishes a piece of it calls ``done`` with the
-job's unit, and a piece of another unit (an ensemble's member inside a comparison's training) is
+job's unit, and a piece of another unit (a bag's member inside a comparison's training) is
 not counted.
 """
 

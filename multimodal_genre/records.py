@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 from multimodal_genre import __version__
 from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.errors import ConfigError, RunError
-from multimodal_genre.files import write_text
+from multimodal_genre.files import write_json
 from multimodal_genre.settings import Problems, Settings, from_data, to_data
 
 # Format 2: a bag's run holds its members' models in folders of their own, and its ``training.kept``
@@ -28,6 +28,7 @@ from multimodal_genre.settings import Problems, Settings, from_data, to_data
 RUN_FORMAT = 2
 READABLE_FORMATS = (1, 2)
 RUN_FILE = "run.json"
+CONFIG_FILE = "config.yaml"  # beside run.json: the complete config the run used
 R = TypeVar("R", bound="RunRecord")
 
 
@@ -195,7 +196,7 @@ KINDS: dict[str, type[RunRecord]] = {"model": ModelRecord, "comparison": Compari
 
 def write_record(directory: Path, record: RunRecord) -> None:
     """Written last and whole: a folder with ``run.json`` is a finished run."""
-    write_text(directory / RUN_FILE, json.dumps(to_data(record), indent=2, allow_nan=False) + "\n")
+    write_json(directory / RUN_FILE, to_data(record))
 
 
 def read_record(directory: Path) -> RunRecord:
@@ -215,7 +216,9 @@ def read_record(directory: Path) -> RunRecord:
         raise RunError(f"{path}: not a run record (a JSON object), got {type(data).__name__}")
     if data.get("format") not in READABLE_FORMATS:
         formats = " and ".join(map(str, READABLE_FORMATS))
-        raise RunError(f"{path}: run format {data.get('format')!r}, this version of multimodal-genre reads formats {formats}")
+        raise RunError(
+            f"{path}: run format {data.get('format')!r}, this version of multimodal-genre reads formats {formats}"
+        )
     kind = KINDS.get(data["kind"]) if isinstance(data.get("kind"), str) else None
     if kind is None:
         raise RunError(f"{path}: 'kind' must be one of {', '.join(KINDS)}, got {data.get('kind')!r}")

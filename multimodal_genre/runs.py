@@ -28,9 +28,10 @@ from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import confusion, per_genre_report, score
 from multimodal_genre.families import Family, TrainedModel, family
 from multimodal_genre.families.bag import BAG_FILE, load_saved
-from multimodal_genre.files import write_folder, writing_folder
+from multimodal_genre.files import write_folder, write_json, writing_folder
 from multimodal_genre.plots import plot_confusion, plot_learning_curves
 from multimodal_genre.records import (
+    CONFIG_FILE,
     RUN_FILE,
     DatasetRecord,
     MemberRecord,
@@ -41,16 +42,15 @@ from multimodal_genre.records import (
     read_record,
     write_record,
 )
+from multimodal_genre.report.run import write_classification_report
 from multimodal_genre.seen import Seen
 
-CONFIG_FILE = "config.yaml"
 PROBABILITY_COLUMNS = [f"p_{genre}" for genre in GENRES]  # a predictions table's columns, in GENRES order
 PREDICTIONS_FILE = "predictions.csv"
 # A fold bag's probabilities for its training pool, each row from the member that held it out (its
 # number in the ``member`` column): the rows a stack chooses its weights on.
 OUT_OF_FOLD_FILE = "out_of_fold.csv"
 SPLIT_FILE = "split.csv"
-_REPORT_ROWS = (*GENRES, "macro avg", "weighted avg")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,7 +157,7 @@ def _write_test_reports(
         directory / PREDICTIONS_FILE, index=False
     )
     metrics = score(labels, probabilities)
-    _write_json(directory / "metrics.json", metrics)
+    write_json(directory / "metrics.json", metrics)
     report = per_genre_report(labels, probabilities)
     write_classification_report(directory, report, title)
     counts = confusion(labels, probabilities)
@@ -198,7 +198,7 @@ def finished_run_scores(
         *([] if sides[["track", "side"]].equals(expected[["track", "side"]]) else ["another split"]),
     ]
     if problems:
-        raise RunError(f"{directory}: a finished run that cannot be kept: {', '.join(problems)}")
+        raise RunError(f"{directory}: a finished run that cannot be reused: {', '.join(problems)}")
     report = json.loads((directory / "classification_report.json").read_text())
     return _test_scores(record.metrics, report), record.training.seconds
 
@@ -258,21 +258,6 @@ def predictions_table(track_ids: np.ndarray, labels: np.ndarray, probabilities: 
     return table
 
 
-def write_classification_report(directory: Path, report: Mapping, title: str) -> pd.DataFrame:
-    """scikit-learn's per-genre report as classification_report.{csv,json,md}; returns the table."""
-    table = pd.DataFrame(
-        [{key: report[row][key] for key in ("precision", "recall", "f1-score", "support")} for row in _REPORT_ROWS],
-        index=pd.Index(_REPORT_ROWS, name="genre"),
-    )
-    table["support"] = table["support"].astype(int)
-    table.to_csv(directory / "classification_report.csv")
-    _write_json(directory / "classification_report.json", report)
-    (directory / "classification_report.md").write_text(
-        f"# {title}\n\n{table.to_markdown(floatfmt='.3f')}\n\nAccuracy: {report['accuracy']:.3f}\n"
-    )
-    return table
-
-
 def split_table(dataset: GenreDataset, split: Split, members: Sequence[Seen] = ()) -> pd.DataFrame:
     """Every track's side (train, validation, test, unused) and duplicate group and, for a bag, its
     side for each member (``member<k>``: train, validation or unused)."""
@@ -290,7 +275,3 @@ def split_table(dataset: GenreDataset, split: Split, members: Sequence[Seen] = (
 def _test_scores(metrics: Mapping[str, float], report: Mapping) -> dict[str, float]:
     """The metrics and, as ``f1_<genre>``, each genre's F1 from the classification report."""
     return {**metrics, **{f"f1_{genre}": report[genre]["f1-score"] for genre in GENRES}}
-
-
-def _write_json(path: Path, content: Mapping) -> None:
-    path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")

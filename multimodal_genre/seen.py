@@ -107,9 +107,7 @@ def score_unseen(model: Scored, dataset: GenreDataset, rows: np.ndarray) -> dict
     return score(dataset.labels[rows], unseen_probabilities(model, dataset, rows))
 
 
-def refuse_seen_out_of_fold(
-    members: Sequence[Seen], tracks: np.ndarray, predicted_by: np.ndarray, model: str
-) -> None:
+def refuse_seen_out_of_fold(members: Sequence[Seen], tracks: np.ndarray, predicted_by: np.ndarray, model: str) -> None:
     """``refuse_seen`` for out-of-fold predictions: each track against the member that predicted it."""
     for index, seen in enumerate(members):
         refuse_seen(seen, tracks[predicted_by == index], f"{model} member {index + 1}", validating=True)

@@ -107,7 +107,9 @@ def replaced(settings: T, key: str, value: Any) -> T:
 
 
 def join(prefix: str, name: str) -> str:
-    """A dotted key: ``join("models.fused", "head")`` is ``models.fused.head``; either part may be empty."""
+    """A dotted key for messages: ``join("models.fused", "head")`` is ``models.fused.head``; either part
+    may be empty, and a name that does not print (a newline, say) is escaped, so the message stays one line."""
+    name = name if name.isprintable() else name.encode("unicode_escape").decode()
     return f"{prefix}.{name}" if prefix and name else prefix or name
 
 

@@ -28,8 +28,7 @@ import pandas as pd
 
 from multimodal_genre.config import config_dict, load_run_config
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.records import RUN_FILE, ComparisonRecord, ModelRecord, StudyRecord, read_record
-from multimodal_genre.runs import CONFIG_FILE
+from multimodal_genre.records import CONFIG_FILE, RUN_FILE, ComparisonRecord, ModelRecord, StudyRecord, read_record
 
 if TYPE_CHECKING:
     import optuna
@@ -144,7 +143,7 @@ def _log_model_run(directory: Path) -> None:
 
 
 def _history_metrics(history: pd.DataFrame) -> list[tuple[int, dict[str, float]]]:
-    """(step, metrics) per row of a history: the family's unit is the step; an ensemble's columns
+    """(step, metrics) per row of a history: the family's unit is the step; a bag's columns
     are named by member (``member2.loss``)."""
     unit = history.columns[0]
     steps = []

@@ -172,4 +172,3 @@ def run_model_files(
 def where(fold: tuple[int, int] | None) -> str:
     """A split in words: ``hold-out split`` or ``fold 2/5``."""
     return "hold-out split" if fold is None else f"fold {fold[0]}/{fold[1]}"
-

@@ -89,7 +89,7 @@ def fast_dataset(synthetic_root: Path, fast_config: Config) -> GenreDataset:
 def comparison(tmp_path_factory: pytest.TempPathFactory, fast_dataset: GenreDataset, fast_config: Config):
     """All four models trained once on the synthetic hold-out split; many tests, in several files and
     test processes, read its folders (the first process to ask trains it, the others wait and read)."""
-    from multimodal_genre.experiments import ComparisonResult, run_comparison
+    from multimodal_genre.comparison import ComparisonResult, run_comparison
 
     with shared_folder(tmp_path_factory, "comparison") as (folder, empty):
         if empty:

@@ -10,10 +10,10 @@ import yaml
 
 from multimodal_genre.cli import main
 from multimodal_genre.data import GENRES, holdout_split
-from multimodal_genre.experiments import train_model
-from multimodal_genre.families.network_settings import TimeCropConfig
-from multimodal_genre.models import RandomTimeCrop, TimeCrops, build_network, inference_model
-from multimodal_genre.training import MixupBatches
+from multimodal_genre.families.networks.build import RandomTimeCrop, TimeCrops, build_network, inference_model
+from multimodal_genre.families.networks.settings import TimeCropConfig
+from multimodal_genre.families.networks.training import MixupBatches
+from multimodal_genre.training import train_model
 
 SHAPE = (16, 64, 1)
 FEATURES = np.random.default_rng(0).normal(size=(30, 57)).astype("float32")

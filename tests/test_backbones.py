@@ -14,9 +14,10 @@ import pytest
 from multimodal_genre.data import Split
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import family
-from multimodal_genre.families.network_settings import BackboneConfig
-from multimodal_genre.models import BACKBONES, BackbonePreprocessing, backbone_network, build_network, inference_model
-from multimodal_genre.training import train_network
+from multimodal_genre.families.networks.backbones import BACKBONES, BackbonePreprocessing, backbone_network
+from multimodal_genre.families.networks.build import build_network, inference_model
+from multimodal_genre.families.networks.settings import BackboneConfig
+from multimodal_genre.families.networks.training import train_network
 
 from conftest import required_by_ci
 

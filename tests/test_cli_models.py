@@ -53,7 +53,7 @@ def test_compare_writes_the_comparison_and_prints_it(synthetic_root, tmp_path, c
     assert "mlp      hold-out split: macro-F1" in printed and "# Model comparison: hold-out split" in printed
     assert (out / "comparison.md").is_file() and (out / "xgboost" / "model.json").is_file()
     assert main([*args, "--out", str(out), "--resume"]) == 0  # both runs finished: nothing to train
-    assert capsys.readouterr().out.count("kept the finished run") == 2
+    assert capsys.readouterr().out.count("took back the finished run") == 2
 
 
 @pytest.mark.parametrize(

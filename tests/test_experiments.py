@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from multimodal_genre.comparison import run_comparison
 from multimodal_genre.config import load_config
 from multimodal_genre.data import GENRES
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import METRICS, score
-from multimodal_genre.experiments import run_comparison
 
 MODEL_FILES = {
     "run.json",
@@ -85,7 +85,7 @@ def test_reports_agree_with_the_predictions_csv(comparison, name, fast_dataset):
 def test_run_record_and_config_describe_the_run(comparison, fast_dataset, fast_config):
     directory = comparison.directory / "fused"
     info = json.loads((directory / "run.json").read_text())
-    assert (info["format"], info["kind"], info["model"]) == (1, "model", "fused")
+    assert (info["format"], info["kind"], info["model"]) == (2, "model", "fused")
     assert info["dataset"]["fingerprint"] == fast_dataset.fingerprint and info["dataset"]["synthetic"] is True
     table, _, _ = read_predictions(directory)
     assert info["split"]["test"] == len(table)
@@ -149,15 +149,18 @@ def test_an_interrupted_comparison_goes_on_where_it_stopped(kfold, tmp_path, fas
         unfinished.unlink()  # as if stopped while fold 3's mlp was training
     caplog.set_level(logging.INFO, logger="multimodal_genre")
     again = run_comparison(fast_dataset, fast_config, out, ["mlp", "xgboost"], 3, resume=True)
-    lines = [record.getMessage() for record in caplog.records if record.name == "multimodal_genre.experiments"]
-    trained = [line for line in lines if "kept the finished run" not in line]
+    loggers = ("multimodal_genre.training", "multimodal_genre.comparison")
+    lines = [record.getMessage() for record in caplog.records if record.name in loggers]
+    trained = [line for line in lines if "took back the finished run" not in line]
     assert len(lines) - len(trained) == 5 and trained[0].startswith("mlp      fold 3/3")
     kept = ~((first.scores["fold"] == 3) & (first.scores["model"] == "mlp"))
     pd.testing.assert_frame_equal(again.scores[kept], first.scores[kept], check_dtype=False)
     assert (out / "fold3" / "mlp" / "run.json").is_file() and len(pd.read_csv(out / "folds.csv")) == 6
     split = dataclasses.replace(fast_config.split, seed=fast_config.split.seed + 1)
     other = dataclasses.replace(fast_config, split=split)
-    with pytest.raises(RunError, match="fold1/mlp: a finished run that cannot be kept: another config, another split"):
+    with pytest.raises(
+        RunError, match="fold1/mlp: a finished run that cannot be reused: another config, another split"
+    ):
         run_comparison(fast_dataset, other, out, ["mlp"], 3, resume=True)
 
 

@@ -1,5 +1,6 @@
-"""Model families: the registry, and a family registered from outside the package (scikit-learn's
-logistic regression) that goes through compare, predict and report unchanged."""
+"""Model families: the registry, a family registered from outside the package (scikit-learn's
+logistic regression) that goes through compare, predict and report unchanged, and the conformance
+checks every family must pass, as scikit-learn's ``check_estimator`` does for estimators."""
 
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ import pytest
 import yaml
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 
 from multimodal_genre.cli import main
 from multimodal_genre.config import load_config
-from multimodal_genre.data import GENRES
+from multimodal_genre.data import GENRES, holdout_split
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.families import FAMILIES, Family, TrainedModel, family
-from multimodal_genre.settings import Settings
+from multimodal_genre.families import FAMILIES, BaggingConfig, Family, TrainedModel, family
+from multimodal_genre.families.bag import fit_bag, load_saved
+from multimodal_genre.seen import Seen, SeenRowsError, unseen_probabilities
+from multimodal_genre.settings import Settings, replaced
 
 from conftest import FAST_CONFIG
 
@@ -49,8 +53,12 @@ class LogisticFamily(Family):
         fitted = LogisticRegression(C=settings.c, max_iter=settings.max_iter, random_state=seed)
         fitted.fit((rows - mean) / scale, dataset.labels[split.train])
         model = {"mean": mean, "scale": scale, "coef": fitted.coef_, "intercept": fitted.intercept_}
-        history = pd.DataFrame({"iteration": [int(fitted.n_iter_[0])], "loss": [0.0]})
-        return TrainedModel(self, model, history, int(fitted.n_iter_[0]), time.perf_counter() - started)
+        iterations = int(fitted.n_iter_[0])  # scikit-learn gives the loss of the last one only
+        loss = log_loss(dataset.labels[split.train], self.predict_proba(model, None, rows), labels=list(range(10)))
+        history = pd.DataFrame({"iteration": np.arange(1, iterations + 1), "loss": np.nan})
+        history.loc[iterations - 1, "loss"] = loss
+        seconds = time.perf_counter() - started
+        return TrainedModel(self, model, history, iterations, seconds, Seen.of(dataset, split.train))
 
     def predict_proba(self, model, images, features):
         return softmax((features - model["mean"]) / model["scale"] @ model["coef"].T + model["intercept"], axis=1)
@@ -120,3 +128,94 @@ def test_each_network_must_have_the_branches_of_its_views(config):
 def test_an_unknown_model_is_named_with_the_known_ones():
     with pytest.raises(ConfigError, match="no model named 'svm' \\(known: fused, cnn, mlp, xgboost, stack\\)"):
         family("svm")
+
+
+# The conformance checks. Every registered family that trains (a stack is built from runs, see
+# test_bagging.py), and the family registered from outside above, with short trainings.
+CONFORMING = [name for name, owner in FAMILIES.items() if not owner.built_from_runs] + ["logreg"]
+
+
+@pytest.fixture(scope="module", params=CONFORMING)
+def conforming(request, fast_dataset, fast_config):
+    """A family, its settings (short trainings), the hold-out split and a model trained on it."""
+    owner = LogisticFamily() if request.param == "logreg" else family(request.param)
+    settings = LogisticSettings() if request.param == "logreg" else fast_config.models[request.param]
+    if owner.length_setting == "training.epochs":
+        settings = replaced(settings, owner.length_setting, 8)
+    split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
+    return owner, settings, split, owner.fit(settings, fast_dataset, split, seed=3)
+
+
+def test_a_family_predicts_one_probability_row_per_track(conforming, fast_dataset):
+    owner, _, split, trained = conforming
+    rows = split.test
+    probabilities = trained.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows])
+    assert probabilities.shape == (len(rows), 10) and np.isfinite(probabilities).all()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert trained.family is owner and trained.name == owner.name and trained.unit == trained.history.columns[0]
+    assert 1 <= trained.kept <= len(trained.history)
+    # The synthetic features carry each genre's pair, the images which of the two: above chance (0.1).
+    assert np.mean(probabilities.argmax(axis=1) == fast_dataset.labels[rows]) > 0.2
+
+
+def test_a_family_saves_and_loads_the_same_model(conforming, fast_dataset, tmp_path):
+    owner, _, split, trained = conforming
+    trained.save(tmp_path)
+    assert {path.name for path in tmp_path.iterdir()} == set(owner.files)
+    loaded = owner.load(tmp_path)
+    rows = split.test
+    np.testing.assert_allclose(
+        owner.predict_proba(loaded, fast_dataset.images[rows], fast_dataset.features[rows]),
+        trained.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows]),
+        atol=1e-5,
+    )
+
+
+def test_a_family_is_reproducible_from_its_seed(conforming, fast_dataset):
+    owner, settings, split, trained = conforming
+    again = owner.fit(settings, fast_dataset, split, seed=3)
+    rows = split.test
+    np.testing.assert_allclose(
+        again.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows]),
+        trained.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows]),
+        atol=1e-5,
+    )
+
+
+def test_a_family_says_which_tracks_it_saw(conforming, fast_dataset):
+    _, _, split, trained = conforming
+    assert trained.seen.trained == set(fast_dataset.track_ids[split.train])
+    assert trained.seen.watched <= set(fast_dataset.track_ids[split.validation])  # a family may ignore them
+    assert not (trained.seen.trained | trained.seen.watched) & set(fast_dataset.track_ids[split.test])
+
+
+def test_the_scoring_door_refuses_the_tracks_a_family_saw(conforming, fast_dataset):
+    _, _, split, trained = conforming
+    with pytest.raises(SeenRowsError, match=f"{trained.name} trained on {len(split.train)} of the"):
+        unseen_probabilities(trained, fast_dataset, split.train)
+    if trained.seen.watched:
+        with pytest.raises(SeenRowsError, match="watched for early stopping"):
+            unseen_probabilities(trained, fast_dataset, split.validation)
+        assert len(unseen_probabilities(trained, fast_dataset, split.validation, validating=True))
+    assert len(unseen_probabilities(trained, fast_dataset, split.test)) == len(split.test)
+
+
+def test_a_family_bags(conforming, fast_dataset, tmp_path):
+    owner, settings, split, _ = conforming
+    bag = fit_bag(owner, BaggingConfig(2, "folds"), [settings] * 2, fast_dataset, split, seed=3)
+    pool = np.union1d(split.train, split.validation)
+    np.testing.assert_array_equal(bag.out_of_fold.rows, pool)
+    assert bag.seen.trained == set(fast_dataset.track_ids[pool])  # every pool track trained some member
+    rows = split.test
+    members = [member.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows]) for member in bag.members]
+    probabilities = bag.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows])
+    np.testing.assert_allclose(probabilities, np.mean(members, axis=0), atol=1e-6)
+    bag.save(tmp_path)
+    loaded_family, loaded = load_saved(owner, tmp_path)
+    np.testing.assert_allclose(
+        loaded_family.predict_proba(loaded, fast_dataset.images[rows], fast_dataset.features[rows]),
+        probabilities,
+        atol=1e-5,
+    )
+    with pytest.raises(SeenRowsError, match=f"{owner.name} trained on"):
+        unseen_probabilities(bag, fast_dataset, split.validation, validating=True)

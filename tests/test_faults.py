@@ -106,12 +106,11 @@ def test_kill_9_in_the_middle_of_a_fold_then_resume_keeps_every_finished_run(syn
     assert not [path for path in out.rglob("*") if path.name.endswith(".partial")]
 
 
-def test_kill_9_in_a_fold_ensemble_then_resume_keeps_its_finished_members(synthetic_root, tmp_path, caplog):
+def test_kill_9_in_a_fold_bag_then_resume_takes_its_finished_members_back(synthetic_root, tmp_path, caplog):
     settings = yaml.safe_load(FAST_CONFIG.read_text())
-    settings["models"]["cnn"]["training"].update(
-        epochs=25, early_stopping={"patience": 60}, ensemble={"members": 3, "subsets": "folds"}
-    )
-    config = tmp_path / "ensemble.yaml"
+    settings["models"]["cnn"]["training"].update(epochs=25, early_stopping={"patience": 60})
+    settings["models"]["cnn"]["bagging"] = {"members": 3, "subsets": "folds"}
+    config = tmp_path / "bag.yaml"
     config.write_text(yaml.safe_dump(settings))
     out = tmp_path / "compare"
     arguments = [
@@ -125,19 +124,19 @@ def test_kill_9_in_a_fold_ensemble_then_resume_keeps_its_finished_members(synthe
         "--out",
         str(out),
     ]
-    kept = out / ".cnn.members"
+    checkpoints = out / ".cnn.members"
     with started(arguments) as process:
-        wait_for(kept / "member1" / "checkpoint.json", process)
+        wait_for(checkpoints / "member1" / "checkpoint.json", process)
         process.kill()  # while member 2 trains
-    first_seconds = json.loads((kept / "member1" / "checkpoint.json").read_text())["seconds"]
+    first_seconds = json.loads((checkpoints / "member1" / "checkpoint.json").read_text())["seconds"]
 
     with caplog.at_level("INFO", logger="multimodal_genre"):
         assert main([*arguments, "--resume"]) == 0
-    assert "cnn: kept member1" in caplog.text and "cnn: kept member2" not in caplog.text
+    assert "cnn: took member1 back" in caplog.text and "cnn: took member2 back" not in caplog.text
     record = json.loads((out / "cnn" / FINISHED).read_text())
     assert [member["seconds"] for member in record["training"]["members"]][0] == round(first_seconds, 2)
     assert len(record["training"]["members"]) == 3
-    assert not kept.exists()  # kept only until the run folder is written
+    assert not checkpoints.exists()  # only until the run folder is written
 
 
 def test_ctrl_c_stops_with_one_line_and_keeps_what_finished(synthetic_root, slow_config, tmp_path):
@@ -149,7 +148,7 @@ def test_ctrl_c_stops_with_one_line_and_keeps_what_finished(synthetic_root, slow
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130
-    assert one_error_line(stderr) == f"{ERROR_130}; the runs that finished are kept"
+    assert one_error_line(stderr) == f"{ERROR_130}; the runs that finished are saved"
     kept = {path.parent: digests(path.parent) for path in out.rglob(FINISHED)}
     assert kept and main([*compare_arguments(synthetic_root, slow_config, out), "--resume"]) == 0
     assert all(digests(folder) == files for folder, files in kept.items())

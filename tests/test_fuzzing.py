@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from multimodal_genre.cli import main
-from multimodal_genre.config import Config, config_dict, load_config
+from multimodal_genre.config import Config, config_dict, load_config, load_run_config
 from multimodal_genre.data import GENRES
 from multimodal_genre.data.layout import CSV_COLUMNS, FEATURES_CSV
 from multimodal_genre.data.table import read_features_table
@@ -131,7 +131,7 @@ def test_any_config_file_gives_a_valid_config_or_our_error(changes: dict) -> Non
             assert str(path) in str(error) and "\n" not in str(error)
             return
     assert isinstance(config, Config)
-    assert load_config(_written(config_dict(config))) == config  # what it reads, it writes back the same
+    assert load_run_config(_written(config_dict(config))) == config  # what it reads, it writes back the same
 
 
 def _written(data: dict) -> Path:

@@ -7,8 +7,8 @@ import pytest
 
 from multimodal_genre.data import FEATURE_COLUMNS
 from multimodal_genre.families import family
-from multimodal_genre.families.network_settings import MaskingConfig
-from multimodal_genre.models import build_network, inference_model, model_inputs
+from multimodal_genre.families.networks.build import build_network, inference_model, model_inputs
+from multimodal_genre.families.networks.settings import MaskingConfig
 
 SHAPE = (32, 49, 1)
 TRAINING_ROWS = np.random.default_rng(0).lognormal(3.0, 1.0, size=(40, 57))

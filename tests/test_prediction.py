@@ -81,5 +81,5 @@ def test_not_a_run_folder(tmp_path):
 
 def test_a_run_from_an_incompatible_version_is_refused(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"format": 99, "kind": "model", "model": "mlp"}))
-    with pytest.raises(RunError, match="run format 99, this version of multimodal-genre reads format 1"):
+    with pytest.raises(RunError, match="run format 99, this version of multimodal-genre reads formats 1 and 2"):
         load_model_run(tmp_path)

@@ -20,8 +20,8 @@ import pytest
 from PIL import Image
 
 from multimodal_genre.cli import main
+from multimodal_genre.comparison import run_comparison
 from multimodal_genre.data import GENRES
-from multimodal_genre.experiments import run_comparison
 from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.recipes import load_recipe
 from multimodal_genre.report import write_report
@@ -228,7 +228,7 @@ def test_a_model_that_comes_twice_on_the_same_tracks_is_told_apart(comparison, t
     ("damage", "message"),
     [
         (lambda run: (run / "run.json").unlink(), "not a run folder (no run.json)"),
-        (lambda run: (run / "run.json").write_text('{"format": 99, "kind": "model"}'), "reads format 1"),
+        (lambda run: (run / "run.json").write_text('{"format": 99, "kind": "model"}'), "reads formats 1 and 2"),
         (lambda run: (run / "classification_report.json").unlink(), "classification_report.json: cannot read"),
         (lambda run: (run / "confusion_matrix.csv").write_text("a,b\n1,2\n"), "not the ten genres"),
     ],

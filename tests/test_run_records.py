@@ -3,18 +3,25 @@ loads and makes a report; a damaged or foreign record is one error naming the fi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from multimodal_genre.cli import main
 from multimodal_genre.config import load_config, load_run_config
+from multimodal_genre.data import GENRES, MissingImageWarning, load_dataset
 from multimodal_genre.errors import RunError
+from multimodal_genre.families import BaggingConfig
 from multimodal_genre.records import ComparisonRecord, ModelRecord, StudyRecord, read_record
 from multimodal_genre.report import write_report
+from multimodal_genre.runs import load_model_run
+
+PROBABILITIES = [f"p_{genre}" for genre in GENRES]
 
 FORMAT1 = Path(__file__).parent / "fixtures" / "format1"
 MODEL = FORMAT1 / "runs" / "20261130-090000-mlp"
@@ -22,6 +29,7 @@ HOLDOUT = FORMAT1 / "runs" / "20261130-090100-compare"
 KFOLD = FORMAT1 / "runs" / "20261130-090200-compare-2fold"
 RECIPE = FORMAT1 / "runs" / "20261130-090300-recipe-small-cnn-nadam-2fold"
 STUDY = FORMAT1 / "tuning" / "fixture-xgboost"
+ENSEMBLE = FORMAT1 / "runs" / "20261203-090400-mlp-fold-ensemble"
 
 
 def test_every_kind_of_record_reads_back_typed():
@@ -58,6 +66,22 @@ def test_a_report_builds_from_run_folders_of_format_1(tmp_path, monkeypatch):
     assert len(report.figures) == 16 and all(path.stat().st_size > 0 for path in report.figures)
 
 
+def test_a_fold_ensemble_written_before_bagging_loads_as_the_bag_it_was(synthetic_root, tmp_path):
+    run = load_model_run(ENSEMBLE)
+    assert run.config.bagging == {"mlp": BaggingConfig(3, "folds")}  # from training.ensemble
+    members = run.record.training.members
+    assert run.record.training.kept == sum(member.kept for member in members)  # as format 1 wrote it
+    with pytest.warns(MissingImageWarning):
+        dataset = load_dataset(synthetic_root, dataclasses.replace(run.config.data, cache=False))
+    saved = pd.read_csv(ENSEMBLE / "predictions.csv").set_index("track")
+    rows = np.flatnonzero(np.isin(dataset.track_ids, saved.index))
+    predicted = run.predict_proba(dataset.images[rows], dataset.features[rows])
+    np.testing.assert_allclose(predicted, saved.loc[dataset.track_ids[rows], PROBABILITIES], atol=1e-4)
+    assert not run.seen.trained & set(saved.index)  # the test tracks were neither trained on nor watched
+    report = write_report([ENSEMBLE], tmp_path / "out")
+    assert "| mlp " in report.markdown.read_text() and report.figures
+
+
 def damaged(tmp_path: Path, change) -> Path:
     run = Path(shutil.copytree(MODEL, tmp_path / "run"))
     record = json.loads((run / "run.json").read_text())
@@ -73,8 +97,8 @@ def damaged(tmp_path: Path, change) -> Path:
         (lambda record: record["split"].update(test="many"), "run.json: 'split.test' must be an integer, got 'many'"),
         (lambda record: record.update(kind="notebook"), "run.json: 'kind' must be one of model, comparison, study"),
         (
-            lambda record: record.update(format=2),
-            "run.json: run format 2, this version of multimodal-genre reads format 1",
+            lambda record: record.update(format=3),
+            "run.json: run format 3, this version of multimodal-genre reads formats 1 and 2",
         ),
         (lambda record: record.update(colour="red"), "run.json: unknown key 'colour'"),
     ],

@@ -8,9 +8,9 @@ import pytest
 
 from multimodal_genre.data import GENRES, holdout_split
 from multimodal_genre.errors import DataError
-from multimodal_genre.experiments import train_model
-from multimodal_genre.models import build_network, model_inputs
-from multimodal_genre.training import settle_batch_norm
+from multimodal_genre.families.networks.build import build_network, model_inputs
+from multimodal_genre.families.networks.training import settle_batch_norm
+from multimodal_genre.training import train_model
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +63,8 @@ def test_early_stopping_restores_the_best_epoch(fast_dataset, fast_config, split
     # The MLP has no batch norm, so the restored weights alone decide the validation loss.
     config = with_training(fast_config, "mlp", epochs=25)
     trained = train_model("mlp", config, fast_dataset, split)
-    assert 1 <= trained.best_epoch <= len(trained.history) <= 25
-    best = trained.history.loc[trained.best_epoch - 1]
+    assert 1 <= trained.kept <= len(trained.history) <= 25
+    best = trained.history.loc[trained.kept - 1]
     assert best["val_loss"] == trained.history["val_loss"].min()
     inputs = model_inputs(trained.model, fast_dataset.images[split.validation], fast_dataset.features[split.validation])
     loss, _ = trained.model.evaluate(inputs, fast_dataset.labels[split.validation], verbose=0)
@@ -129,7 +129,7 @@ def test_auxiliary_heads_train_alongside_and_are_dropped_after(fast_dataset, fas
     history = trained.history
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "total_loss", "val_image_genre_loss"} <= set(history)
     # The fused output's own loss is what early stopping watches and what "loss" reports.
-    assert trained.best_epoch == int(history["val_loss"].idxmin()) + 1
+    assert trained.kept == int(history["val_loss"].idxmin()) + 1
     assert (history["total_loss"] > history["loss"]).all()
 
 
@@ -141,7 +141,8 @@ def test_history_columns_are_the_same_for_every_network(fast_dataset, fast_confi
 def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split, caplog):
     caplog.set_level(logging.INFO, logger="multimodal_genre")
     trained = train_model("mlp", with_training(fast_config, "mlp", epochs=5), fast_dataset, split)
-    lines = [record.getMessage() for record in caplog.records if record.name == "multimodal_genre.training"]
+    logger = "multimodal_genre.families.networks.training"
+    lines = [record.getMessage() for record in caplog.records if record.name == logger]
     assert len(lines) == len(trained.history) == 5
     assert lines[0].startswith("mlp epoch 1/5: ") and "val_loss" in lines[0]
 
@@ -164,7 +165,7 @@ def test_optimizer_comes_from_config(fast_dataset, fast_config, split, optimizer
 def test_xgboost_history_is_per_round(fast_dataset, fast_config, split):
     trained = train_model("xgboost", fast_config, fast_dataset, split)
     assert list(trained.history.columns) == ["round", "loss", "val_loss"]
-    assert trained.best_epoch < len(trained.history) <= fast_config.models["xgboost"].max_rounds
+    assert trained.kept < len(trained.history) <= fast_config.models["xgboost"].max_rounds
     assert trained.unit == "round"
 
 

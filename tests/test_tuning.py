@@ -23,15 +23,18 @@ import pytest
 import sqlalchemy.exc
 import yaml
 from optuna.trial import TrialState
+from sklearn.metrics import f1_score
 from sqlalchemy.engine import make_url
 
 from multimodal_genre import tuning
 from multimodal_genre.cli import main
 from multimodal_genre.config import load_config
 from multimodal_genre.errors import RunError
+from multimodal_genre.families import family
+from multimodal_genre.families.bag import load_saved
 from multimodal_genre.records import read_record
 from multimodal_genre.search import apply, configured_values, load_search
-from multimodal_genre.tuning import study_splits, tune
+from multimodal_genre.tuning import objective, study_splits, tune
 
 from conftest import FAST_CONFIG, required_by_ci
 
@@ -159,19 +162,21 @@ def test_a_study_resumes_under_its_name(fast_dataset, fast_config, search, tmp_p
     finished = [trial for trial in trials if trial.state == TrialState.COMPLETE]
     best = max(finished, key=lambda trial: trial.value)
     assert (second.best_trial, second.best_value, second.best_params) == (best.number, best.value, best.params)
-    with pytest.raises(RunError, match="study 'resumable' in sqlite:///.* was made for model xgboost on dataset"):
+    with pytest.raises(
+        RunError, match="study 'resumable' in sqlite:///.* was made for other trials: folds: None, now 3"
+    ):
         tune("xgboost", fast_dataset, fast_config, search, trials=1, out=tmp_path, study_name="resumable", folds=3)
 
 
 def test_trials_never_see_the_test_split(fast_dataset, fast_config, search, tmp_path, monkeypatch):
     seen = []
-    original = tuning.train_model
+    original = objective.train_model
 
     def spy(name, config, dataset, split, *args, **kwargs):
         seen.append(split)
         return original(name, config, dataset, split, *args, **kwargs)
 
-    monkeypatch.setattr(tuning, "train_model", spy)
+    monkeypatch.setattr(objective, "train_model", spy)
     tune("xgboost", fast_dataset, fast_config, search, trials=2, folds=3, out=tmp_path)
     outer, _ = study_splits(fast_dataset, fast_config, None)
     assert len(seen) >= 3  # a trial pruned in its first fold trains no further folds
@@ -220,8 +225,8 @@ def test_a_study_can_hand_back_its_top_trials_averaged(fast_dataset, fast_config
     result = tune("mlp", fast_dataset, config, search, trials=3, out=tmp_path)
     record = read_record(result.final_run)
     assert len(record.training.members) == 2  # the two best trials, each re-trained
-    model = tuning.family("mlp").load(result.final_run)
-    assert [layer.name for layer in model.layers if hasattr(layer, "layers")] == ["mlp_member1", "mlp_member2"]
+    owner, model = load_saved(family("mlp"), result.final_run)
+    assert owner.inner is family("mlp") and len(model.members) == 2
     assert result.test_scores["macro_f1"] > 0.2  # chance: 0.1; the synthetic features carry half the answer
 
 
@@ -247,6 +252,64 @@ def test_outer_folds_test_each_study_beside_the_untuned_model(synthetic_root, se
         assert len(trials) == 2
 
 
+def bag_config(folder: Path, subsets: str, members: int = 3) -> Path:
+    """The demo config with the MLP bagged; written in the key every version reads (the old
+    ``training.ensemble``), so that these tests also run against versions before bagging wrapped
+    every family, where they fail."""
+    settings = yaml.safe_load(FAST_CONFIG.read_text())
+    training = settings["models"]["mlp"]["training"]  # shared with the other networks through a YAML anchor
+    settings["models"]["mlp"]["training"] = {
+        **training,
+        "epochs": 20,
+        "ensemble": {"members": members, "subsets": subsets},
+    }
+    path = folder / f"mlp-{subsets}.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+def test_a_fold_bagged_trial_is_scored_on_rows_none_of_its_members_trained_on(synthetic_root, search_file, tmp_path):
+    """Its value is the macro-F1 of the bag's out-of-fold predictions, not of the validation rows
+    that most of its members trained on."""
+    common = ["--model", "mlp", "--data", str(synthetic_root), "--config", str(bag_config(tmp_path, "folds"))]
+    assert main(["train", *common, "--out", str(tmp_path / "bag")]) == 0
+    held_out = pd.read_csv(tmp_path / "bag" / "out_of_fold.csv")
+    expected = f1_score(held_out["true_genre"], held_out["predicted_genre"], average="macro")
+    tuning_dir = tmp_path / "tuning"
+    assert main(["tune", *common, "--trials", "1", "--search", str(search_file), "--out", str(tuning_dir)]) == 0
+    (trial,) = optuna.load_study(study_name="mlp", storage=tuning.default_storage(tuning_dir)).trials
+    assert trial.params == {"training.learning_rate": 0.003, "tabular.width": 32}  # the configured model's
+    assert trial.value == pytest.approx(expected)
+
+
+def test_a_study_is_never_resumed_on_other_rows(synthetic_root, search_file, tmp_path, capsys):
+    """The outer split decides a study's rows: outer fold 1 of 2 holds tracks that outer fold 1 of 3
+    tested on, so its study is not the same study."""
+    arguments = [
+        "tune", "--model", "xgboost", "--trials", "1", "--data", str(synthetic_root), "--config", str(FAST_CONFIG),
+        "--search", str(search_file), "--out", str(tmp_path),
+    ]  # fmt: skip
+    assert main([*arguments, "--outer-folds", "3"]) == 0
+    capsys.readouterr()
+    assert main([*arguments, "--outer-folds", "2"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the warning about the track without image
+    assert error.startswith("multimodal-genre: error: study 'xgboost-outer1'")
+    assert "outer: outer fold 1 of 3, now outer fold 1 of 2" in error
+
+
+def test_a_retrained_bag_trains_each_member_as_long_as_it_kept(synthetic_root, search_file, tmp_path):
+    """A seed bag's members re-train on train + validation, with no validation side to stop on, for
+    as long as each kept in the trial, not for the sum of their lengths."""
+    config = bag_config(tmp_path, "seeds", members=2)
+    arguments = ["tune", "--model", "mlp", "--trials", "1", "--data", str(synthetic_root), "--config", str(config)]
+    assert main([*arguments, "--search", str(search_file), "--out", str(tmp_path)]) == 0
+    (trial,) = optuna.load_study(study_name="mlp", storage=tuning.default_storage(tmp_path)).trials
+    kept = np.median(np.atleast_2d(trial.user_attrs["kept"]), axis=0)  # per member, over the trial's folds
+    final = next((tmp_path / "mlp").glob("*-final"))
+    members = json.loads((final / "run.json").read_text())["training"]["members"]
+    assert [member["ran"] for member in members] == [int(length) for length in kept]
+
+
 def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, search_file, tmp_path, capsys):
     args = ["tune", "--model", "xgboost", "--trials", "2", "--data", str(synthetic_root), "--config", str(FAST_CONFIG)]
     assert main([*args, "--search", str(search_file), "--out", str(tmp_path)]) == 0
@@ -265,6 +328,7 @@ def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, searc
         (["--model", "mlp", "--trials", "1", "--study-name", "../up"], "--study-name must be letters, digits"),
         (["--model", "mlp", "--trials", "1", "--repeats", "2"], "--repeats must be at least 1, and needs folds"),
         (["--model", "mlp", "--trials", "1", "--outer-folds", "1"], "--outer-folds must be at least 2"),
+        (["--model", "fused", "--trials", "1", "--folds", "3"], "--folds: models.fused is fold-bagged"),
         (
             ["--model", "mlp", "--trials", "1", "--storage", "nosuchdb://x"],
             "nosuchdb://x: cannot open the study storage",
@@ -451,7 +515,7 @@ def test_a_study_survives_its_postgresql_server_restarting(synthetic_root, searc
         assert (
             stderr.strip()
             .splitlines()[-1]
-            .endswith("the finished trials are kept there: run the same command again to go on")
+            .endswith("the finished trials are saved there: run the same command again to go on")
         )
     assert set(before) <= set(finished(storage, "restarted"))
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)

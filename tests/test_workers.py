@@ -16,10 +16,10 @@ import yaml
 
 from multimodal_genre import progress
 from multimodal_genre import workers as workers_module
+from multimodal_genre.comparison import run_comparison
 from multimodal_genre.config import Config, config_dict
 from multimodal_genre.data import GenreDataset
 from multimodal_genre.errors import ConfigError, RunError
-from multimodal_genre.experiments import run_comparison
 from multimodal_genre.records import read_record
 from multimodal_genre.workers import Workers
 

@@ -3,7 +3,7 @@ subcommands to the parser and handling them.
 
 Errors caused by the user's input (MultimodalGenreError) and by the system (a full disk, a folder
 it may not write) print as one line and exit with status 2; Ctrl-C prints one line and exits with
-status 130, keeping what finished; anything else is a bug and keeps its traceback. The package's log
+status 130, with what finished saved; anything else is a bug and keeps its traceback. The package's log
 lines print to standard output.
 """
 
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: error: {_system_error(error)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
-            print(f"{PROG}: interrupted; the runs that finished are kept", file=sys.stderr)
+            print(f"{PROG}: interrupted; the runs that finished are saved", file=sys.stderr)
             return 130
 
 

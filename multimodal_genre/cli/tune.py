@@ -114,35 +114,21 @@ def _tune_model(
     workers: Workers,
 ) -> None:
     """One model's study (or one per outer fold), and its outcome on one line."""
-    from multimodal_genre.tuning import Study, tune, tune_outer_folds
+    from multimodal_genre.data import holdout_split
+    from multimodal_genre.tuning import Study, tune_outer_folds
 
     info = recipe.info if recipe else None
+    study = Study(model, dataset, config, search, options, args.storage, command_line(), info, workers)
+    name = name or model
     if options.outer_folds:
-        study = Study(model, dataset, config, search, options, args.storage, command_line(), info, workers)
-        table = tune_outer_folds(study, name or model, args.out)
+        table = tune_outer_folds(study, name, args.out)
         tuned, untuned = table["tuned_macro_f1"].mean(), table["untuned_macro_f1"].mean()
-        summary = args.out / (name or model) / "outer_folds.md"
         print(
             f"{model}: over {len(table)} outer folds, tuned macro-F1 {tuned:.4f}, untuned {untuned:.4f} "
-            f"({tuned - untuned:+.4f}). Summary: {summary}"
+            f"({tuned - untuned:+.4f}). Summary: {args.out / name / 'outer_folds.md'}"
         )
         return
-    result = tune(
-        model,
-        dataset,
-        config,
-        search,
-        trials=args.trials,
-        timeout=args.timeout,
-        storage_url=args.storage,
-        study_name=name,
-        folds=args.folds,
-        out=args.out,
-        command=command_line(),
-        recipe=info,
-        workers=workers,
-        repeats=args.repeats,
-    )
+    result = study.run(name, holdout_split(dataset.labels, dataset.groups, config.split), args.out / name)
     counts = result.counts
     print(
         f"Study '{result.study_name}': best validation macro-F1 {result.best_value:.4f}; "
@@ -151,11 +137,16 @@ def _tune_model(
         f"{result.test_scores['macro_f1']:.4f}. Tuned config: {result.directory / 'tuned.yaml'}"
     )
     if "mlflow" in args.track:
-        import optuna
+        _track(result.study_name, result.directory, args)
 
-        from multimodal_genre.tracking import track_study, tracking_uri
-        from multimodal_genre.tuning import default_storage
 
-        study = optuna.load_study(study_name=result.study_name, storage=args.storage or default_storage(args.out))
-        run_id = track_study(study, result.directory)
-        print(f"MLflow run {run_id} at {tracking_uri()}, with a child run per trial and the final model")
+def _track(study_name: str, directory: Path, args: argparse.Namespace) -> None:
+    """The finished study in MLflow: a run with a child run per trial and the final model."""
+    import optuna
+
+    from multimodal_genre.tracking import track_study, tracking_uri
+    from multimodal_genre.tuning import default_storage
+
+    study = optuna.load_study(study_name=study_name, storage=args.storage or default_storage(args.out))
+    run_id = track_study(study, directory)
+    print(f"MLflow run {run_id} at {tracking_uri()}, with a child run per trial and the final model")

@@ -46,14 +46,14 @@ def kfold_splits(labels: np.ndarray, groups: np.ndarray, config: SplitConfig) ->
 
 def inner_splits(labels: np.ndarray, groups: np.ndarray, split: Split, folds: int, seed: int) -> list[Split]:
     """``folds`` grouped stratified folds of ``split``'s training and validation rows together: in the
-    k-th, fold k is the validation side and the other folds the training side; the test side is kept.
-    Nested cross-validation and fold-bagged ensembles train on these and never see the test rows."""
+    k-th, fold k is the validation side and the other folds the training side; the test side stays as it is.
+    Nested cross-validation and fold bags train on these and never see the test rows."""
     pool = np.union1d(split.train, split.validation)
     _check_enough_groups(labels[pool], groups[pool], folds)
     inner = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     return [
-        Split(train=pool[kept], validation=pool[held], test=split.test)
-        for kept, held in inner.split(pool, labels[pool], groups[pool])
+        Split(train=pool[rest], validation=pool[held], test=split.test)
+        for rest, held in inner.split(pool, labels[pool], groups[pool])
     ]
 
 
@@ -71,11 +71,11 @@ def _with_validation(
 def _hold_out_fold(
     labels: np.ndarray, groups: np.ndarray, indices: np.ndarray, n_splits: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``indices`` into (kept, held out), the held-out part being one of ``n_splits`` folds."""
+    """Split ``indices`` into (the rest, held out), the held-out part being one of ``n_splits`` folds."""
     _check_enough_groups(labels[indices], groups[indices], n_splits)
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    kept, held = next(folds.split(indices, labels[indices], groups[indices]))
-    return indices[kept], indices[held]
+    rest, held = next(folds.split(indices, labels[indices], groups[indices]))
+    return indices[rest], indices[held]
 
 
 def _check_enough_groups(labels: np.ndarray, groups: np.ndarray, n_splits: int) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 from multimodal_genre.data import GenreDataset, Split, inner_splits
 from multimodal_genre.errors import RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.files import write_text
+from multimodal_genre.files import write_json
 from multimodal_genre.seen import OutOfFold, Seen, unseen_probabilities
 from multimodal_genre.settings import Problems, Settings
 
@@ -91,7 +91,7 @@ class BaggedFamily(Family):
             folder = directory / f"member{index}"
             folder.mkdir()
             self.inner.save(member, folder)
-        write_text(directory / BAG_FILE, json.dumps({"members": len(model.members)}) + "\n")
+        write_json(directory / BAG_FILE, {"members": len(model.members)})
 
     def load(self, directory: Path) -> Bag:
         count = _member_count(directory)

@@ -56,7 +56,7 @@ def write_comparison_tables(
     if result.failed:
         blocks += [
             Heading(2, "Failed trainings"),
-            Paragraph("These models are left out of the tables above; their other folds' run folders are kept."),
+            Paragraph("These models are left out of the tables above; their other folds' run folders stay."),
             Items([f"{where}: {why}" for where, why in result.failed.items()]),
         ]
     write_markdown(result.directory / "comparison.md", blocks)

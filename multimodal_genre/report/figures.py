@@ -63,7 +63,7 @@ def entry_figures(entry: Entry, number: int, colors: dict[str, str], folder: Pat
     paths = {"confusion": folder / f"{stem}-confusion.png", "learning_curves": folder / f"{stem}-learning_curves.png"}
     pooled = f", {entry.folds} folds summed" if entry.folds else ""
     plot_confusion(paths["confusion"], entry.confusion(), f"{entry.label}{pooled}", shares=False)
-    histories = [(result.history, result.record.training.kept) for result in entry.results]
+    histories = [curve for result in entry.results for curve in result.curves()]
     plot_learning_curves(paths["learning_curves"], histories, entry.label, colors[entry.label])
     return paths
 

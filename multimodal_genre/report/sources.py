@@ -22,8 +22,15 @@ import pandas as pd
 from multimodal_genre.data import GENRES
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import METRICS
-from multimodal_genre.records import RUN_FILE, ComparisonRecord, ModelRecord, RunRecord, StudyRecord, read_record
-from multimodal_genre.runs import CONFIG_FILE
+from multimodal_genre.records import (
+    CONFIG_FILE,
+    RUN_FILE,
+    ComparisonRecord,
+    ModelRecord,
+    RunRecord,
+    StudyRecord,
+    read_record,
+)
 
 STUDY_PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
 
@@ -46,6 +53,16 @@ class ModelResult:
     @property
     def metrics(self) -> dict[str, float]:
         return self.record.metrics
+
+    def curves(self) -> list[tuple[pd.DataFrame, int]]:
+        """The history and kept step of each single model: the run's own, or each member's of a bag."""
+        members = self.record.training.members
+        if not members or "member" not in self.history:
+            return [(self.history, self.record.training.kept)]
+        return [
+            (self.history[self.history["member"] == index].drop(columns="member"), member.kept)
+            for index, member in enumerate(members, start=1)
+        ]
 
 
 @dataclasses.dataclass(frozen=True)

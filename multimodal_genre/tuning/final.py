@@ -39,8 +39,8 @@ def retrain(
     refit = Split(train=pool, validation=outer.validation[:0], test=outer.test)
     tuned = [apply(config, model, trial.params) for trial in top]
     trained = [
-        train_model(model, settings, dataset, refit, lengths=kept_lengths(trial))
-        for settings, trial in zip(tuned, top, strict=True)
+        train_model(model, trial_config, dataset, refit, lengths=kept_lengths(trial))
+        for trial_config, trial in zip(tuned, top, strict=True)
     ]
     final = trained[0] if len(trained) == 1 else averaged(trained)
     return write_trained_run(final, dataset, _as_trained(tuned[0], model, final), refit, out, context)
@@ -48,7 +48,7 @@ def retrain(
 
 def kept_lengths(trial: optuna.trial.FrozenTrial) -> list[int]:
     """The step each single model of ``trial`` kept, the median over its folds (at least 1)."""
-    kept = np.asarray(trial.user_attrs.get("kept", [[1]]), dtype=float)
+    kept = np.asarray(trial.user_attrs["kept"], dtype=float)  # per fold of the trial, per single model
     return [max(1, int(np.median(column))) for column in kept.T]
 
 
@@ -57,5 +57,4 @@ def _as_trained(config: Config, model: str, final: TrainedModel) -> Config:
     their own, which its run record lists)."""
     if final.members:
         return config
-    owner = config.family(model)
-    return config.with_model(model, replaced(config.models[model], owner.length_setting, final.kept))
+    return config.with_model(model, replaced(config.models[model], final.family.length_setting, final.kept))

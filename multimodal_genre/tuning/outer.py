@@ -40,8 +40,10 @@ def tune_outer_folds(study: Study, name: str, out: Path) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows)
-    final = "the best trial's settings" if study.search.final.top_k == 1 else (
-        f"the {study.search.final.top_k} best trials' settings, averaged"
+    final = (
+        "the best trial's settings"
+        if study.search.final.top_k == 1
+        else (f"the {study.search.final.top_k} best trials' settings, averaged")
     )
     write_outer_summary(table, f"Study '{name}' of {study.model}", final, study.command, out / name)
     return table

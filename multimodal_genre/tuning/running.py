@@ -68,7 +68,9 @@ def optimise_on(
     futures: list[concurrent.futures.Future] = []
     for share in shares:
         futures.append(
-            workers.submit(_optimise_share, storage_url, search, study.study_name, identity, seed, shared, share, timeout)
+            workers.submit(
+                _optimise_share, storage_url, search, study.study_name, identity, seed, shared, share, timeout
+            )
         )
         _wait_for_waiting_trials(study, futures[0])
     if progress.counting("trial"):
@@ -114,7 +116,6 @@ def _optimise_share(
         return optimise(study, objective, trials, timeout)[0]
 
 
-
 class TrialLine:
     """One logged line per finished trial, for logs and pipes where Optuna's progress bar would be noise."""
 
@@ -138,4 +139,3 @@ class TrialLine:
 
 def _short(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
-

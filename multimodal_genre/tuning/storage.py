@@ -122,7 +122,7 @@ def stopping_on_lost_storage(url: str) -> Iterator[None]:
         if lost is None:
             raise
         raise RunError(
-            f"{mask(url)}: lost the study storage ({first_line(lost)}); the finished trials are kept there: "
+            f"{mask(url)}: lost the study storage ({first_line(lost)}); the finished trials are saved there: "
             "run the same command again to go on"
         ) from None
 
@@ -134,7 +134,6 @@ def _storage_error(error: BaseException | None) -> BaseException | None:
             return error
         error = error.__cause__ or error.__context__
     return None
-
 
 
 def mask(url: str) -> str:

@@ -31,7 +31,14 @@ from multimodal_genre.training import RunContext
 from multimodal_genre.tuning.final import retrain
 from multimodal_genre.tuning.objective import Objective, study_identity, study_splits
 from multimodal_genre.tuning.running import optimise, optimise_on
-from multimodal_genre.tuning.storage import TUNING_DIR, default_storage, mask, open_study, stopping_on_lost_storage, study_storage
+from multimodal_genre.tuning.storage import (
+    TUNING_DIR,
+    default_storage,
+    mask,
+    open_study,
+    stopping_on_lost_storage,
+    study_storage,
+)
 from multimodal_genre.workers import Workers
 
 
@@ -78,7 +85,6 @@ class TuningResult:
     final_run: Path
 
 
-
 def tune(
     model: str,
     dataset: GenreDataset,
@@ -106,7 +112,6 @@ def tune(
     return study.run(name, outer, out / name)
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Study:
     """One model's study settings, run on an outer split: by ``tune`` on the hold-out split, by
@@ -122,15 +127,15 @@ class Study:
     recipe: RecipeRecord | None
     workers: Workers | None
 
-    def run(
-        self, name: str, outer: Split, directory: Path, outer_fold: tuple[int, int] | None = None
-    ) -> TuningResult:
+    def run(self, name: str, outer: Split, directory: Path, outer_fold: tuple[int, int] | None = None) -> TuningResult:
         """The study ``name`` on ``outer``'s training side (``outer_fold`` of the outer folds, or the
         hold-out split), its reports and final run in ``directory``."""
         model, config, search, options = self.model, self.config, self.search, self.options
         self._check(model)
         _, splits = study_splits(self.dataset, config, options.folds, options.repeats, outer)
-        identity = study_identity(model, self.dataset, config, outer_fold, [outer, *splits], options.folds, options.repeats)
+        identity = study_identity(
+            model, self.dataset, config, outer_fold, [outer, *splits], options.folds, options.repeats
+        )
         with study_storage(self.storage_url or default_storage(directory.parent), search) as storage:
             study = open_study(name, storage, search, identity, config.seed)
             study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
@@ -153,7 +158,9 @@ class Study:
             test_scores = retrain(model, self.dataset, config, top, outer, final_run, context)
             result = _result(study, best, directory, session, test_scores, final_run)
         objective_words = _objective_words(options, config.bagging.get(model))
-        _write_study_record(result, model, self.dataset, storage.url, objective_words, session, self.command, self.recipe)
+        _write_study_record(
+            result, model, self.dataset, storage.url, objective_words, session, self.command, self.recipe
+        )
         return result
 
     def _check(self, model: str) -> None:

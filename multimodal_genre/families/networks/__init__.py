@@ -75,7 +75,7 @@ class NetworkFamily(Family):
         from multimodal_genre.families.networks.build import model_inputs
 
         # Called batch by batch, not through model.predict: predict traces a new tf.function for every
-        # model, and an ensemble's members or a comparison's folds set off TensorFlow's retracing warnings.
+        # model, and a bag's members or a comparison's folds set off TensorFlow's retracing warnings.
         inputs = model_inputs(model, images, features)
         rows = len(next(iter(inputs.values())))
         batches = [

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.families.networks.settings import BackboneConfig
@@ -120,4 +120,3 @@ def _weights_file(config: BackboneConfig) -> str | None:
     if not path.is_file():
         raise ConfigError(f"backbone.weights: no such weights file {path}")
     return str(path)
-

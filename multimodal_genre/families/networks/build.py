@@ -63,7 +63,6 @@ def conv_block(
     return x
 
 
-
 def cropping_network(
     core: keras.Model, image_shape: tuple[int, int, int], crop: TimeCropConfig, seed: int, name: str
 ) -> keras.Model:
@@ -122,7 +121,7 @@ def image_branch(image: keras.KerasTensor, config: ImageBranchConfig, seed: int)
 
 def _global_pooling(x: keras.KerasTensor, config: ImageBranchConfig) -> keras.KerasTensor:
     if config.global_pooling == "time_average":
-        # Rows are frequencies: average along time only, so where the energy sits is kept.
+        # Rows are frequencies: average along time only, so where the energy sits stays.
         x = layers.AveragePooling2D(pool_size=(1, x.shape[2]), name="image_time_pool")(x)
         return layers.Flatten(name="image_flatten")(x)
     if config.global_pooling == "average":
@@ -130,7 +129,6 @@ def _global_pooling(x: keras.KerasTensor, config: ImageBranchConfig) -> keras.Ke
     if config.global_pooling == "max":
         return layers.GlobalMaxPooling2D(name="image_pool")(x)
     return layers.Flatten(name="image_flatten")(x)
-
 
 
 VARIANCE_COLUMNS = [index for index, name in enumerate(FEATURE_COLUMNS) if name.endswith("_var")]
@@ -224,7 +222,6 @@ def inference_model(model: keras.Model) -> keras.Model:
     if not isinstance(model.output, dict):
         return model
     return keras.Model(model.input, model.output[GENRE_OUTPUT], name=model.name)
-
 
 
 def model_inputs(model: keras.Model, images: np.ndarray, features: np.ndarray) -> dict[str, np.ndarray]:

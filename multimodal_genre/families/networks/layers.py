@@ -39,7 +39,6 @@ def dropout(rate: float, seed: int, name: str, noise_shape: tuple[int | None, ..
     return layers.Dropout(rate, noise_shape=noise_shape, seed=layer_seed(seed, name), name=name)
 
 
-
 @keras.saving.register_keras_serializable(package="multimodal_genre")
 class SpectrogramMasking(layers.Layer):
     """SpecAugment's masks (Park et al. 2019) in training: ``time_masks`` bands of whole columns and
@@ -187,7 +186,6 @@ class MeanOverCrops(layers.Layer):
         return {**super().get_config(), "count": self.count}
 
 
-
 @keras.saving.register_keras_serializable(package="multimodal_genre")
 class LogVariances(layers.Layer):
     """Natural log of the variance columns; the other columns pass through unchanged."""
@@ -202,4 +200,3 @@ class LogVariances(layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "columns": self.columns}
-

@@ -177,7 +177,7 @@ def _cosine_schedule(config: TrainingConfig) -> keras.callbacks.LearningRateSche
 
 
 def _plateau_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.ReduceLROnPlateau:
-    """Without a validation side the learning rate follows the training loss (every epoch is kept)."""
+    """Without a validation side the learning rate follows the training loss (the last epoch is kept)."""
     settings = config.training.reduce_lr
     monitored = log_name(config, settings.monitor if validating else settings.monitor.removeprefix("val_"))
     return keras.callbacks.ReduceLROnPlateau(

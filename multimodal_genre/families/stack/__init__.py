@@ -20,6 +20,7 @@ from multimodal_genre.errors import RunError
 from multimodal_genre.families.bag import BAG_FILE, load_saved
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.registry import FAMILIES, family
+from multimodal_genre.files import write_json
 from multimodal_genre.settings import Problems, Settings
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class StackFamily(Family):
         return np.asarray(total, dtype=np.float32)
 
     def save(self, model: Stack, directory: Path) -> None:
-        (directory / STACK_FILE).write_text(json.dumps({"weights": model.weights}, indent=2) + "\n")
+        write_json(directory / STACK_FILE, {"weights": model.weights})
 
     def load(self, directory: Path) -> Stack:
         path = directory / STACK_FILE
