@@ -245,6 +245,7 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
     training.settle_batch_norm = timed_settle
     mark = time.perf_counter()
     from multimodal_genre.families import family
+    from multimodal_genre.seen import unseen_probabilities
 
     trained = family("fused").fit(config.models["fused"], dataset, split, config.seed, [timer])
     fit_total = time.perf_counter() - mark
@@ -260,7 +261,7 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
         fit_total - phases["build and compile"] - sum(timer.seconds) - settled[0]
     )
     mark = time.perf_counter()
-    probabilities = trained.predict_proba(dataset.images[split.test], dataset.features[split.test])
+    probabilities = unseen_probabilities(trained, dataset, split.test)
     phases["predict the test side"] = time.perf_counter() - mark
     mark = time.perf_counter()
     from multimodal_genre.records import SplitRecord
@@ -374,9 +375,9 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
     its own data settings, on the same test tracks."""
     from multimodal_genre.config import load_config
     from multimodal_genre.data import MissingImageWarning, kfold_splits, load_dataset
-    from multimodal_genre.evaluation import score
     from multimodal_genre.families import family
     from multimodal_genre.recipes import load_recipe
+    from multimodal_genre.seen import score_unseen
 
     hybrid = load_recipe("cnn-mlp-hybrid")
     systems = {"default fused": (load_config(), "fused"), "cnn-mlp-hybrid": (hybrid.config, hybrid.info.model)}
@@ -387,9 +388,8 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
             dataset = load_dataset(args.data, config.data)
         split = kfold_splits(dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=5))[0]
         trained = family(name).fit(config.models[name], dataset, split, config.seed)
-        probabilities = trained.predict_proba(dataset.images[split.test], dataset.features[split.test])
         result["systems"][label] = {
-            "macro_f1": round(score(dataset.labels[split.test], probabilities)["macro_f1"], 4),
+            "macro_f1": round(score_unseen(trained, dataset, split.test)["macro_f1"], 4),
             "training_seconds": round(trained.seconds, 1),
             "epochs": len(trained.history),
             "image": list(dataset.images.shape[1:]),
