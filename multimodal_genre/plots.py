@@ -48,7 +48,8 @@ def plot_learning_curves(
 ) -> None:
     """Loss (and accuracy, for networks) per epoch or boosting round (the history's first column),
     training dashed and validation solid, for each ``(history, kept epoch)``: one for a run, one per
-    fold for cross-validation. A model trained without a validation side has no validation curve."""
+    fold for cross-validation, one per member of a bag. A model trained without a validation side has
+    no validation curve."""
     unit = histories[0][0].columns[0]
     panels = [name for name in ("loss", "accuracy") if name in histories[0][0]]
     figure = Figure(figsize=(6 * len(panels), 4.5), layout="constrained")
@@ -66,7 +67,7 @@ def plot_learning_curves(
                 axes.plot([kept] * len(at_kept), at_kept, "o", color="black", label=f"kept {unit}" if first else None)
         axes.set_xlabel(unit)
         axes.set_ylabel("log loss" if metric == "loss" else metric)
-        axes.set_title(f"{title}: {metric}" + (f", {len(histories)} folds" if len(histories) > 1 else ""))
+        axes.set_title(f"{title}: {metric}" + (f", {len(histories)} trainings" if len(histories) > 1 else ""))
         axes.legend()
     figure.savefig(path, dpi=100)
 

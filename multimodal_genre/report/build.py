@@ -36,7 +36,7 @@ from multimodal_genre.report.render import (
     write_html,
     write_markdown,
 )
-from multimodal_genre.report.sources import Group, Source, groups_of, read_sources
+from multimodal_genre.report.sources import Entry, Group, Source, groups_of, read_sources
 
 TITLE = "multimodal_genre report"
 CONFUSED_PAIRS = 3  # per model
@@ -259,11 +259,18 @@ def _group_blocks(group: Group, group_paths: dict[str, Path], entry_paths: dict[
                 if any("val_loss" in result.history for result in entry.results)
                 else "; trained on train + validation for a fixed length, so no validation curve"
             )
-            + (", one line per fold" if cross_validated else ""),
+            + _lines_per(entry, cross_validated),
         )
         for entry in group.entries
     ]
     return blocks
+
+
+def _lines_per(entry: Entry, cross_validated: bool) -> str:
+    """What each line of an entry's learning curves is: a fold's model, or a member of a bag."""
+    if any(result.record.training.members for result in entry.results):
+        return ", one line per member of each fold" if cross_validated else ", one line per member"
+    return ", one line per fold" if cross_validated else ""
 
 
 def _score_table(group: Group) -> pd.DataFrame:
