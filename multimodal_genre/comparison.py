@@ -21,7 +21,7 @@ import pandas as pd
 from multimodal_genre import progress
 from multimodal_genre.checkpoints import checkpoint_folder, discard_checkpoints
 from multimodal_genre.config import Config
-from multimodal_genre.data import GenreDataset, Split, holdout_split, kfold_splits
+from multimodal_genre.data import GenreDataset, Split, kfold_splits, split_for
 from multimodal_genre.errors import ConfigError, DivergedError, RunError
 from multimodal_genre.families import family
 from multimodal_genre.files import writing_folder
@@ -30,6 +30,7 @@ from multimodal_genre.report.comparison import ComparisonResult, write_compariso
 from multimodal_genre.runs import finished_run_scores, write_config, write_run_files
 from multimodal_genre.stacking import build_stack
 from multimodal_genre.training import RunContext, run_model_files, section, where, write_trained_run
+from multimodal_genre.views import with_views
 from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def run_comparison(
     if resume:
         check_resumable(out)
     started = time.perf_counter()
+    dataset = with_views(dataset, config, models)
     splits = _splits(dataset, config, folds)
     setup = Setup(dataset, config, out, folds, command, recipe, tensorboard)
     scores, reused_seconds = _finished_runs(setup, models, splits) if resume else ({}, 0.0)
@@ -240,7 +242,9 @@ def _order(models: Sequence[str]) -> Callable[[tuple[int, str]], tuple[int, int]
 
 def _splits(dataset: GenreDataset, config: Config, folds: int | None) -> list[Split]:
     if folds is None:
-        return [holdout_split(dataset.labels, dataset.groups, config.split)]
+        return [split_for(dataset, config.split)]
+    if config.split.lists is not None:
+        raise ConfigError(f"--folds: split.lists ({config.split.lists}) gives one split, which has no folds")
     return kfold_splits(dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=folds))
 
 

@@ -14,10 +14,13 @@ import pandas as pd
 from PIL import Image
 
 from multimodal_genre.audio import extract_audio
-from multimodal_genre.data import FEATURE_COLUMNS, GENRES, GenreDataset
+from multimodal_genre.data import FEATURE_COLUMNS, GENRES, GenreDataset, Tracks
 from multimodal_genre.data.images import open_image, preprocess, to_unit_float
+from multimodal_genre.data.layout import CLIP_SAMPLES
 from multimodal_genre.errors import DataError
+from multimodal_genre.musicnn.embeddings import RMS_MEAN, RMS_VAR, Clip, embed
 from multimodal_genre.runs import ModelRun, predictions_table
+from multimodal_genre.views import needed_views, with_views
 
 
 def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] | None = None) -> pd.DataFrame:
@@ -32,24 +35,32 @@ def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] |
         rows = np.array([position[track] for track in wanted])
     else:
         rows = np.arange(len(dataset))
+    dataset = with_views(dataset, run.config, [run.name])
     expected = run.record.dataset.image_shape
     if "image" in run.family.views and expected != dataset.images.shape[1:]:
         raise DataError(
             f"{run.directory}: the model takes {expected} images, the dataset gives {dataset.images.shape[1:]}"
         )
-    probabilities = run.predict_proba(dataset.images[rows], dataset.features[rows])
+    probabilities = run.predict_proba(dataset.tracks(rows))
     return predictions_table(dataset.track_ids[rows], dataset.labels[rows], probabilities)
 
 
 def predict_one(
-    run: ModelRun, image: Image.Image | str | Path, features: Mapping[str, float] | Sequence[float]
+    run: ModelRun,
+    image: Image.Image | str | Path,
+    features: Mapping[str, float] | Sequence[float],
+    length: int = CLIP_SAMPLES,
 ) -> dict[str, float]:
     """Genre -> probability for one spectrogram (a PNG path or a Pillow image in the Kaggle layout)
-    and its feature row (the 57 CSV features by name, or as a sequence in CSV order)."""
+    and its feature row (the 57 CSV features by name, or as a sequence in CSV order); ``length`` is
+    the clip's in samples at 22,050 Hz (the CSV's length column), which places a pre-trained
+    network's patches along the picture."""
     picture = open_image(Path(image)) if isinstance(image, (str, Path)) else image
     pixels = to_unit_float(preprocess(picture, run.config.data.image))[np.newaxis]
     row = _feature_row(features)[np.newaxis]
-    probabilities = run.predict_proba(pixels, row)[0]
+    clip = Clip(length, float(row[0, RMS_MEAN]), float(row[0, RMS_VAR]))
+    views = {view.key: embed([picture], [clip], view) for view in needed_views(run.config, [run.name])}
+    probabilities = run.predict_proba(Tracks(pixels, row, views))[0]
     return {genre: float(probability) for genre, probability in zip(GENRES, probabilities, strict=True)}
 
 
@@ -68,7 +79,8 @@ def predict_audio(run: ModelRun, path: str | Path) -> AudioPrediction:
     """Genre probabilities for an audio file, from its GTZAN-style features and picture; audio longer
     than a clip is scored on 30 s windows and the probabilities averaged."""
     found = extract_audio(path)
-    scored = [predict_one(run, image, row) for image, row in zip(found.images, found.rows, strict=True)]
+    windows = zip(found.images, found.rows, found.lengths, strict=True)
+    scored = [predict_one(run, image, row, length) for image, row, length in windows]
     mean = {genre: float(np.mean([window[genre] for window in scored])) for genre in GENRES}
     return AudioPrediction(found.path, found.seconds, len(scored), mean)
 

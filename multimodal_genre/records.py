@@ -53,25 +53,28 @@ class DatasetRecord(Settings):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SplitRecord(Settings):
-    kind: Literal["holdout", "kfold"]
+    kind: Literal["holdout", "kfold", "lists"]
     fold: int | None  # 1-based, for K-fold
     folds: int | None
     seed: int
     train: int  # tracks on each side
     validation: int
     test: int
+    lists: str | None = None  # for kind "lists": fault-filtered, or the folder of the lists
 
     @classmethod
-    def of(cls, split: Split, seed: int, fold: tuple[int, int] | None) -> SplitRecord:
-        """``fold`` is (index, count) for a K-fold split, None for the hold-out split."""
+    def of(cls, split: Split, seed: int, fold: tuple[int, int] | None, lists: str | None = None) -> SplitRecord:
+        """``fold`` is (index, count) for a K-fold split, None for one split: the hold-out split, or
+        the one ``lists`` names."""
         return cls(
-            kind="holdout" if fold is None else "kfold",
+            kind="kfold" if fold is not None else "holdout" if lists is None else "lists",
             fold=None if fold is None else fold[0],
             folds=None if fold is None else fold[1],
             seed=seed,
             train=len(split.train),
             validation=len(split.validation),
             test=len(split.test),
+            lists=lists,
         )
 
 

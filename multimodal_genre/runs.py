@@ -23,7 +23,7 @@ import yaml
 
 from multimodal_genre import workers
 from multimodal_genre.config import Config, config_dict, load_run_config
-from multimodal_genre.data import GENRES, GenreDataset, Split
+from multimodal_genre.data import GENRES, GenreDataset, Split, Tracks
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import confusion, per_genre_report, score
 from multimodal_genre.families import Family, TrainedModel, family
@@ -69,9 +69,9 @@ class ModelRun:
     def name(self) -> str:
         return self.family.name
 
-    def predict_proba(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
+    def predict_proba(self, tracks: Tracks) -> np.ndarray:
         """Genre probabilities (n, 10), rows in the order of the inputs, columns in GENRES order."""
-        return self.family.predict_proba(self.model, images, features)
+        return self.family.predict_proba(self.model, tracks)
 
 
 def new_run_dir(base: Path, name: str) -> Path:

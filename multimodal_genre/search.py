@@ -19,12 +19,14 @@ import optuna
 
 from multimodal_genre.config import Config, config_dict, config_from_data
 from multimodal_genre.errors import ConfigError
+from multimodal_genre.families import FAMILIES
 from multimodal_genre.settings import Problems, Settings, from_data, merge, read_yaml
 
 # Settings that stand for a list in the config: (count key, size key) -> list key and how sizes step.
 DERIVED = {
     "image.filters": ("image.blocks", "image.first_filters", 2.0),
     "tabular.widths": ("tabular.layers", "tabular.width", 0.5),
+    "pretrained.widths": ("pretrained.layers", "pretrained.width", 0.5),
     "head.widths": ("head.layers", "head.width", 0.5),
 }
 _DERIVED_KEYS = {key for count, size, _ in DERIVED.values() for key in (count, size)}
@@ -132,7 +134,7 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
     spaces = data.get("spaces")
     if not isinstance(spaces, Mapping):
         raise ConfigError(f"{source}: 'spaces' must be a mapping of model names to search spaces")
-    _only_keys(spaces, set(config.models), "spaces", source)
+    _only_keys(spaces, set(FAMILIES), "spaces", source)  # a model the config leaves out keeps its space unused
     return SearchConfig(
         pruner=from_data(PrunerConfig, data.get("pruner"), source, "pruner"),
         storage=from_data(StorageConfig, data.get("storage"), source, "storage"),

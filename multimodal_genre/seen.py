@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from multimodal_genre.data import GenreDataset, Split
+from multimodal_genre.data import GenreDataset, Split, Tracks
 from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import score
 
@@ -69,7 +69,7 @@ class Scored(Protocol):
     name: str
     seen: Seen
 
-    def predict_proba(self, images: np.ndarray, features: np.ndarray) -> np.ndarray: ...
+    def predict_proba(self, tracks: Tracks) -> np.ndarray: ...
 
 
 class Bagged(Scored, Protocol):
@@ -99,7 +99,7 @@ def unseen_probabilities(
 ) -> np.ndarray:
     """``model``'s probabilities for ``dataset``'s ``rows``, once ``refuse_seen`` has passed them."""
     refuse_seen(model.seen, dataset.track_ids[rows], model.name, validating=validating)
-    return model.predict_proba(dataset.images[rows], dataset.features[rows])
+    return model.predict_proba(dataset.tracks(rows))
 
 
 def score_unseen(model: Scored, dataset: GenreDataset, rows: np.ndarray) -> dict[str, float]:

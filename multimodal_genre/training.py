@@ -30,6 +30,7 @@ from multimodal_genre.records import RecipeRecord, SplitRecord
 from multimodal_genre.runs import write_model_run
 from multimodal_genre.seen import refuse_seen, unseen_probabilities
 from multimodal_genre.settings import Settings, replaced
+from multimodal_genre.views import with_views
 from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def train_model(
     validation side there is no early stopping: the model trains for its configured length."""
     _check_genres(dataset, split)
     owner, settings, plan = family(name), section(config, name), config.bagging.get(name)
+    dataset = with_views(dataset, config, [name])
     count = 1 if plan is None else plan.members
     if lengths is not None and len(lengths) != count:
         raise ValueError(f"{name}: {len(lengths)} lengths for {count} model(s)")
@@ -105,6 +107,7 @@ def run_model(
     members side by side; else they are checkpointed in ``checkpoints`` as each finishes, for
     ``--resume``. With ``tensorboard``, the run folder gets the training's steps as TensorBoard reads
     them (``tensorboard/``)."""
+    dataset = with_views(dataset, config, [name])
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         step_logs = Path(scratch) / "tensorboard" if tensorboard else None
         trained = train_model(
@@ -132,7 +135,7 @@ def write_trained_run(
         probabilities = unseen_probabilities(trained, dataset, split.test)
     else:
         refuse_seen(trained.seen, dataset.track_ids[split.test], trained.name)
-    split_record = SplitRecord.of(split, config.split.seed, context.fold)
+    split_record = SplitRecord.of(split, config.split.seed, context.fold, config.split.lists)
     scores = write_model_run(
         out, trained, config, dataset, split, probabilities, split_record, context.command, context.recipe
     )

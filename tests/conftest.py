@@ -10,9 +10,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from multimodal_genre.audio import SAMPLE_RATE
 from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, MissingImageWarning, load_dataset, write_synthetic_dataset
 from multimodal_genre.data.layout import FEATURES_CSV
@@ -125,3 +127,16 @@ def pytest_configure(config: pytest.Config) -> None:
     processes = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if processes:
         use_threads(max(1, available_cores() // int(processes)))
+
+
+def tone(seconds: float = 30.0, seed: int = 0) -> np.ndarray:
+    """A test signal with structure in time and frequency: a rising chirp, a steady tone, beats of
+    noise over a quiet hiss (music fills every band, and the picture keeps only 40 dB), all at a level
+    that changes over the clip."""
+    rng = np.random.default_rng(seed)
+    time = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    chirp = np.sin(2 * np.pi * (200 * time + 60 * time**2))
+    beats = rng.normal(size=time.size) * (np.sin(2 * np.pi * 2 * time) > 0.9)
+    level = 0.1 + 0.05 * np.sin(2 * np.pi * time / 7)
+    hiss = 0.03 * rng.normal(size=time.size)
+    return (level * (chirp + 0.5 * np.sin(2 * np.pi * 880 * time) + 0.3 * beats + hiss)).astype(np.float32)

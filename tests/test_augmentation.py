@@ -65,13 +65,13 @@ def test_a_cropped_network_trains_and_reloads(fast_dataset, fast_config, tmp_pat
 
     split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
     trained = train_model("cnn", cropped(fast_config, "cnn", width=0.5, test_crops=3), fast_dataset, split)
-    images, features = fast_dataset.images[split.test], fast_dataset.features[split.test]
-    probabilities = trained.predict_proba(images, features)
+    tracks = fast_dataset.tracks(split.test)
+    probabilities = trained.predict_proba(tracks)
     member = fast_dataset.labels[split.test] % 2  # what the synthetic images encode
     assert np.mean(probabilities.argmax(axis=1) % 2 == member) > 0.8  # chance: 0.5
     trained.save(tmp_path)
     np.testing.assert_allclose(
-        family("cnn").predict_proba(family("cnn").load(tmp_path), images, features), probabilities, atol=1e-6
+        family("cnn").predict_proba(family("cnn").load(tmp_path), tracks), probabilities, atol=1e-6
     )
 
 
@@ -119,7 +119,7 @@ def test_a_network_trained_with_mixup_learns(fast_dataset, fast_config):
         "mlp", dataclasses.replace(network, training=dataclasses.replace(network.training, mixup=0.4, epochs=30))
     )
     trained = train_model("mlp", config, fast_dataset, split)
-    probabilities = trained.predict_proba(fast_dataset.images[split.test], fast_dataset.features[split.test])
+    probabilities = trained.predict_proba(fast_dataset.tracks(split.test))
     assert np.mean(probabilities.argmax(axis=1) == fast_dataset.labels[split.test]) > 0.3  # chance: 0.1
     assert len(GENRES) == probabilities.shape[1]
 

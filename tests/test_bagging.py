@@ -46,14 +46,14 @@ def fold_bag(fast_dataset, fast_config, split):
 
 
 def test_a_bag_averages_its_members_and_saves_each_in_its_own_folder(fold_bag, fast_dataset, split, tmp_path):
-    images, features = fast_dataset.images[split.test], fast_dataset.features[split.test]
-    members = [member.predict_proba(images, features) for member in fold_bag.members]
-    np.testing.assert_allclose(fold_bag.predict_proba(images, features), np.mean(members, axis=0), atol=1e-6)
+    tracks = fast_dataset.tracks(split.test)
+    members = [member.predict_proba(tracks) for member in fold_bag.members]
+    np.testing.assert_allclose(fold_bag.predict_proba(tracks), np.mean(members, axis=0), atol=1e-6)
     fold_bag.save(tmp_path)
     assert json.loads((tmp_path / "bag.json").read_text()) == {"members": 3}
     assert all((tmp_path / f"member{index}" / "model.keras").is_file() for index in (1, 2, 3))
     owner, loaded = load_saved(family("fused"), tmp_path)
-    np.testing.assert_allclose(owner.predict_proba(loaded, images, features), np.mean(members, axis=0), atol=1e-6)
+    np.testing.assert_allclose(owner.predict_proba(loaded, tracks), np.mean(members, axis=0), atol=1e-6)
 
 
 def test_fold_members_train_on_the_pool_less_their_inner_fold_and_predict_only_that_fold(
@@ -75,7 +75,7 @@ def test_fold_members_train_on_the_pool_less_their_inner_fold_and_predict_only_t
     for index, (member, fold) in enumerate(zip(fold_bag.members, inner, strict=True)):
         rows = oof.rows[oof.members == index]
         np.testing.assert_array_equal(rows, fold.validation)  # member k predicts its own fold, and only it
-        own = member.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows])
+        own = member.predict_proba(fast_dataset.tracks(rows))
         np.testing.assert_allclose(oof.probabilities[oof.members == index], own, atol=1e-6)
     accuracy = np.mean(oof.probabilities.argmax(axis=1) == fast_dataset.labels[pool])
     assert accuracy > 0.5  # well above chance (0.1) on rows no model that predicted them trained on
@@ -123,8 +123,8 @@ def test_a_run_folder_records_each_member_and_what_it_saw(fold_bag, fast_dataset
     assert out_of_fold["member"].tolist() == (fold_bag.out_of_fold.members + 1).tolist()
     run = load_model_run(tmp_path / "fused")
     assert run.seen == fold_bag.seen and run.members == tuple(member.seen for member in fold_bag.members)
-    images, features = fast_dataset.images[split.test], fast_dataset.features[split.test]
-    np.testing.assert_allclose(run.predict_proba(images, features), fold_bag.predict_proba(images, features), atol=1e-6)
+    tracks = fast_dataset.tracks(split.test)
+    np.testing.assert_allclose(run.predict_proba(tracks), fold_bag.predict_proba(tracks), atol=1e-6)
 
 
 def test_train_jobs_train_the_members_side_by_side_with_the_serial_figures(synthetic_root, tmp_path, capsys):
@@ -228,14 +228,14 @@ def test_a_stack_members_held_out_and_test_predictions_come_from_the_same_models
         run = load_model_run(folder)
         held_out = pd.read_csv(folder / "out_of_fold.csv").set_index("track")
         rows = np.flatnonzero(np.isin(fast_dataset.track_ids, held_out.index))
-        images, features = fast_dataset.images[rows], fast_dataset.features[rows]
-        singles = [run.family.inner.predict_proba(model, images, features) for model in run.model.members]
+        tracks = fast_dataset.tracks(rows)
+        singles = [run.family.inner.predict_proba(model, tracks) for model in run.model.members]
         by_member = held_out.loc[fast_dataset.track_ids[rows], "member"].to_numpy() - 1
         own = np.stack([singles[member][row] for row, member in enumerate(by_member)])
         np.testing.assert_allclose(held_out.loc[fast_dataset.track_ids[rows], PROBABILITIES], own, atol=1e-5)
         test = pd.read_csv(folder / "predictions.csv").set_index("track")
         rows = np.flatnonzero(np.isin(fast_dataset.track_ids, test.index))
-        averaged = run.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows])
+        averaged = run.predict_proba(fast_dataset.tracks(rows))
         np.testing.assert_allclose(test.loc[fast_dataset.track_ids[rows], PROBABILITIES], averaged, atol=1e-5)
 
 
@@ -245,7 +245,7 @@ def test_a_stack_is_reported_and_predicts_like_any_model(stacked, fast_dataset):
     assert (result.scores.loc[result.scores["model"] == "stack", "macro_f1"] > 0.3).all()
     run = load_model_run(result.directory / "fold1" / "stack")
     rows = np.arange(20)
-    predicted = run.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows])
+    predicted = run.predict_proba(fast_dataset.tracks(rows))
     np.testing.assert_allclose(predicted.sum(axis=1), 1.0, rtol=1e-5)
 
 

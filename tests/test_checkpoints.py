@@ -23,21 +23,21 @@ def fit_counted(fast_dataset, fast_config):
 
         return restored_or_fit(folder, owner, settings, fast_dataset, split, seed, fit)
 
-    return restored, calls, fast_dataset.images[split.test], fast_dataset.features[split.test]
+    return restored, calls, fast_dataset.tracks(split.test)
 
 
 def test_a_checkpoint_is_taken_back_instead_of_trained_again(fit_counted, tmp_path):
-    restored, calls, images, features = fit_counted
+    restored, calls, tracks = fit_counted
     first = restored(tmp_path / "member1", seed=0)
     again = restored(tmp_path / "member1", seed=0)
     assert calls == [0]
-    np.testing.assert_allclose(again.predict_proba(images, features), first.predict_proba(images, features))
+    np.testing.assert_allclose(again.predict_proba(tracks), first.predict_proba(tracks))
     assert (again.kept, again.seconds, again.seen) == (first.kept, first.seconds, first.seen)
     assert again.history.equals(first.history)
 
 
 def test_a_checkpoint_for_another_seed_or_damaged_is_trained_again(fit_counted, tmp_path, caplog):
-    restored, calls, _, _ = fit_counted
+    restored, calls, _ = fit_counted
     restored(tmp_path / "member1", seed=0)
     restored(tmp_path / "member1", seed=1)  # another seed: another model, which replaces it
     assert calls == [0, 1]
@@ -48,7 +48,7 @@ def test_a_checkpoint_for_another_seed_or_damaged_is_trained_again(fit_counted, 
 
 
 def test_without_a_folder_nothing_is_checkpointed(fit_counted, tmp_path):
-    restored, calls, _, _ = fit_counted
+    restored, calls, _ = fit_counted
     restored(None, seed=0)
     restored(None, seed=0)
     assert calls == [0, 0] and not any(tmp_path.iterdir())

@@ -19,11 +19,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 from multimodal_genre.cli import main
-from multimodal_genre.config import load_config
-from multimodal_genre.data import GENRES, holdout_split
+from multimodal_genre.config import Config, load_config
+from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import FAMILIES, BaggingConfig, Family, TrainedModel, family
 from multimodal_genre.families.bag import fit_bag, load_saved
+from multimodal_genre.musicnn.embeddings import dataset_embedding
 from multimodal_genre.seen import Seen, SeenRowsError, unseen_probabilities
 from multimodal_genre.settings import Settings, replaced
 
@@ -54,14 +55,16 @@ class LogisticFamily(Family):
         fitted.fit((rows - mean) / scale, dataset.labels[split.train])
         model = {"mean": mean, "scale": scale, "coef": fitted.coef_, "intercept": fitted.intercept_}
         iterations = int(fitted.n_iter_[0])  # scikit-learn gives the loss of the last one only
-        loss = log_loss(dataset.labels[split.train], self.predict_proba(model, None, rows), labels=list(range(10)))
+        probabilities = self.predict_proba(model, dataset.tracks(split.train))
+        loss = log_loss(dataset.labels[split.train], probabilities, labels=list(range(10)))
         history = pd.DataFrame({"iteration": np.arange(1, iterations + 1), "loss": np.nan})
         history.loc[iterations - 1, "loss"] = loss
         seconds = time.perf_counter() - started
         return TrainedModel(self, model, history, iterations, seconds, Seen.of(dataset, split.train))
 
-    def predict_proba(self, model, images, features):
-        return softmax((features - model["mean"]) / model["scale"] @ model["coef"].T + model["intercept"], axis=1)
+    def predict_proba(self, model, tracks):
+        scaled = (tracks.features - model["mean"]) / model["scale"]
+        return softmax(scaled @ model["coef"].T + model["intercept"], axis=1)
 
     def save(self, model, directory):
         (directory / "model.json").write_text(json.dumps({key: value.tolist() for key, value in model.items()}))
@@ -126,7 +129,7 @@ def test_each_network_must_have_the_branches_of_its_views(config):
 
 
 def test_an_unknown_model_is_named_with_the_known_ones():
-    with pytest.raises(ConfigError, match="no model named 'svm' \\(known: fused, cnn, mlp, xgboost, stack\\)"):
+    with pytest.raises(ConfigError, match="no model named 'svm' \\(known: fused, cnn, mlp, musicnn, xgboost, stack\\)"):
         family("svm")
 
 
@@ -135,87 +138,109 @@ def test_an_unknown_model_is_named_with_the_known_ones():
 CONFORMING = [name for name, owner in FAMILIES.items() if not owner.built_from_runs] + ["logreg"]
 
 
+@dataclasses.dataclass(frozen=True)
+class Conforming:
+    """A family, its settings (short trainings), the dataset with the views they read, the hold-out
+    split and a model trained on it."""
+
+    owner: Family
+    settings: Settings
+    dataset: GenreDataset
+    split: Split
+    trained: TrainedModel
+
+
 @pytest.fixture(scope="module", params=CONFORMING)
 def conforming(request, fast_dataset, fast_config):
-    """A family, its settings (short trainings), the hold-out split and a model trained on it."""
     owner = LogisticFamily() if request.param == "logreg" else family(request.param)
-    settings = LogisticSettings() if request.param == "logreg" else fast_config.models[request.param]
+    settings = LogisticSettings() if request.param == "logreg" else quick_settings(request.param, fast_config)
     if owner.length_setting == "training.epochs":
         settings = replaced(settings, owner.length_setting, 8)
-    split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
-    return owner, settings, split, owner.fit(settings, fast_dataset, split, seed=3)
+    views = {view.key: dataset_embedding(fast_dataset, view, fast_config.data) for view in owner.embeddings(settings)}
+    dataset = fast_dataset.with_embeddings(views)
+    split = holdout_split(dataset.labels, dataset.groups, fast_config.split)
+    return Conforming(owner, settings, dataset, split, owner.fit(settings, dataset, split, seed=3))
 
 
-def test_a_family_predicts_one_probability_row_per_track(conforming, fast_dataset):
-    owner, _, split, trained = conforming
+def quick_settings(name: str, fast_config: Config) -> Settings:
+    """The quick settings of ``name``; for a model they leave out (the pre-trained one), its default
+    settings reading one patch a clip."""
+    if name in fast_config.models:
+        return fast_config.models[name]
+    return replaced(load_config().models[name], "pretrained.patches", 1)
+
+
+def test_a_family_predicts_one_probability_row_per_track(conforming):
+    owner, split, trained, dataset = conforming.owner, conforming.split, conforming.trained, conforming.dataset
     rows = split.test
-    probabilities = trained.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows])
+    probabilities = trained.predict_proba(dataset.tracks(rows))
     assert probabilities.shape == (len(rows), 10) and np.isfinite(probabilities).all()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert trained.family is owner and trained.name == owner.name and trained.unit == trained.history.columns[0]
     assert 1 <= trained.kept <= len(trained.history)
     # The synthetic features carry each genre's pair, the images which of the two: above chance (0.1).
-    assert np.mean(probabilities.argmax(axis=1) == fast_dataset.labels[rows]) > 0.2
+    assert np.mean(probabilities.argmax(axis=1) == dataset.labels[rows]) > 0.2
 
 
-def test_a_family_saves_and_loads_the_same_model(conforming, fast_dataset, tmp_path):
-    owner, _, split, trained = conforming
+def test_a_family_saves_and_loads_the_same_model(conforming, tmp_path):
+    owner, split, trained, dataset = conforming.owner, conforming.split, conforming.trained, conforming.dataset
     trained.save(tmp_path)
     assert {path.name for path in tmp_path.iterdir()} == set(owner.files)
     loaded = owner.load(tmp_path)
     rows = split.test
     np.testing.assert_allclose(
-        owner.predict_proba(loaded, fast_dataset.images[rows], fast_dataset.features[rows]),
-        trained.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows]),
+        owner.predict_proba(loaded, dataset.tracks(rows)),
+        trained.predict_proba(dataset.tracks(rows)),
         atol=1e-5,
     )
 
 
-def test_a_family_is_reproducible_from_its_seed(conforming, fast_dataset):
-    owner, settings, split, trained = conforming
-    again = owner.fit(settings, fast_dataset, split, seed=3)
+def test_a_family_is_reproducible_from_its_seed(conforming):
+    owner, settings, split, trained = conforming.owner, conforming.settings, conforming.split, conforming.trained
+    dataset = conforming.dataset
+    again = owner.fit(settings, dataset, split, seed=3)
     rows = split.test
     np.testing.assert_allclose(
-        again.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows]),
-        trained.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows]),
+        again.predict_proba(dataset.tracks(rows)),
+        trained.predict_proba(dataset.tracks(rows)),
         atol=1e-5,
     )
 
 
-def test_a_family_says_which_tracks_it_saw(conforming, fast_dataset):
-    _, _, split, trained = conforming
-    assert trained.seen.trained == set(fast_dataset.track_ids[split.train])
-    assert trained.seen.watched <= set(fast_dataset.track_ids[split.validation])  # a family may ignore them
-    assert not (trained.seen.trained | trained.seen.watched) & set(fast_dataset.track_ids[split.test])
+def test_a_family_says_which_tracks_it_saw(conforming):
+    split, trained, dataset = conforming.split, conforming.trained, conforming.dataset
+    assert trained.seen.trained == set(dataset.track_ids[split.train])
+    assert trained.seen.watched <= set(dataset.track_ids[split.validation])  # a family may ignore them
+    assert not (trained.seen.trained | trained.seen.watched) & set(dataset.track_ids[split.test])
 
 
-def test_the_scoring_door_refuses_the_tracks_a_family_saw(conforming, fast_dataset):
-    _, _, split, trained = conforming
+def test_the_scoring_door_refuses_the_tracks_a_family_saw(conforming):
+    split, trained, dataset = conforming.split, conforming.trained, conforming.dataset
     with pytest.raises(SeenRowsError, match=f"{trained.name} trained on {len(split.train)} of the"):
-        unseen_probabilities(trained, fast_dataset, split.train)
+        unseen_probabilities(trained, dataset, split.train)
     if trained.seen.watched:
         with pytest.raises(SeenRowsError, match="watched for early stopping"):
-            unseen_probabilities(trained, fast_dataset, split.validation)
-        assert len(unseen_probabilities(trained, fast_dataset, split.validation, validating=True))
-    assert len(unseen_probabilities(trained, fast_dataset, split.test)) == len(split.test)
+            unseen_probabilities(trained, dataset, split.validation)
+        assert len(unseen_probabilities(trained, dataset, split.validation, validating=True))
+    assert len(unseen_probabilities(trained, dataset, split.test)) == len(split.test)
 
 
-def test_a_family_bags(conforming, fast_dataset, tmp_path):
-    owner, settings, split, _ = conforming
-    bag = fit_bag(owner, BaggingConfig(2, "folds"), [settings] * 2, fast_dataset, split, seed=3)
+def test_a_family_bags(conforming, tmp_path):
+    owner, settings, split, dataset = conforming.owner, conforming.settings, conforming.split, conforming.dataset
+    bag = fit_bag(owner, BaggingConfig(2, "folds"), [settings] * 2, dataset, split, seed=3)
     pool = np.union1d(split.train, split.validation)
     np.testing.assert_array_equal(bag.out_of_fold.rows, pool)
-    assert bag.seen.trained == set(fast_dataset.track_ids[pool])  # every pool track trained some member
+    assert bag.seen.trained == set(dataset.track_ids[pool])  # every pool track trained some member
     rows = split.test
-    members = [member.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows]) for member in bag.members]
-    probabilities = bag.predict_proba(fast_dataset.images[rows], fast_dataset.features[rows])
+    members = [member.predict_proba(dataset.tracks(rows)) for member in bag.members]
+    probabilities = bag.predict_proba(dataset.tracks(rows))
     np.testing.assert_allclose(probabilities, np.mean(members, axis=0), atol=1e-6)
     bag.save(tmp_path)
     loaded_family, loaded = load_saved(owner, tmp_path)
     np.testing.assert_allclose(
-        loaded_family.predict_proba(loaded, fast_dataset.images[rows], fast_dataset.features[rows]),
+        loaded_family.predict_proba(loaded, dataset.tracks(rows)),
         probabilities,
         atol=1e-5,
     )
     with pytest.raises(SeenRowsError, match=f"{owner.name} trained on"):
-        unseen_probabilities(bag, fast_dataset, split.validation, validating=True)
+        unseen_probabilities(bag, dataset, split.validation, validating=True)

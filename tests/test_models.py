@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from multimodal_genre.data import FEATURE_COLUMNS
+from multimodal_genre.data import FEATURE_COLUMNS, Tracks
 from multimodal_genre.families import family
 from multimodal_genre.families.networks.build import build_network, inference_model, model_inputs
 from multimodal_genre.families.networks.settings import MaskingConfig
@@ -78,7 +78,8 @@ def test_image_branch_follows_its_config(config):
 def test_every_global_pooling_builds_and_predicts(config, pooling):
     image = dataclasses.replace(config.models["cnn"].image, global_pooling=pooling)
     model = build_network("cnn", dataclasses.replace(config.models["cnn"], image=image), SHAPE, TRAINING_ROWS, seed=0)
-    probabilities = family("cnn").predict_proba(model, np.random.default_rng(0).random((3, *SHAPE)), np.zeros((3, 57)))
+    tracks = Tracks(np.random.default_rng(0).random((3, *SHAPE)), np.zeros((3, 57)))
+    probabilities = family("cnn").predict_proba(model, tracks)
     assert probabilities.shape == (3, 10)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
@@ -125,11 +126,11 @@ def test_a_saved_model_with_the_log_layer_reloads(config, tmp_path):
 
 
 def test_model_inputs_give_each_model_only_its_views(config):
-    images, features = np.zeros((2, *SHAPE)), np.zeros((2, 57))
-    assert set(model_inputs(build(config, "cnn"), images, features)) == {"image"}
-    assert set(model_inputs(build(config, "mlp"), images, features)) == {"features"}
-    assert set(model_inputs(build(config, "fused"), images, features)) == {"image", "features"}
-    assert model_inputs(build(config, "mlp"), images, features)["features"].dtype == np.float32
+    tracks = Tracks(np.zeros((2, *SHAPE)), np.zeros((2, 57)))
+    assert set(model_inputs(build(config, "cnn"), tracks)) == {"image"}
+    assert set(model_inputs(build(config, "mlp"), tracks)) == {"features"}
+    assert set(model_inputs(build(config, "fused"), tracks)) == {"image", "features"}
+    assert model_inputs(build(config, "mlp"), tracks)["features"].dtype == np.float32
 
 
 def test_auxiliary_heads_are_for_training_only(config):

@@ -75,7 +75,7 @@ def test_a_fold_ensemble_written_before_bagging_loads_as_the_bag_it_was(syntheti
         dataset = load_dataset(synthetic_root, dataclasses.replace(run.config.data, cache=False))
     saved = pd.read_csv(ENSEMBLE / "predictions.csv").set_index("track")
     rows = np.flatnonzero(np.isin(dataset.track_ids, saved.index))
-    predicted = run.predict_proba(dataset.images[rows], dataset.features[rows])
+    predicted = run.predict_proba(dataset.tracks(rows))
     np.testing.assert_allclose(predicted, saved.loc[dataset.track_ids[rows], PROBABILITIES], atol=1e-4)
     assert not run.seen.trained & set(saved.index)  # the test tracks were neither trained on nor watched
     report = write_report([ENSEMBLE], tmp_path / "out")

@@ -66,7 +66,7 @@ def test_early_stopping_restores_the_best_epoch(fast_dataset, fast_config, split
     assert 1 <= trained.kept <= len(trained.history) <= 25
     best = trained.history.loc[trained.kept - 1]
     assert best["val_loss"] == trained.history["val_loss"].min()
-    inputs = model_inputs(trained.model, fast_dataset.images[split.validation], fast_dataset.features[split.validation])
+    inputs = model_inputs(trained.model, fast_dataset.tracks(split.validation))
     loss, _ = trained.model.evaluate(inputs, fast_dataset.labels[split.validation], verbose=0)
     assert loss == pytest.approx(best["val_loss"], rel=1e-4)
 

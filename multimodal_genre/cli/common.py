@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, load_dataset, write_synthetic_dataset
 from multimodal_genre.data.layout import FEATURES_CSV
+from multimodal_genre.data.lists import list_folder
 from multimodal_genre.errors import ConfigError, DatasetNotFoundError, RunError
 from multimodal_genre.files import LOCK_FILE, check_not_busy
 from multimodal_genre.recipes import Recipe, load_recipe
@@ -94,6 +95,15 @@ def check_tracking(args: argparse.Namespace) -> None:
         check_installed(tracker)
 
 
+def add_split_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--split",
+        metavar="LISTS",
+        help="train on a training list, stop early on a validation list and test on a test list: fault-filtered "
+        "(the artist-filtered GTZAN split papers report on) or a folder of train*, valid* and test* .txt lists",
+    )
+
+
 def add_out_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, help=f"folder for the results, new or empty (default: a new folder under {RUNS_DIR})"
@@ -149,13 +159,20 @@ def recipe_for(args: argparse.Namespace) -> Recipe | None:
 
 def config_for(args: argparse.Namespace, recipe: Recipe | None, source: DataSource) -> Config:
     """The recipe's config with ``--recipe``, else the defaults changed by ``--config``; on the
-    synthetic demo, with neither given, the quick demo settings (said so)."""
+    synthetic demo, with neither given, the quick demo settings (said so). ``--split`` replaces its
+    split by listed sides."""
     if recipe is not None:
-        return recipe.config
-    if args.config is None and source.demo:
+        config = recipe.config
+    elif args.config is None and source.demo:
         print(f"Quick demo settings ({DEMO_CONFIG.name}): small models, 32-pixel images, short training.\n")
-        return load_config(DEMO_CONFIG)
-    return load_config(args.config)
+        config = load_config(DEMO_CONFIG)
+    else:
+        config = load_config(args.config)
+    lists = getattr(args, "split", None)
+    if lists is None:
+        return config
+    list_folder(lists, "--split")  # a folder that is not there fails now, before the dataset loads
+    return dataclasses.replace(config, split=dataclasses.replace(config.split, lists=lists))
 
 
 def model_for(args: argparse.Namespace, recipe: Recipe | None) -> str:

@@ -14,6 +14,7 @@ from multimodal_genre import progress
 from multimodal_genre.cli.common import (
     add_data_options,
     add_out_option,
+    add_split_option,
     add_track_option,
     add_worker_options,
     as_options,
@@ -27,7 +28,7 @@ from multimodal_genre.cli.common import (
     training_on,
     workers_for,
 )
-from multimodal_genre.data import holdout_split
+from multimodal_genre.data import split_for
 from multimodal_genre.errors import RunError
 from multimodal_genre.families import FAMILIES
 from multimodal_genre.files import writing_into
@@ -37,6 +38,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train one model on the grouped hold-out split and write its run folder")
     train.add_argument("--model", choices=list(FAMILIES), help="which model to train (default: the recipe's)")
     add_data_options(train, recipes=True)
+    add_split_option(train)
     add_out_option(train)
     add_worker_options(train)
     add_track_option(train)
@@ -50,6 +52,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--models", nargs="+", choices=list(FAMILIES), help="models to compare (default: all, or the recipe's)"
     )
     add_data_options(compare, recipes=True)
+    add_split_option(compare)
     add_out_option(compare)
     add_worker_options(compare)
     add_track_option(compare)
@@ -71,7 +74,7 @@ def train_one(args: argparse.Namespace) -> int:
     config = config_for(args, recipe, source)
     workers = workers_for(args)
     dataset = source.load(config)
-    split = holdout_split(dataset.labels, dataset.groups, config.split)
+    split = split_for(dataset, config.split)
     out = output_dir(args.out, args.recipe or model)
     plan = config.bagging.get(model)
     members = progress.job(plan.members, "member") if plan else contextlib.nullcontext()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from multimodal_genre import progress
 from multimodal_genre.cli.common import (
     add_data_options,
+    add_split_option,
     add_track_option,
     add_worker_options,
     as_options,
@@ -59,6 +60,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--search", type=Path, help="YAML file with the changes to configs/search.yaml (default: the recipe's, if any)"
     )
     add_data_options(tune, recipes=True)
+    add_split_option(tune)
     add_worker_options(tune)
     add_track_option(tune)
     tune.add_argument("--out", type=Path, default=TUNING_DIR, help=f"folder for study reports (default: {TUNING_DIR})")
@@ -114,7 +116,7 @@ def _tune_model(
     workers: Workers,
 ) -> None:
     """One model's study (or one per outer fold), and its outcome on one line."""
-    from multimodal_genre.data import holdout_split
+    from multimodal_genre.data import split_for
     from multimodal_genre.tuning import Study, tune_outer_folds
 
     info = recipe.info if recipe else None
@@ -128,7 +130,7 @@ def _tune_model(
             f"({tuned - untuned:+.4f}). Summary: {args.out / name / 'outer_folds.md'}"
         )
         return
-    result = study.run(name, holdout_split(dataset.labels, dataset.groups, config.split), args.out / name)
+    result = study.run(name, split_for(dataset, config.split), args.out / name)
     counts = result.counts
     print(
         f"Study '{result.study_name}': best validation macro-F1 {result.best_value:.4f}; "

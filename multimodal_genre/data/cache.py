@@ -1,7 +1,8 @@
-"""On-disk cache of decoded image arrays.
+"""On-disk cache of arrays computed from a dataset's files: decoded images, and the embeddings of a
+pre-trained network (``musicnn/embeddings.py``).
 
-The key is a hash of every input image's content (not its path or time stamp) and of the image
-settings, so an edited file or a changed setting always misses; a stale array is never served. Each
+The key is a hash of every input file's content (not its path or time stamp) and of the settings
+that made the array, so an edited file or a changed setting always misses; a stale array is never served. Each
 entry has its SHA-256 beside it, written after the entry: a truncated or bit-flipped entry, or one
 whose writer died before the checksum, is rebuilt (with a warning), never served.
 """
@@ -47,9 +48,9 @@ def images_key(digests: Sequence[str], config: ImageConfig) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def load_array(directory: Path, key: str) -> np.ndarray | None:
-    """The cached array for ``key``, or None when absent, damaged or unreadable (then it is rebuilt)."""
-    path = _entry(directory, key)
+def load_array(directory: Path, key: str, kind: str = "images") -> np.ndarray | None:
+    """The cached array of ``kind`` for ``key``, or None when absent, damaged or unreadable (then it is rebuilt)."""
+    path = _entry(directory, key, kind)
     if not path.exists():
         return None
     try:
@@ -65,10 +66,10 @@ def load_array(directory: Path, key: str) -> np.ndarray | None:
         return None
 
 
-def save_array(directory: Path, key: str, array: np.ndarray) -> Path:
+def save_array(directory: Path, key: str, array: np.ndarray, kind: str = "images") -> Path:
     """The entry and then its checksum, each written whole (temporary file, then rename)."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = _entry(directory, key)
+    path = _entry(directory, key, kind)
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     write_bytes(path, buffer.getvalue())
@@ -76,8 +77,8 @@ def save_array(directory: Path, key: str, array: np.ndarray) -> Path:
     return path
 
 
-def _entry(directory: Path, key: str) -> Path:
-    return directory / f"images-{key}.npy"
+def _entry(directory: Path, key: str, kind: str) -> Path:
+    return directory / f"{kind}-{key}.npy"
 
 
 def _checksum(entry: Path) -> Path:

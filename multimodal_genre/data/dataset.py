@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from multimodal_genre.data import cache
@@ -29,6 +31,20 @@ class MissingImageWarning(UserWarning):
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class Tracks:
+    """What a model predicts from: the views of some tracks, row i of each the same track. Beside the
+    picture and the feature row, a pre-trained network's view of each track, by its name
+    (``musicnn/embeddings.py``), where a model reads one."""
+
+    images: np.ndarray  # float32 (n, height, width, channels) in [0, 1]
+    features: np.ndarray  # float64 (n, 57) as written in the CSV, unscaled
+    embeddings: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class GenreDataset:
     """Tracks with both views. Row i of every array is the same track."""
 
@@ -37,15 +53,32 @@ class GenreDataset:
     features: np.ndarray  # float64 (n, 57) as written in the CSV, unscaled
     images: np.ndarray  # float32 (n, height, width, channels) in [0, 1]
     groups: np.ndarray  # int64 duplicate-group id; identical tracks share one
+    lengths: np.ndarray  # int64 samples of each clip at 22,050 Hz (the CSV's length)
+    pictures: np.ndarray  # str path of each track's PNG
     root: Path
     dropped: tuple[str, ...]  # CSV file names that had no image
     source_image_size: tuple[int, int]  # (width, height) of the PNG files
     fingerprint: str  # hash of the CSV and every image used
     synthetic: bool  # made by the synthetic generator, not real music
     image_cache: Literal["hit", "miss", "off"]
+    # A pre-trained network's view of each track, by name (``with_embeddings``); row i is track i.
+    embeddings: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.track_ids)
+
+    def tracks(self, rows: np.ndarray | None = None) -> Tracks:
+        """The views of ``rows`` (all tracks when None), for a model to predict from."""
+        rows = slice(None) if rows is None else rows
+        embeddings = {name: array[rows] for name, array in self.embeddings.items()}
+        return Tracks(self.images[rows], self.features[rows], embeddings)
+
+    def with_embeddings(self, embeddings: Mapping[str, np.ndarray]) -> GenreDataset:
+        """The same dataset with these views of its tracks added (one row per track each)."""
+        for name, array in embeddings.items():
+            if len(array) != len(self):
+                raise ValueError(f"embedding {name}: {len(array)} rows for {len(self)} tracks")
+        return dataclasses.replace(self, embeddings={**self.embeddings, **embeddings})
 
     def subset(self, indices: np.ndarray) -> GenreDataset:
         """The same dataset restricted to ``indices`` (a split side, a fold)."""
@@ -56,6 +89,9 @@ class GenreDataset:
             features=self.features[indices],
             images=self.images[indices],
             groups=self.groups[indices],
+            lengths=self.lengths[indices],
+            pictures=self.pictures[indices],
+            embeddings={name: array[indices] for name, array in self.embeddings.items()},
         )
 
     def duplicate_sets(self) -> list[list[str]]:
@@ -76,23 +112,7 @@ def load_dataset(root: str | Path, config: DataConfig) -> GenreDataset:
     if not (root / IMAGES_DIR).is_dir():
         raise DataError(f"{root / IMAGES_DIR}: image folder not found")
     csv_path = root / FEATURES_CSV
-    table = read_features_table(csv_path)
-
-    paths = [image_path(root, label, name) for label, name in zip(table["label"], table["filename"], strict=True)]
-    present = np.array([path.is_file() for path in paths])
-    dropped = tuple(table["filename"][~present])
-    if dropped:
-        named = ", ".join(dropped[:_NAMED_IN_WARNING])
-        more = f" and {len(dropped) - _NAMED_IN_WARNING} more" if len(dropped) > _NAMED_IN_WARNING else ""
-        warnings.warn(
-            MissingImageWarning(f"{root / IMAGES_DIR}: no image for {_rows(len(dropped))}, left out: {named}{more}"),
-            stacklevel=2,
-        )
-        table = table[present].reset_index(drop=True)
-        paths = [path for path, exists in zip(paths, present, strict=True) if exists]
-    if table.empty:
-        raise DataError(f"{root}: no track has both a CSV row and an image")
-
+    table, paths, dropped = _rows_with_images(root, read_features_table(csv_path))
     digests = [cache.file_digest(path) for path in paths]
     features = table[list(FEATURE_COLUMNS)].to_numpy(np.float64)
     images, cache_state = _load_images(paths, digests, config)
@@ -106,6 +126,8 @@ def load_dataset(root: str | Path, config: DataConfig) -> GenreDataset:
         features=features,
         images=to_unit_float(images),
         groups=duplicate_groups(features, digests),
+        lengths=table["length"].to_numpy(np.int64),
+        pictures=np.array([str(path) for path in paths]),
         root=root,
         dropped=dropped,
         source_image_size=source_size,
@@ -113,6 +135,26 @@ def load_dataset(root: str | Path, config: DataConfig) -> GenreDataset:
         synthetic=(root / SYNTHETIC_MARKER).exists(),
         image_cache=cache_state,
     )
+
+
+def _rows_with_images(root: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, list[Path], tuple[str, ...]]:
+    """The CSV rows that have an image, their images' paths, and the file names of the rows left out
+    (warned about once)."""
+    paths = [image_path(root, label, name) for label, name in zip(table["label"], table["filename"], strict=True)]
+    present = np.array([path.is_file() for path in paths])
+    dropped = tuple(table["filename"][~present])
+    if dropped:
+        named = ", ".join(dropped[:_NAMED_IN_WARNING])
+        more = f" and {len(dropped) - _NAMED_IN_WARNING} more" if len(dropped) > _NAMED_IN_WARNING else ""
+        warnings.warn(
+            MissingImageWarning(f"{root / IMAGES_DIR}: no image for {_rows(len(dropped))}, left out: {named}{more}"),
+            stacklevel=3,
+        )
+        table = table[present].reset_index(drop=True)
+        paths = [path for path, exists in zip(paths, present, strict=True) if exists]
+    if table.empty:
+        raise DataError(f"{root}: no track has both a CSV row and an image")
+    return table, paths, dropped
 
 
 def _rows(count: int) -> str:

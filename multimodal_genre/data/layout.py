@@ -16,6 +16,7 @@ IMAGES_DIR = "images_original"
 IMAGE_SIZE = (432, 288)
 PLOT_ROWS = (35, 252)
 PLOT_COLS = (54, 389)
+CLIP_SAMPLES = 661794  # the CSV length of most GTZAN clips: 30 s at 22,050 Hz
 
 # Label codes are positions in this tuple (GTZAN's alphabetical order); saved models and reports
 # depend on it, so it never changes.

@@ -70,6 +70,9 @@ class SplitConfig(Settings):
     test_fraction: float
     validation_fraction: float
     folds: int
+    # The sides given as lists of tracks instead (``data/lists.py``): fault-filtered (the artist-filtered
+    # GTZAN split the literature reports on) or a folder of train*, valid* and test* lists. null: random.
+    lists: str | None = None
 
     def problems(self) -> Problems:
         if not 0.0 < self.test_fraction <= 0.5:
@@ -80,3 +83,5 @@ class SplitConfig(Settings):
             yield "validation_fraction", "plus test_fraction must leave at least 40% for training"
         if self.folds < 2:
             yield "folds", f"must be at least 2, got {self.folds}"
+        if self.lists == "":
+            yield "lists", "must be fault-filtered, a folder of lists or null, got an empty string"

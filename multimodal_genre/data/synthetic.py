@@ -20,6 +20,7 @@ from PIL import Image
 
 from multimodal_genre.data.dataset import SYNTHETIC_MARKER
 from multimodal_genre.data.layout import (
+    CLIP_SAMPLES,
     CSV_COLUMNS,
     FEATURE_COLUMNS,
     FEATURES_CSV,
@@ -31,7 +32,6 @@ from multimodal_genre.data.layout import (
 )
 from multimodal_genre.errors import DataError
 
-_SAMPLES_PER_CLIP = 661794  # the `length` of most GTZAN clips: 30 s at 22050 Hz
 _MEMBER_ROWS = (0.75, 0.35)  # strong image cue: band centre, as a fraction of the plot height from the top
 _FAMILY_ROWS = (0.15, 0.25, 0.5, 0.6, 0.9)  # faint image cue
 _FAMILY_BAND = 0.1
@@ -131,7 +131,7 @@ def _render(values: np.ndarray) -> Image.Image:
 def _write_csv(path: Path, genres: np.ndarray, numbers: np.ndarray, features: np.ndarray) -> None:
     table = pd.DataFrame(features, columns=list(FEATURE_COLUMNS))
     table.insert(0, "filename", [f"{GENRES[g]}.{n:05d}.wav" for g, n in zip(genres, numbers, strict=True)])
-    table.insert(1, "length", _SAMPLES_PER_CLIP)
+    table.insert(1, "length", CLIP_SAMPLES)
     table["label"] = [GENRES[g] for g in genres]
     table[list(CSV_COLUMNS)].to_csv(path, index=False, lineterminator="\r\n")  # CRLF, as Kaggle's file
 

@@ -18,7 +18,8 @@ _FIRST_DATA_LINE = 2
 
 
 def read_features_table(path: Path) -> pd.DataFrame:
-    """Return one validated row per track: ``filename``, ``label``, ``line`` and the 57 features.
+    """Return one validated row per track: ``filename``, ``label``, ``line``, ``length`` (samples) and
+    the 57 features.
 
     Features are float64 exactly as written in the CSV, so identical rows stay identical.
     """
@@ -46,7 +47,21 @@ def read_features_table(path: Path) -> pd.DataFrame:
     table.insert(0, "filename", raw["filename"].to_numpy())
     table.insert(1, "label", raw["label"].to_numpy())
     table.insert(2, "line", lines)
+    table.insert(3, "length", _parse_lengths(raw, lines, path))
     return table
+
+
+def _parse_lengths(raw: pd.DataFrame, lines: np.ndarray, path: Path) -> np.ndarray:
+    """The clips' lengths in samples: what maps a picture's columns to times (``musicnn/inputs.py``)."""
+    lengths = pd.to_numeric(raw["length"], errors="coerce").to_numpy(np.float64)
+    bad = ~(np.isfinite(lengths) & (lengths > 0) & (lengths == np.round(lengths)))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{path} line {lines[row]} ({raw.at[row, 'filename']}): column 'length' must be a positive whole "
+            f"number of samples, got {raw.at[row, 'length']!r}"
+        )
+    return lengths.astype(np.int64)
 
 
 def _check_columns(raw: pd.DataFrame, path: Path) -> None:

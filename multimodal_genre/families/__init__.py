@@ -1,6 +1,6 @@
 """Model families: one folder each, behind one small interface (``base.Family``), and the registry.
 
-``networks/`` holds the Keras networks (fused, cnn and mlp are three of it), ``xgboost/`` the
+``networks/`` holds the Keras networks (fused, cnn, mlp and musicnn are four of it), ``xgboost/`` the
 gradient-boosted trees, ``stack/`` the weighted average of other models' runs. ``bag.py`` wraps any
 family: K members averaged into one model. A new family is a folder with a ``Family`` subclass and
 one ``register`` line (here, or in the code that uses it).
@@ -15,9 +15,10 @@ from multimodal_genre.families.registry import FAMILIES, family, register
 from multimodal_genre.families.stack import StackFamily
 from multimodal_genre.families.xgboost import XGBoostFamily
 
-register(NetworkFamily("fused", views=("image", "features")))
+register(NetworkFamily("fused", views=("image", "features"), optional=("pretrained",)))
 register(NetworkFamily("cnn", views=("image",)))
 register(NetworkFamily("mlp", views=("features",)))
+register(NetworkFamily("musicnn", views=("pretrained",), optional=("features",)))
 register(XGBoostFamily())
 register(StackFamily())
 

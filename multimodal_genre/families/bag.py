@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from multimodal_genre.data import GenreDataset, Split, inner_splits
+from multimodal_genre.data import GenreDataset, Split, Tracks, inner_splits
 from multimodal_genre.errors import RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.files import write_json
@@ -30,6 +30,8 @@ from multimodal_genre.settings import Problems, Settings
 
 if TYPE_CHECKING:
     import optuna
+
+    from multimodal_genre.musicnn import Embedding
 
 BAG_FILE = "bag.json"
 
@@ -83,8 +85,8 @@ class BaggedFamily(Family):
             raise RunError(f"{self.name}: a bag without a bagging plan cannot be trained as one model")
         return fit_bag(self.inner, self.plan, [settings] * self.plan.members, dataset, split, seed, callbacks)
 
-    def predict_proba(self, model: Bag, images: np.ndarray, features: np.ndarray) -> np.ndarray:
-        return np.mean([self.inner.predict_proba(member, images, features) for member in model.members], axis=0)
+    def predict_proba(self, model: Bag, tracks: Tracks) -> np.ndarray:
+        return np.mean([self.inner.predict_proba(member, tracks) for member in model.members], axis=0)
 
     def save(self, model: Bag, directory: Path) -> None:
         for index, member in enumerate(model.members, start=1):
@@ -96,6 +98,9 @@ class BaggedFamily(Family):
     def load(self, directory: Path) -> Bag:
         count = _member_count(directory)
         return Bag(tuple(self.inner.load(directory / f"member{index}") for index in range(1, count + 1)))
+
+    def embeddings(self, settings: Settings) -> tuple[Embedding, ...]:
+        return self.inner.embeddings(settings)
 
     def step_loggers(self, directory: Path) -> Sequence[Any]:
         return self.inner.step_loggers(directory)

@@ -23,7 +23,8 @@ from multimodal_genre.settings import Problems, Settings
 if TYPE_CHECKING:
     import optuna
 
-    from multimodal_genre.data import GenreDataset, Split
+    from multimodal_genre.data import GenreDataset, Split, Tracks
+    from multimodal_genre.musicnn import Embedding
 
 
 class Family(abc.ABC):
@@ -42,6 +43,11 @@ class Family(abc.ABC):
         """(key, problem) for settings of the right type that this model still cannot use."""
         return iter(())
 
+    def embeddings(self, settings: Settings) -> tuple[Embedding, ...]:
+        """The pre-trained views of the tracks its models read (``Tracks.embeddings``), computed
+        before they train or predict; none for a family that reads only pictures and feature rows."""
+        return ()
+
     def members(self, settings: Settings) -> tuple[str, ...]:
         """The models whose runs this one is built from; () for a model that trains."""
         return ()
@@ -59,8 +65,8 @@ class Family(abc.ABC):
         which rows it saw; ``callbacks`` (the family's own kind) see every step."""
 
     @abc.abstractmethod
-    def predict_proba(self, model: Any, images: np.ndarray, features: np.ndarray) -> np.ndarray:
-        """Genre probabilities (n, 10), rows in the order of the inputs, columns in GENRES order."""
+    def predict_proba(self, model: Any, tracks: Tracks) -> np.ndarray:
+        """Genre probabilities (n, 10), rows in the order of ``tracks``, columns in GENRES order."""
 
     @abc.abstractmethod
     def save(self, model: Any, directory: Path) -> None:
@@ -106,8 +112,8 @@ class TrainedModel:
         """The single models this one is made of: itself, or every member of a bag (of bags)."""
         return tuple(single for member in self.members for single in member.singles()) if self.members else (self,)
 
-    def predict_proba(self, images: np.ndarray, features: np.ndarray) -> np.ndarray:
-        return self.family.predict_proba(self.model, images, features)
+    def predict_proba(self, tracks: Tracks) -> np.ndarray:
+        return self.family.predict_proba(self.model, tracks)
 
     def save(self, directory: Path) -> None:
         self.family.save(self.model, directory)

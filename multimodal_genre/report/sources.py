@@ -243,4 +243,7 @@ def _group_title(entry: Entry) -> str:
         return f"Grouped {entry.folds}-fold cross-validation (split seed {split.seed}): {tracks} test tracks in all"
     if split.kind == "kfold":
         return f"Fold {split.fold} of {split.folds} (split seed {split.seed}): {tracks} test tracks"
+    if split.kind == "lists":
+        where = "the fault-filtered GTZAN split" if split.lists == "fault-filtered" else f"the lists in {split.lists}"
+        return f"Test list of {where}: {tracks} test tracks"
     return f"Hold-out split (seed {split.seed}): {tracks} test tracks"

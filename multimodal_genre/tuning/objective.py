@@ -17,12 +17,13 @@ import numpy as np
 import optuna
 
 from multimodal_genre.config import Config
-from multimodal_genre.data import GenreDataset, Split, holdout_split, inner_splits
+from multimodal_genre.data import GenreDataset, Split, inner_splits, split_for
 from multimodal_genre.errors import DivergedError
 from multimodal_genre.search import SearchConfig, apply, suggest
 from multimodal_genre.seen import validation_score
 from multimodal_genre.settings import to_data
 from multimodal_genre.training import train_model
+from multimodal_genre.views import with_views
 
 
 @dataclasses.dataclass
@@ -38,17 +39,18 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         params = suggest(trial, self.search.spaces[self.model])
         config = apply(self.config, self.model, params)
+        dataset = with_views(self.dataset, config, [self.model])  # a trial's settings may read another view
         pruning = config.family(self.model).pruning_callback(trial, config.models[self.model])
         scores, kept = [], []
         for index, split in enumerate(self.splits):
             # Pruning steps are epochs (or rounds) of the first split; later folds run unpruned.
             callbacks = [pruning] if pruning is not None and index == 0 else []
             try:
-                trained = train_model(self.model, config, self.dataset, split, callbacks=callbacks)
+                trained = train_model(self.model, config, dataset, split, callbacks=callbacks)
             except DivergedError as error:  # these settings are hopeless: stopped like a pruned trial
                 trial.set_user_attr("diverged", str(error))
                 raise optuna.TrialPruned(str(error)) from None
-            scores.append(validation_score(trained, self.dataset, split))
+            scores.append(validation_score(trained, dataset, split))
             kept.append([single.kept for single in trained.singles()])
         trial.set_user_attr("fold_macro_f1", scores)
         trial.set_user_attr("std_macro_f1", float(np.std(scores)))
@@ -63,7 +65,7 @@ def study_splits(
     train and validation sides, or ``folds`` grouped folds of train + validation, drawn ``repeats``
     times with different shuffles (a trial's mean then depends less on one partition). Test rows are
     in none of them."""
-    outer = outer or holdout_split(dataset.labels, dataset.groups, config.split)
+    outer = outer or split_for(dataset, config.split)
     if folds is None:
         return outer, [outer]
     return outer, [

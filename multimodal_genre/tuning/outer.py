@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from multimodal_genre.data import kfold_splits
+from multimodal_genre.errors import ConfigError
 from multimodal_genre.report.study import write_outer_summary
 from multimodal_genre.training import RunContext, run_model
 from multimodal_genre.tuning.study import Study
@@ -19,6 +20,8 @@ def tune_outer_folds(study: Study, name: str, out: Path) -> pd.DataFrame:
     --folds`` uses), its final model tested on the fold's test side beside the untuned model trained
     on the same rows; writes ``outer_folds.{csv,md}`` under ``out/name`` and returns the table."""
     config, dataset = study.config, study.dataset
+    if config.split.lists is not None:
+        raise ConfigError(f"--outer-folds: split.lists ({config.split.lists}) gives one split, which has no folds")
     folds = kfold_splits(
         dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=study.options.outer_folds)
     )

@@ -18,7 +18,7 @@ import yaml
 from optuna.trial import TrialState
 
 from multimodal_genre.config import Config, config_dict
-from multimodal_genre.data import GenreDataset, Split, holdout_split
+from multimodal_genre.data import GenreDataset, Split, split_for
 from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.families import BaggingConfig
 from multimodal_genre.files import write_text
@@ -107,7 +107,7 @@ def tune(
     study's storage."""
     options = StudyOptions(trials, timeout, study_name, folds, repeats)
     name = options.study_name or model
-    outer = holdout_split(dataset.labels, dataset.groups, config.split)
+    outer = split_for(dataset, config.split)
     study = Study(model, dataset, config, search, options, storage_url, command, recipe, workers)
     return study.run(name, outer, out / name)
 

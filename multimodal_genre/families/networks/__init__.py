@@ -1,6 +1,7 @@
-"""The Keras networks' family: fused, cnn and mlp are three of it, told apart by their views.
+"""The Keras networks' family: fused, cnn, mlp and musicnn are four of it, told apart by their views.
 
-Every network is an image branch, a tabular branch or both, into one head (``settings.py``
+Every network is an image branch, a tabular branch, a pre-trained music branch or several, into one
+head (``settings.py``
 describes them, ``build.py`` builds them from ``layers.py`` and ``backbones.py``, ``training.py``
 fits them). Keras, and TensorFlow behind it, is imported where a network is first trained, loaded or
 pruned, not here: reading a config must stay quick for the commands that train nothing.
@@ -18,35 +19,43 @@ import numpy as np
 from multimodal_genre.errors import ConfigError, RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.networks.settings import NetworkConfig
+from multimodal_genre.musicnn import Embedding
 from multimodal_genre.settings import Problems
 
 if TYPE_CHECKING:
     import optuna
 
-    from multimodal_genre.data import GenreDataset, Split
+    from multimodal_genre.data import GenreDataset, Split, Tracks
 
 KERAS_MODEL = "model.keras"
+_BRANCHES = {"image": "image", "features": "tabular", "pretrained": "pretrained"}  # view -> its branch's section
 # What pruning watches: a validation figure that rises, like the objective.
 PRUNING_MONITOR = "val_accuracy"
 
 
 class NetworkFamily(Family):
-    """Keras networks with the branches of their ``views``: the image branch reads ``image``, the
-    tabular branch ``features``."""
+    """Keras networks with a branch for each of their ``views`` (``image``: the image branch,
+    ``features``: the tabular branch, ``pretrained``: the pre-trained music branch), and for any of
+    the ``optional`` views their settings ask for."""
 
     settings = NetworkConfig
     unit = "epoch"
     length_setting = "training.epochs"
     files = (KERAS_MODEL,)
 
-    def __init__(self, name: str, views: tuple[str, ...]) -> None:
-        self.name, self.views = name, views
+    def __init__(self, name: str, views: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+        self.name, self.views, self.optional = name, views, optional
 
     def problems(self, settings: NetworkConfig) -> Problems:
-        wanted = ("image" in self.views, "features" in self.views)
-        if (settings.image is not None, settings.tabular is not None) != wanted:
-            branches = " and ".join(name for name, on in zip(("image", "tabular"), wanted, strict=True) if on)
-            yield "", f"must have the {branches} branch{'es' if all(wanted) else ''} and no other"
+        present = {view for view, branch in _BRANCHES.items() if getattr(settings, branch) is not None}
+        if not set(self.views) <= present <= {*self.views, *self.optional}:
+            needed = " and ".join(_BRANCHES[view] for view in self.views)
+            plural = "es" if len(self.views) > 1 else ""
+            may = " and ".join(_BRANCHES[view] for view in self.optional)
+            yield "", f"must have the {needed} branch{plural}{f' (and may have {may})' if may else ''} and no other"
+
+    def embeddings(self, settings: NetworkConfig) -> tuple[Embedding, ...]:
+        return settings.embeddings()
 
     def fit(
         self, settings: NetworkConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
@@ -71,12 +80,12 @@ class NetworkFamily(Family):
 
         return (keras.callbacks.TensorBoard(log_dir=str(directory)),)
 
-    def predict_proba(self, model: Any, images: np.ndarray, features: np.ndarray) -> np.ndarray:
+    def predict_proba(self, model: Any, tracks: Tracks) -> np.ndarray:
         from multimodal_genre.families.networks.build import model_inputs
 
         # Called batch by batch, not through model.predict: predict traces a new tf.function for every
         # model, and a bag's members or a comparison's folds set off TensorFlow's retracing warnings.
-        inputs = model_inputs(model, images, features)
+        inputs = model_inputs(model, tracks)
         rows = len(next(iter(inputs.values())))
         batches = [
             np.asarray(model({name: array[start : start + 64] for name, array in inputs.items()}, training=False))

@@ -1,4 +1,5 @@
-"""Pretrained keras.applications networks in place of the convolution blocks: transfer learning."""
+"""Pretrained networks: keras.applications networks in place of the convolution blocks, and a
+music network (musicnn) fine-tuned inside the pre-trained branch: transfer learning."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import keras
 from keras import layers, ops
 
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.families.networks.settings import BackboneConfig
+from multimodal_genre.families.networks.settings import BackboneConfig, PretrainedBranchConfig
+from multimodal_genre.musicnn.network import pretrained
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,22 +91,40 @@ def backbone_network(config: BackboneConfig, input_shape: tuple[int, int, int]) 
             f"backbone {config.name}: cannot download its ImageNet weights ({str(error).splitlines()[0]}); "
             f"put the file in ${WEIGHTS_DIR} or give its path as backbone.weights"
         ) from None
-    network.trainable = config.fine_tune_from is not None
-    if config.fine_tune_from not in (None, "all"):
+    _trainable_from(network, config.fine_tune_from, config.name)
+    return network
+
+
+def music_network(config: PretrainedBranchConfig) -> keras.Model:
+    """The music network of ``config`` with its checkpoint's weights, giving the branch's activations
+    of one patch side by side, trainable from ``backbone.fine_tune_from`` on (batch norm frozen)."""
+    backbone = config.backbone
+    network = pretrained(backbone.network, backbone.weights)
+    outputs = [network.output[name] for name in config.activations]
+    tuned = keras.Model(
+        network.input, outputs[0] if len(outputs) == 1 else layers.Concatenate()(outputs), name="music_network"
+    )
+    _trainable_from(tuned, backbone.fine_tune_from, backbone.name)
+    return tuned
+
+
+def _trainable_from(network: keras.Model, first: str | None, name: str) -> None:
+    """Freeze ``network`` (``first`` None), or its layers before ``first`` ("all": none); batch norm
+    always runs in inference mode, keeping its pre-trained statistics."""
+    network.trainable = first is not None
+    if first not in (None, "all"):
         names = [layer.name for layer in network.layers]
-        if config.fine_tune_from not in names:
+        if first not in names:
             raise ConfigError(
-                f"backbone.fine_tune_from: {config.name} has no layer '{config.fine_tune_from}' "
-                f"(its last layers: {', '.join(names[-5:])})"
+                f"backbone.fine_tune_from: {name} has no layer '{first}' (its last layers: {', '.join(names[-5:])})"
             )
-        for layer in network.layers[: names.index(config.fine_tune_from)]:
+        for layer in network.layers[: names.index(first)]:
             layer.trainable = False
     for layer in network.layers:
         if isinstance(layer, layers.BatchNormalization):
-            # A frozen batch norm runs in inference mode: a few hundred spectrograms would otherwise
-            # overwrite its ImageNet statistics (Keras' fine-tuning advice).
+            # A few hundred spectrograms would otherwise overwrite the statistics it was trained with
+            # (Keras' fine-tuning advice).
             layer.trainable = False
-    return network
 
 
 def _weights_file(config: BackboneConfig) -> str | None:

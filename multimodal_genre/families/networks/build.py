@@ -1,19 +1,23 @@
 """The Keras networks, built from their settings.
 
-Three builders, an image branch, a tabular branch and a classification head, compose every
-network: the fused model is both branches into the head, the CNN-only and MLP-only baselines are one
-branch into the same head. A branch is written once, here. Inputs are named ``image`` and
-``features``, so a saved model says what it expects.
+Four builders, an image branch, a tabular branch, a pre-trained music branch and a classification
+head, compose every network: the fused model is its branches into the head, the CNN-only, MLP-only
+and musicnn baselines are one branch into the same head. A branch is written once, here. Inputs are
+named ``image``, ``features`` and after the pre-trained view they read (``Embedding.key``), so a
+saved model says what it expects.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import keras
 import numpy as np
 from keras import layers
 
-from multimodal_genre.data import FEATURE_COLUMNS, GENRES
-from multimodal_genre.families.networks.backbones import BackbonePreprocessing, backbone_network
+from multimodal_genre.data import FEATURE_COLUMNS, GENRES, Tracks
+from multimodal_genre.errors import RunError
+from multimodal_genre.families.networks.backbones import BackbonePreprocessing, backbone_network, music_network
 from multimodal_genre.families.networks.layers import (
     LogVariances,
     MeanOverCrops,
@@ -30,12 +34,14 @@ from multimodal_genre.families.networks.settings import (
     HeadConfig,
     ImageBranchConfig,
     NetworkConfig,
+    PretrainedBranchConfig,
     TabularBranchConfig,
     TimeCropConfig,
 )
 
 IMAGE_INPUT = "image"
 FEATURES_INPUT = "features"
+PRETRAINED = "pretrained"  # the music branch's name in its layers and auxiliary head; its input is its view's
 GENRE_OUTPUT = "genre"
 
 
@@ -131,6 +137,27 @@ def _global_pooling(x: keras.KerasTensor, config: ImageBranchConfig) -> keras.Ke
     return layers.Flatten(name="image_flatten")(x)
 
 
+def pretrained_branch(
+    view: keras.KerasTensor, config: PretrainedBranchConfig, training_rows: np.ndarray, seed: int
+) -> keras.KerasTensor:
+    """A music network's view of the clip -> vector. Frozen, the view is its activations pooled over
+    the clip, standardised on ``training_rows`` only; fine-tuned, the view is the clip's patches and
+    the network runs here, its activations pooled the same way."""
+    if config.backbone.fine_tune_from is None:
+        standardise = layers.Normalization(name="pretrained_standardised")
+        standardise.adapt(np.asarray(training_rows, dtype=np.float32))
+        x = standardise(view)
+    else:
+        per_patch = layers.TimeDistributed(music_network(config), name="pretrained_network")(view)
+        pooled = [layers.GlobalAveragePooling1D(name="pretrained_mean")(per_patch)]
+        pooled.append(layers.GlobalMaxPooling1D(name="pretrained_max")(per_patch))
+        x = layers.BatchNormalization(name="pretrained_bn")(layers.Concatenate(name="pretrained_pooled")(pooled))
+    for index, width in enumerate(config.widths, start=1):
+        x = dense(width, "relu", seed, f"pretrained_dense{index}")(x)
+        x = dropout(config.dropout, seed, f"pretrained_dropout{index}")(x)
+    return x
+
+
 VARIANCE_COLUMNS = [index for index, name in enumerate(FEATURE_COLUMNS) if name.endswith("_var")]
 
 
@@ -171,25 +198,38 @@ def classification_head(branches: list[keras.KerasTensor], config: HeadConfig, s
 
 
 def build_network(
-    name: str, config: NetworkConfig, image_shape: tuple[int, int, int], training_features: np.ndarray, *, seed: int
+    name: str,
+    config: NetworkConfig,
+    image_shape: tuple[int, int, int],
+    training_features: np.ndarray,
+    *,
+    seed: int,
+    training_views: Mapping[str, np.ndarray] | None = None,
 ) -> keras.Model:
     """The fused model or a single-branch baseline, depending on which branches ``config`` has.
-    ``training_features`` are the raw feature rows of the training split, for standardisation;
-    ``seed`` fixes every random layer.
+    ``training_features`` are the raw feature rows of the training split, and ``training_views`` its
+    pre-trained views by name (``Tracks.embeddings``), for standardisation; ``seed`` fixes every
+    random layer.
 
-    With ``head.auxiliary_weight`` and two branches, the model has a dict of outputs for
-    training: ``genre`` plus ``image_genre`` and ``features_genre`` (see ``inference_model``).
+    With ``head.auxiliary_weight`` and two branches or more, the model has a dict of outputs for
+    training: ``genre`` plus one per branch, such as ``image_genre`` (see ``inference_model``).
     """
+    views = training_views or {}
     crop = config.image.time_crop if config.image is not None else None
     if crop is not None:
         window_shape = (image_shape[0], max(1, round(crop.width * image_shape[1])), image_shape[2])
-        core = _network(f"{name}_windows", config, window_shape, training_features, seed)
+        core = _network(f"{name}_windows", config, window_shape, training_features, views, seed)
         return cropping_network(core, image_shape, crop, seed, name)
-    return _network(name, config, image_shape, training_features, seed)
+    return _network(name, config, image_shape, training_features, views, seed)
 
 
 def _network(
-    name: str, config: NetworkConfig, image_shape: tuple[int, int, int], training_features: np.ndarray, seed: int
+    name: str,
+    config: NetworkConfig,
+    image_shape: tuple[int, int, int],
+    training_features: np.ndarray,
+    training_views: Mapping[str, np.ndarray],
+    seed: int,
 ) -> keras.Model:
     inputs, branches = {}, {}
     if config.image is not None:
@@ -198,6 +238,10 @@ def _network(
     if config.tabular is not None:
         inputs[FEATURES_INPUT] = keras.Input((training_features.shape[1],), name=FEATURES_INPUT)
         branches[FEATURES_INPUT] = tabular_branch(inputs[FEATURES_INPUT], config.tabular, training_features, seed)
+    for embedding in config.embeddings():
+        rows = training_views[embedding.key]
+        inputs[embedding.key] = keras.Input(rows.shape[1:], name=embedding.key)
+        branches[PRETRAINED] = pretrained_branch(inputs[embedding.key], config.pretrained, rows, seed)
     genre = classification_head(list(branches.values()), config.head, seed)
     if not has_auxiliary_heads(config):
         return keras.Model(inputs, genre, name=name)
@@ -209,8 +253,9 @@ def _network(
 
 
 def has_auxiliary_heads(config: NetworkConfig) -> bool:
-    """Whether ``build_network`` gives the model per-branch training heads (two branches and a weight)."""
-    return bool(config.head.auxiliary_weight) and config.image is not None and config.tabular is not None
+    """Whether ``build_network`` gives the model per-branch training heads (two branches or more, and a weight)."""
+    branches = [config.image, config.tabular, config.pretrained]
+    return bool(config.head.auxiliary_weight) and sum(branch is not None for branch in branches) > 1
 
 
 def inference_model(model: keras.Model) -> keras.Model:
@@ -224,7 +269,11 @@ def inference_model(model: keras.Model) -> keras.Model:
     return keras.Model(model.input, model.output[GENRE_OUTPUT], name=model.name)
 
 
-def model_inputs(model: keras.Model, images: np.ndarray, features: np.ndarray) -> dict[str, np.ndarray]:
-    """The arrays ``model`` takes, by input name; a baseline gets only the view it was built on."""
-    arrays = {IMAGE_INPUT: images, FEATURES_INPUT: features}
+def model_inputs(model: keras.Model, tracks: Tracks) -> dict[str, np.ndarray]:
+    """The arrays ``model`` takes, by input name: the picture, the feature row and the pre-trained
+    views it was built on, no others."""
+    arrays = {IMAGE_INPUT: tracks.images, FEATURES_INPUT: tracks.features, **tracks.embeddings}
+    missing = [name for name in model.input if name not in arrays]
+    if missing:
+        raise RunError(f"{model.name}: the tracks lack its input {missing[0]} (a pre-trained network's view)")
     return {name: np.asarray(arrays[name], dtype=np.float32) for name in model.input}

@@ -1,12 +1,13 @@
 """The settings of a Keras network: its image branch (3x3 convolution blocks or a pretrained
-backbone), its tabular branch, its head and how it trains. ``build.py`` builds a network from them,
-``training.py`` trains it."""
+backbone), its tabular branch, its pre-trained music branch, its head and how it trains.
+``build.py`` builds a network from them, ``training.py`` trains it."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Literal
 
+from multimodal_genre.musicnn import ACTIVATIONS, Embedding
 from multimodal_genre.settings import Problems, Settings
 
 
@@ -131,6 +132,52 @@ class TabularBranchConfig(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
+class MusicBackboneConfig(Settings):
+    """A network pre-trained to tag music (musicnn, Pons and Serra 2019), reading each clip's picture."""
+
+    name: Literal["musicnn", "musicnn_vgg"]  # musicnn, or the VGG-like network it was compared with
+    # msd: trained on the Million Song Dataset's tags; mtt: on MagnaTagATune's; or the prefix of a
+    # TensorFlow checkpoint of the same network (DIR/model for DIR/model.index).
+    weights: str
+    # null: frozen, its view of each track computed once; a layer name: that layer and the later ones
+    # train; all: every layer trains.
+    fine_tune_from: str | None
+
+    @property
+    def network(self) -> Literal["musicnn", "vgg"]:
+        return "vgg" if self.name == "musicnn_vgg" else "musicnn"
+
+    def problems(self) -> Problems:
+        if not self.weights:
+            yield "weights", "must be msd, mtt or a checkpoint prefix, got an empty string"
+        if self.fine_tune_from == "":
+            yield "fine_tune_from", "must be a layer name, all or null, got an empty string"
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedBranchConfig(Settings):
+    """A pre-trained music network's activations on each 3 s patch of the clip, pooled over the
+    clip by their mean and max, then dense layers."""
+
+    backbone: MusicBackboneConfig
+    activations: tuple[str, ...]  # musicnn: mean_pool, max_pool, penultimate, tags; musicnn_vgg: pool5, tags
+    widths: tuple[int, ...]
+    dropout: float
+    # 3 s patches of a clip the network reads: null, every whole one (10 of a 30 s clip); a number, that
+    # many evenly spaced (a quicker pass over the pictures).
+    patches: int | None = None
+
+    def problems(self) -> Problems:
+        known = ACTIVATIONS[self.backbone.network]
+        if not self.activations or any(name not in known for name in self.activations):
+            yield "activations", f"must list some of {', '.join(known)}, got {list(self.activations)}"
+        yield from _widths("widths", self.widths)
+        yield from _rate("dropout", self.dropout)
+        if self.patches is not None and self.patches < 1:
+            yield "patches", f"must be at least 1 (null: every whole patch), got {self.patches}"
+
+
+@dataclasses.dataclass(frozen=True)
 class HeadConfig(Settings):
     """Dense layers between the (concatenated) branch outputs and the softmax."""
 
@@ -205,13 +252,23 @@ class TrainingConfig(Settings):
 
 @dataclasses.dataclass(frozen=True)
 class NetworkConfig(Settings):
-    """A Keras model: an image branch, a tabular branch or both, a head, and how to train it."""
+    """A Keras model: an image branch, a tabular branch, a pre-trained music branch or several, a
+    head, and how to train it."""
 
     image: ImageBranchConfig | None
     tabular: TabularBranchConfig | None
     head: HeadConfig
     training: TrainingConfig
+    pretrained: PretrainedBranchConfig | None = None
 
     def problems(self) -> Problems:
-        if self.image is None and self.tabular is None:
-            yield "image", "and 'tabular' cannot both be null: a network needs a branch"
+        if self.image is None and self.tabular is None and self.pretrained is None:
+            yield "image", "'tabular' and 'pretrained' cannot all be null: a network needs a branch"
+
+    def embeddings(self) -> tuple[Embedding, ...]:
+        """The pre-trained view of the tracks its music branch reads, if it has one."""
+        if self.pretrained is None:
+            return ()
+        branch, backbone = self.pretrained, self.pretrained.backbone
+        trainable = backbone.fine_tune_from is not None
+        return (Embedding(backbone.network, backbone.weights, branch.activations, branch.patches, trainable),)

@@ -48,11 +48,13 @@ def train_network(
     watched terminal, else a logged line per epoch."""
     keras.backend.clear_session()  # a fresh graph state (layer names, caches) for every network trained
     keras.utils.set_random_seed(seed)
-    model = build_network(family.name, config, dataset.images.shape[1:], dataset.features[split.train], seed=seed)
+    training = dataset.tracks(split.train)
+    shape = dataset.images.shape[1:]
+    model = build_network(family.name, config, shape, training.features, seed=seed, training_views=training.embeddings)
     _compile(model, config)
     stopping = _early_stopping(config) if len(split.validation) else None
     started = time.perf_counter()
-    train_inputs = model_inputs(model, dataset.images[split.train], dataset.features[split.train])
+    train_inputs = model_inputs(model, training)
     fitted = model.fit(
         **_training_data(model, config, train_inputs, dataset.labels[split.train], seed),
         validation_data=_validation_data(model, config, dataset, split.validation),
@@ -90,9 +92,7 @@ def _validation_data(
     """What early stopping watches: the validation side's inputs and targets (None without one)."""
     if not len(rows):
         return None
-    return model_inputs(model, dataset.images[rows], dataset.features[rows]), _targets(
-        model, config, dataset.labels[rows]
-    )
+    return model_inputs(model, dataset.tracks(rows)), _targets(model, config, dataset.labels[rows])
 
 
 def _training_data(

@@ -24,7 +24,7 @@ from multimodal_genre.files import write_json
 from multimodal_genre.settings import Problems, Settings
 
 if TYPE_CHECKING:
-    from multimodal_genre.data import GenreDataset, Split
+    from multimodal_genre.data import GenreDataset, Split, Tracks
 
 STACK_FILE = "stack.json"
 
@@ -84,11 +84,11 @@ class StackFamily(Family):
     ) -> TrainedModel:
         raise RunError(f"a stack is built from its members' runs: compare --models {' '.join(settings.members)} stack")
 
-    def predict_proba(self, model: Stack, images: np.ndarray, features: np.ndarray) -> np.ndarray:
+    def predict_proba(self, model: Stack, tracks: Tracks) -> np.ndarray:
         total = 0.0
         for name, weight in model.weights.items():
             owner, member = model.models[name]
-            total = total + weight * owner.predict_proba(member, images, features)
+            total = total + weight * owner.predict_proba(member, tracks)
         return np.asarray(total, dtype=np.float32)
 
     def save(self, model: Stack, directory: Path) -> None:

@@ -20,7 +20,7 @@ from multimodal_genre.families.xgboost.settings import XGBoostConfig
 if TYPE_CHECKING:
     import optuna
 
-    from multimodal_genre.data import GenreDataset, Split
+    from multimodal_genre.data import GenreDataset, Split, Tracks
 
 XGBOOST_MODEL = "model.json"
 
@@ -42,8 +42,8 @@ class XGBoostFamily(Family):
 
         return train_xgboost(self, settings, dataset, split, seed, callbacks)
 
-    def predict_proba(self, model: Any, images: np.ndarray, features: np.ndarray) -> np.ndarray:
-        return model.predict_proba(features)
+    def predict_proba(self, model: Any, tracks: Tracks) -> np.ndarray:
+        return model.predict_proba(tracks.features)
 
     def save(self, model: Any, directory: Path) -> None:
         import xgboost

@@ -1,0 +1,51 @@
+"""musicnn (Pons and Serra, 2019), networks pre-trained to tag music, as a view of each track.
+
+``weights.py`` finds and checks the authors' checkpoints, ``network.py`` is the networks in Keras 3
+layers, ``inputs.py`` makes their input from a Kaggle picture or from audio, and ``embeddings.py``
+computes (and caches) each track's pooled activations. ``Embedding`` here names such a view: what a
+model's pre-trained branch asks of the tracks, kept light so that reading a config imports no more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+# Each network's outputs (``network.py``), by name, and their widths.
+ACTIVATIONS = {
+    "musicnn": {"mean_pool": 753, "max_pool": 753, "penultimate": 200, "tags": 50},
+    "vgg": {"pool5": 256, "tags": 50},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Embedding:
+    """Which network reads the pictures, with which weights, and which of its activations a track keeps."""
+
+    network: Literal["musicnn", "vgg"]
+    weights: str  # msd, mtt, or the prefix of a checkpoint of the user's own
+    activations: tuple[str, ...]
+    patches: int | None = None  # 3 s patches a clip: None, every whole one; a number, that many evenly spaced
+    trainable: bool = False  # fine-tuned in the model: the track's view is its patches, not their activations
+
+    @property
+    def key(self) -> str:
+        """The name of this view of a track: a network's input, and a dataset's array."""
+        spaced = () if self.patches is None else (f"{self.patches}patches",)
+        if self.trainable:
+            return "_".join((self.network, "input", *spaced))
+        weights = self.weights if self.weights in ("msd", "mtt") else checkpoint_id(self.weights)
+        return "_".join((self.network, weights, *self.activations, *spaced))
+
+    @property
+    def width(self) -> int:
+        """Values per track: each activation's mean and max over the patches."""
+        return 2 * sum(ACTIVATIONS[self.network][name] for name in self.activations)
+
+
+def checkpoint_id(prefix: str) -> str:
+    """A short name for a checkpoint of the user's own: the hash of its index file, wherever it lies."""
+    with Path(f"{prefix}.index").open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()[:12]

@@ -1,0 +1,118 @@
+"""A pre-trained music network's view of each track, computed once.
+
+A track's embedding is what a frozen musicnn (or its VGG) makes of the clip's picture: the chosen
+activations of each 3 s patch, pooled over the clip by their mean and their max. Nothing in it is
+trained, so it is computed once per dataset and cached on disk like the decoded images, keyed by
+the dataset's content (pictures and CSV), the network, its weights and the activations; every
+training, fold and trial after that trains only the heads on top. A branch that fine-tunes the
+network reads the patches themselves instead (``Embedding.trainable``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from multimodal_genre import progress
+from multimodal_genre.data import FEATURE_COLUMNS, GenreDataset, cache
+from multimodal_genre.data.images import open_image
+from multimodal_genre.data.settings import DataConfig
+from multimodal_genre.musicnn import Embedding, checkpoint_id
+from multimodal_genre.musicnn.inputs import from_picture, patches
+
+# Bump when the code changes what it computes for the same pictures and settings.
+EMBEDDING_FORMAT = 1
+_BATCH = 16  # patches through the network at once (a 30 s clip's 10 at a time; about 0.5 GB of activations)
+TRAINABLE_PATCHES = 10  # a 30 s clip's whole patches
+_LOGGED = 100  # pictures between two logged lines
+RMS_MEAN, RMS_VAR = FEATURE_COLUMNS.index("rms_mean"), FEATURE_COLUMNS.index("rms_var")
+
+
+@dataclasses.dataclass(frozen=True)
+class Clip:
+    """What the picture route needs of a track besides its picture: its CSV row's length and level."""
+
+    length: int  # samples at 22,050 Hz
+    rms_mean: float
+    rms_var: float
+
+
+def clip_patches(picture: Image.Image, clip: Clip, count: int | None = None) -> np.ndarray:
+    """(patches, 187, 96): musicnn's input patches of one track, by the picture route: every whole
+    one, or ``count`` evenly spaced."""
+    return patches(from_picture(picture, clip.length, clip.rms_mean, clip.rms_var), count)
+
+
+def embed(pictures: Sequence[Image.Image | Path], clips: Sequence[Clip], embedding: Embedding) -> np.ndarray:
+    """(tracks, width) float32, or for a trainable embedding (tracks, patches, 187, 96): each track's
+    view, its patches run through the network in batches; each picture counts as done in the job."""
+    if embedding.trainable:  # one shape for every track: a 30 s clip's 10 patches unless told otherwise
+        count = embedding.patches or TRAINABLE_PATCHES
+        tracks = zip(pictures, clips, strict=True)
+        return np.stack([clip_patches(_opened(picture), clip, count) for picture, clip in tracks])
+    from multimodal_genre.musicnn.network import pretrained  # Keras: only where a network runs
+
+    network = pretrained(embedding.network, embedding.weights)
+    rows = []
+    for picture, clip in zip(pictures, clips, strict=True):
+        cut = clip_patches(_opened(picture), clip, embedding.patches)
+        # predict_on_batch runs a compiled graph: a quarter faster than calling the network eagerly.
+        outputs = [network.predict_on_batch(cut[start : start + _BATCH]) for start in range(0, len(cut), _BATCH)]
+        per_patch = np.concatenate(
+            [np.concatenate([part[name] for name in embedding.activations], axis=1) for part in outputs]
+        )
+        rows.append(np.concatenate([per_patch.mean(axis=0), per_patch.max(axis=0)]))
+        progress.done("picture", f"{embedding.key} of {len(rows)} pictures" if len(rows) % _LOGGED == 0 else "")
+    return np.asarray(rows, dtype=np.float32)
+
+
+def dataset_embedding(dataset: GenreDataset, embedding: Embedding, data: DataConfig) -> np.ndarray:
+    """``embedding`` of every track of ``dataset``, from the cache where ``data`` says to keep one
+    and it holds this dataset's (counted as a job of pictures where none is open)."""
+    clips = [
+        Clip(int(length), float(row[RMS_MEAN]), float(row[RMS_VAR]))
+        for length, row in zip(dataset.lengths, dataset.features, strict=True)
+    ]
+    pictures = [Path(path) for path in dataset.pictures]
+    directory = (Path(data.cache_dir) if data.cache_dir else cache.default_cache_dir()) if data.cache else None
+    with progress.job(len(pictures), "picture"):
+        return cached_embed(pictures, clips, embedding, dataset.fingerprint, directory)
+
+
+def cached_embed(
+    pictures: Sequence[Path], clips: Sequence[Clip], embedding: Embedding, fingerprint: str, cache_dir: Path | None
+) -> np.ndarray:
+    """``embed`` of a dataset whose content hashes to ``fingerprint``, through the on-disk cache in
+    ``cache_dir`` (None: no cache)."""
+    if cache_dir is None:
+        return embed(pictures, clips, embedding)
+    key = _cache_key(fingerprint, embedding)
+    cached = cache.load_array(cache_dir, key, kind="embedding")
+    if cached is not None and len(cached) == len(pictures):
+        return cached
+    computed = embed(pictures, clips, embedding)
+    try:
+        cache.save_array(cache_dir, key, computed, kind="embedding")
+    except OSError as error:
+        warnings.warn(
+            f"{cache_dir}: cannot write the embedding cache ({error.strerror}); the next run computes it again",
+            stacklevel=2,
+        )
+    return computed
+
+
+def _cache_key(fingerprint: str, embedding: Embedding) -> str:
+    weights = embedding.weights if embedding.weights in ("msd", "mtt") else checkpoint_id(embedding.weights)
+    payload = {"format": EMBEDDING_FORMAT, "dataset": fingerprint, **dataclasses.asdict(embedding), "weights": weights}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _opened(picture: Image.Image | Path) -> Image.Image:
+    return open_image(picture) if isinstance(picture, Path) else picture
