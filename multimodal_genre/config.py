@@ -133,10 +133,12 @@ def _migrated(data: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def config_dict(config: Config) -> dict[str, Any]:
-    """The config as plain YAML-able data (tuples as lists), each model's bagging in its section:
-    ``config_from_data`` reads it back."""
+    """The config as plain YAML-able data (tuples as lists), each model's bagging in its section and
+    each default model it leaves out as null: ``config_from_data`` and ``load_config`` read it back."""
     data = to_data(config)
     bagging = data.pop("bagging")
     for name, section in data["models"].items():
         section["bagging"] = bagging.get(name)
+    defaults = read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")["models"]
+    data["models"] |= {name: None for name in defaults if name not in config.models}
     return data

@@ -22,6 +22,7 @@ from multimodal_genre.data.lists import listed_split
 from multimodal_genre.errors import DataError
 from multimodal_genre.families import family
 from multimodal_genre.musicnn import embeddings
+from multimodal_genre.musicnn.network import pretrained
 from multimodal_genre.runs import load_model_run
 from multimodal_genre.training import train_model
 from multimodal_genre.views import with_views
@@ -128,22 +129,15 @@ def test_a_fine_tuned_branch_trains_the_network_from_a_layer(small, config_file,
     tuned = load_config(tmp_path / "tuned.yaml")
     split = split_for(dataset, tuned.split)
     trained = train_model("musicnn", tuned, dataset, split)
-    network = trained.model.get_layer("pretrained_network").layer
-    frozen = embeddings_network_weights("input_bn")
-    assert np.allclose(network.get_layer("input_bn").get_weights()[0], frozen)  # before the layer: as loaded
-    tuned_kernel = network.get_layer("midend3_conv").get_weights()[0]
-    assert not np.allclose(tuned_kernel, embeddings_network_weights("midend3_conv"))  # from the layer on: trained
+    network, reference = trained.model.get_layer("pretrained_network").layer, pretrained("musicnn", "msd")
+    for layer, trains in (("timbral74_conv", False), ("midend2_conv", False), ("midend3_conv", True)):
+        before, after = reference.get_layer(layer).get_weights()[0], network.get_layer(layer).get_weights()[0]
+        assert np.allclose(before, after) != trains, layer  # the layers before midend3_conv keep their weights
     trained.save(tmp_path)
     loaded = family("musicnn").load(tmp_path)
     tracks = with_views(dataset, tuned, ["musicnn"]).tracks(split.test)
     again = family("musicnn").predict_proba(loaded, tracks)
     np.testing.assert_allclose(again, trained.predict_proba(tracks), atol=1e-5)
-
-
-def embeddings_network_weights(layer: str) -> np.ndarray:
-    from multimodal_genre.musicnn.network import pretrained
-
-    return pretrained("musicnn", "msd").get_layer(layer).get_weights()[0]
 
 
 def write_lists(folder: Path, sides: dict[str, list[str]]) -> Path:
@@ -204,3 +198,13 @@ def test_the_fault_filtered_split_of_gtzan():
     assert set(np.bincount(dataset.labels[split.test])) <= set(range(26, 33))
     sides = [set(dataset.groups[rows]) for rows in (split.train, split.validation, split.test)]
     assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
+
+
+def test_a_study_tunes_the_musicnn_models_head(small_root, config_file, tmp_path):
+    search = tmp_path / "search.yaml"
+    space = {"pretrained.width": {"type": "categorical", "choices": [16, 32]}, "pretrained.dropout": None}
+    search.write_text(yaml.safe_dump({"pruner": {"type": "none"}, "spaces": {"musicnn": space}}))
+    arguments = ["tune", "--model", "musicnn", "--trials", "2", "--data", str(small_root), "--config", str(config_file)]
+    assert main([*arguments, "--search", str(search), "--out", str(tmp_path / "tuning")]) == 0
+    trials = pd.read_csv(tmp_path / "tuning" / "musicnn" / "trials.csv")
+    assert len(trials) == 2 and set(trials["params_pretrained.width"]) <= {16, 32}

@@ -1,0 +1,68 @@
+"""The pre-trained view's one pass over a dataset's pictures: seconds and peak memory, from a cold cache.
+
+Computes the musicnn view of every track that a config's models read (``views.with_views``) in a
+fresh, empty cache folder, so nothing is taken from an earlier run, and writes the wall time, the
+time per picture and the process's peak resident memory to ``--out`` (JSON):
+
+    python benchmarks/embedding_pass.py --data ../shared/gtzan --out reports/benchmarks/embedding_pass.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from multimodal_genre import __version__
+from multimodal_genre.config import load_config
+from multimodal_genre.data import MissingImageWarning, load_dataset
+from multimodal_genre.views import needed_views, with_views
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=os.environ.get("GTZAN_DIR"), help="dataset (default: $GTZAN_DIR)")
+    parser.add_argument("--config", type=Path, help="changes to configs/default.yaml")
+    parser.add_argument("--models", nargs="+", default=["musicnn"], help="the models whose views are computed")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file for the figures")
+    args = parser.parse_args()
+    if args.data is None:
+        parser.error("name the dataset with --data or GTZAN_DIR")
+
+    config = load_config(args.config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingImageWarning)
+        dataset = load_dataset(args.data, config.data)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with tempfile.TemporaryDirectory(prefix="embedding-pass-") as scratch:
+        cold = dataclasses.replace(config, data=dataclasses.replace(config.data, cache=True, cache_dir=scratch))
+        started = time.perf_counter()
+        viewed = with_views(dataset, cold, args.models)
+        seconds = time.perf_counter() - started
+    views = needed_views(config, args.models)
+    figures = {
+        "command": " ".join(["python", *sys.argv]),
+        "version": __version__,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "pictures": len(dataset),
+        "views": {view.key: list(viewed.embeddings[view.key].shape) for view in views},
+        "seconds": round(seconds, 1),
+        "seconds_per_picture": round(seconds / len(dataset), 3),
+        "peak_resident_mb_before": round(before / 1024),
+        "peak_resident_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
