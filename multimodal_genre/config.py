@@ -69,6 +69,16 @@ class Config(Settings):
         bagging = {key: value for key, value in self.bagging.items() if key != name}
         return dataclasses.replace(self, bagging=bagging | ({name: plan} if plan else {}))
 
+    def for_model(self, name: str) -> Config:
+        """This config with only what trains ``name``: its section and bagging, and its members' (a
+        stack's); two runs of ``name`` trained alike exactly when these are equal."""
+        needed = {name, *family(name).members(self.models[name])}
+        return dataclasses.replace(
+            self,
+            models={key: value for key, value in self.models.items() if key in needed},
+            bagging={key: value for key, value in self.bagging.items() if key in needed},
+        )
+
     def family(self, name: str) -> Family:
         """The family that trains ``name`` as configured: its own, or its own bagged."""
         plan = self.bagging.get(name)

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,15 +93,41 @@ def write_folder(folder: Path, files: Mapping[str, bytes]) -> None:
         path.write_bytes(content)
 
 
+def new_run_dir(base: Path, name: str) -> Path:
+    """A fresh folder ``<base>/<UTC time>-<name>``; an existing folder is never reused."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        directory = base / (f"{stamp}-{name}" if attempt == 0 else f"{stamp}-{name}-{attempt}")
+        try:
+            directory.mkdir(parents=True)
+            return directory
+        except FileExistsError:
+            continue
+    raise RunError(f"{base}: cannot find a free run folder name for {name}")
+
+
 @contextlib.contextmanager
 def writing_into(folder: Path) -> Iterator[Path]:
     """Hold ``folder``'s lock (creating the folder) while a command writes into it; another process
-    holding it is a RunError naming the folder."""
+    holding it is a RunError naming the folder. The lock file goes when the command ends, so a
+    finished folder holds only its results."""
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / LOCK_FILE).open("a") as handle:
-        if not _try_lock(handle.fileno()):
+    lock = folder / LOCK_FILE
+    with lock.open("a") as handle:
+        if not _try_lock(handle.fileno()) or not _still_there(lock, handle.fileno()):
             raise _busy(folder)
-        yield folder
+        try:
+            yield folder
+        finally:
+            lock.unlink(missing_ok=True)  # removed while still held: a waiting process finds it gone
+
+
+def _still_there(lock: Path, descriptor: int) -> bool:
+    """Whether the locked file is still the folder's lock file (its holder may have removed it in between)."""
+    try:
+        return os.path.samestat(os.fstat(descriptor), os.stat(lock))
+    except FileNotFoundError:
+        return False
 
 
 def check_not_busy(folder: Path) -> None:

@@ -10,11 +10,32 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import textwrap
 from collections.abc import Iterator
 from typing import TextIO
 
 PACKAGE = "multimodal_genre"
+COLUMNS = 80  # what the command line prints fits a terminal this wide
 _CONSOLE = "multimodal_genre.console"
+
+
+def wrap(text: str) -> str:
+    """``text`` with each line folded to ``COLUMNS``, continuations indented; a word longer than a
+    line (a long path) is kept whole."""
+    return "\n".join(
+        textwrap.fill(line, COLUMNS, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+        for line in text.split("\n")
+    )
+
+
+def say(*lines: str) -> None:
+    """Print ``lines`` to standard output, folded to the terminal's 80 columns."""
+    print(wrap("\n".join(lines)), flush=True)
+
+
+class _Folded(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return wrap(super().format(record))
 
 
 @contextlib.contextmanager
@@ -24,7 +45,7 @@ def to_console(stream: TextIO | None = None) -> Iterator[None]:
     logger = logging.getLogger(PACKAGE)
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.set_name(_CONSOLE)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_Folded("%(message)s"))
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

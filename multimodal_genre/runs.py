@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,19 +71,6 @@ class ModelRun:
     def predict_proba(self, tracks: Tracks) -> np.ndarray:
         """Genre probabilities (n, 10), rows in the order of the inputs, columns in GENRES order."""
         return self.family.predict_proba(self.model, tracks)
-
-
-def new_run_dir(base: Path, name: str) -> Path:
-    """A fresh folder ``<base>/<UTC time>-<name>``; an existing folder is never reused."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1000):
-        directory = base / (f"{stamp}-{name}" if attempt == 0 else f"{stamp}-{name}-{attempt}")
-        try:
-            directory.mkdir(parents=True)
-            return directory
-        except FileExistsError:
-            continue
-    raise RunError(f"{base}: cannot find a free run folder name for {name}")
 
 
 def write_config(directory: Path, config: Config) -> None:
@@ -193,7 +179,11 @@ def finished_run_scores(
     expected = split_table(dataset, split)
     problems = [
         *([] if record.model == name else [f"a {record.model} model, not {name}"]),
-        *([] if load_run_config(directory / CONFIG_FILE) == config else ["another config"]),
+        *(
+            []
+            if load_run_config(directory / CONFIG_FILE).for_model(name) == config.for_model(name)
+            else ["another config"]
+        ),
         *([] if record.dataset.fingerprint == dataset.fingerprint else ["another dataset"]),
         *([] if sides[["track", "side"]].equals(expected[["track", "side"]]) else ["another split"]),
     ]

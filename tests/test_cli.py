@@ -25,6 +25,11 @@ def summary(capsys, *args):
     return code, captured.out, captured.err
 
 
+def unfolded(text: str) -> str:
+    """Printed text as one line with single spaces: lines folded at 80 columns read as written."""
+    return " ".join(text.split())
+
+
 def test_summary_reports_tracks_drops_duplicates_size_and_time(synthetic_root, capsys):
     code, out, err = summary(capsys, "--data", str(synthetic_root))
     assert code == 0
@@ -34,7 +39,7 @@ def test_summary_reports_tracks_drops_duplicates_size_and_time(synthetic_root, c
     assert f"Dropped      1 (CSV rows without an image): jazz.{TRACKS_PER_GENRE // 2:05d}.wav" in out
     assert f"Duplicates   3 groups of identical tracks ({n - 4} distinct groups over {n - 1} tracks)" in out
     assert "metal.00001 = rock.00001" in out
-    assert "Images       432x288 PNG -> 64x99x1 float32 in [0, 1] (crop rows 35-252, cols 54-389)" in out
+    assert "Images 432x288 PNG -> 64x99x1 float32 in [0, 1] (crop rows 35-252, cols 54-389)" in unfolded(out)
     assert "Load time" in out and "(image cache: miss)" in out
     assert f"  jazz       {TRACKS_PER_GENRE - 1:>5}" in out and f"  rock       {TRACKS_PER_GENRE:>5}" in out
     assert "warning" not in err  # the dropped row is said once, in the summary
@@ -86,7 +91,7 @@ def test_without_any_dataset_it_says_where_it_looked_and_runs_on_synthetic_data(
     monkeypatch.chdir(tmp_path)
     code, out, _ = summary(capsys)
     assert code == 0
-    assert "No GTZAN dataset found: --data not given, GTZAN_DIR not set, data/gtzan does not exist." in out
+    assert "No GTZAN dataset found: --data not given, GTZAN_DIR not set, data/gtzan does not exist." in unfolded(out)
     assert "GTZAN Dataset - Music Genre Classification" in out
     assert "Using the SYNTHETIC demo dataset in data/synthetic" in out
     assert (tmp_path / "data" / "synthetic" / FEATURES_CSV).is_file()
@@ -147,7 +152,8 @@ def test_a_training_command_prints_only_its_own_lines_and_says_what_it_trains_on
         f"jazz.{TRACKS_PER_GENRE // 2:05d}.wav"
     ]
     assert result.stdout.startswith("Training on this process, ")
-    assert "networks on cpu:0 (Keras 3." in result.stdout.splitlines()[0]
+    assert "networks on cpu:0 (Keras 3." in unfolded("\n".join(result.stdout.splitlines()[:2]))
+    assert max(len(line) for line in result.stdout.splitlines() if str(tmp_path) not in line) <= 80
     assert "retracing" not in result.stdout
     finished = [line for line in result.stdout.splitlines() if " done: " in line]  # a log: a line per training
     assert len(finished) == 4 and finished[-1].split(" done: ")[1].startswith("4/4 trainings")

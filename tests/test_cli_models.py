@@ -50,7 +50,12 @@ def test_compare_writes_the_comparison_and_prints_it(synthetic_root, tmp_path, c
     args = ["compare", "--models", "mlp", "xgboost", "--data", str(synthetic_root), "--config", str(FAST_CONFIG)]
     assert main([*args, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "mlp      hold-out split: macro-F1" in printed and "# Model comparison: hold-out split" in printed
+    assert "mlp      hold-out split: macro-F1" in printed and "Test macro-F1 (hold-out split), best first:" in printed
+    scores = pd.read_csv(out / "comparison.csv", index_col="model")["macro_f1"]
+    ranked = [line.split()[0] for line in printed[printed.index("best first:") :].splitlines()[1:3]]
+    assert ranked == list(scores.sort_values(ascending=False).index)
+    assert "](" not in printed and printed.count("Wall time") == 1  # no Markdown, the time said once
+    assert max(len(line) for line in printed.splitlines() if str(tmp_path) not in line) <= 80
     assert (out / "comparison.md").is_file() and (out / "xgboost" / "model.json").is_file()
     assert main([*args, "--out", str(out), "--resume"]) == 0  # both runs finished: nothing to train
     assert capsys.readouterr().out.count("took back the finished run") == 2

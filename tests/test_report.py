@@ -75,11 +75,11 @@ def test_the_page_is_self_contained(report):
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert "default-src 'none'" in page  # the browser itself refuses any request
     # Every figure is embedded whole, and every embedded image is a PNG that decodes.
-    embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(embedded) == len(report.figures)
-    for data, path in zip(embedded, report.figures, strict=True):
-        assert base64.b64decode(data) == path.read_bytes()
-        assert Image.open(io.BytesIO(base64.b64decode(data))).size[0] > 300
+    embedded = [base64.b64decode(data) for data in re.findall(r'src="data:image/png;base64,([^"]+)"', page)]
+    assert set(embedded) == {path.read_bytes() for path in report.figures}
+    assert len(embedded) == len(report.figures) + 1  # the summary shows the first scores chart again
+    for data in embedded:
+        assert Image.open(io.BytesIO(data)).size[0] > 300
 
 
 def test_markdown_has_the_same_tables_and_links_every_figure(report, comparison):
@@ -87,10 +87,10 @@ def test_markdown_has_the_same_tables_and_links_every_figure(report, comparison)
     holdout = pd.read_csv(comparison.directory / "comparison.csv", index_col=0)
     for model in holdout.index:
         scores = text[text.index("Test scores") :].splitlines()
-        row = next(line for line in scores if line.startswith(f"| {model} "))
+        row = next(line for line in scores if line.startswith("|") and line.split("|")[1].strip() == model)
         assert row.split("|")[-2].strip() == f"{holdout.loc[model, 'macro_f1']:.3f}"  # the macro-F1 column
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert sorted(report.markdown.parent / link for link in links) == sorted(report.figures)
+    assert {report.markdown.parent / link for link in links} == set(report.figures)
     page = report.html.read_text()
     for heading in re.findall(r"<h[23]>(.*?)</h[23]>", page):
         assert html.unescape(heading) in text
@@ -202,10 +202,13 @@ def test_a_study_shows_its_best_settings_and_plots(report, study):
     assert _rows(page, "xgboost (tuned)", "Test scores")[0][-1] == f"{study.test_scores['macro_f1']:.3f}"
 
 
-def test_entries_are_grouped_by_test_tracks_and_keep_their_colour(sources):
+def test_entries_are_grouped_by_test_tracks_best_first_and_keep_their_colour(sources):
     groups = groups_of(read_sources(sources))
-    labels = [[entry.label for entry in group.entries] for group in groups]
-    assert labels == [["fused", "cnn", "mlp", "xgboost", "xgboost (tuned)"], ["mlp", "xgboost"]]
+    labels = [sorted(entry.label for entry in group.entries) for group in groups]
+    assert labels == [["cnn", "fused", "mlp", "xgboost", "xgboost (tuned)"], ["mlp", "xgboost"]]
+    for group in groups:
+        scores = [entry.metric_table()["macro_f1"].mean() for entry in group.entries]
+        assert scores == sorted(scores, reverse=True)
     # A model keeps its colour across sections; its tuned run gets a shade of it.
     colors = entry_colors([entry for group in groups for entry in group.entries])
     assert len(colors) == 5 and len(set(colors.values())) == 5
@@ -219,9 +222,9 @@ def test_a_folder_named_twice_is_read_once(comparison, crossval):
 def test_a_model_that_comes_twice_on_the_same_tracks_is_told_apart(comparison, tmp_path):
     again = Path(shutil.copytree(comparison.directory, tmp_path / "20261121-120000-again"))
     (group,) = groups_of(read_sources([comparison.directory, again]))
-    assert [entry.label for entry in group.entries][4:] == [
-        f"{model} · again" for model in ("fused", "cnn", "mlp", "xgboost")
-    ]
+    labels = [entry.label for entry in group.entries]
+    for model in ("fused", "cnn", "mlp", "xgboost"):  # equal scores: the copy comes right after its original
+        assert labels[labels.index(model) + 1] == f"{model} · again"
 
 
 @pytest.mark.parametrize(
@@ -243,9 +246,32 @@ def test_bad_folders_are_refused_before_anything_is_written(damage, message, com
     assert not out.exists()
 
 
-def test_a_comparison_fold_points_to_its_runs(crossval, capsys):
+def test_a_comparison_fold_points_to_its_runs_and_no_report_folder_is_left(crossval, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(["report", str(crossval.directory / "fold1")]) == 2
     assert "the run folders in it: mlp, xgboost" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()  # refused before the default folder is made
+
+
+def test_the_report_opens_with_the_answer_and_ends_with_provenance(report, comparison):
+    page = report.html.read_text()
+    headings = re.findall(r"<h2>(.*?)</h2>", page)
+    assert headings[0] == "Summary" and headings[-1] == "Appendix: data, runs and versions"
+    summary = page[page.index("<h2>Summary</h2>") : page.index("<h2>", page.index("<h2>Summary</h2>") + 1)]
+    holdout = pd.read_csv(comparison.directory / "comparison.csv", index_col=0)
+    best = holdout["macro_f1"].idxmax()
+    assert f"best {best}, macro-F1 {holdout.loc[best, 'macro_f1']:.3f}" in summary
+    assert "fusion (fused)" in summary and "weakest genres" in summary and "<img" in summary
+    assert page.index("Package and library versions") > page.index("<h2>Configs</h2>")
+
+
+def test_every_config_change_is_shown_a_null_included(report):
+    """The demo config trains the fused model as one network (bagging: null) where the default bags five."""
+    page = report.html.read_text()
+    assert [[html.unescape(cell) for cell in row] for row in _rows(page, "models.fused.bagging")] == [
+        ["null", "{'members': 5, 'subsets': 'folds'}"]
+    ]
+    assert _rows(page, "models.fused.image.filters")[0] == ["[8, 16]", "[16, 32, 64, 128]"]
 
 
 def test_the_command_writes_into_out(comparison, tmp_path, capsys):
@@ -265,7 +291,8 @@ def chromium():
 def test_the_report_renders_in_a_real_browser(chromium, report):
     check = check_in_browser(report.html, report.html.parent / "screenshot.png")
     assert check.problems == []
-    assert len(check.images) == len(report.figures) and all(image["width"] > 300 for image in check.images)
+    assert len(check.images) == len(report.figures) + 1  # the summary shows the first scores chart again
+    assert all(image["width"] > 300 for image in check.images)
     page = report.html.read_text()
     assert len(check.tables) == page.count("<table>") and min(check.tables) >= 2
     assert check.text.startswith("multimodal_genre report") and "SYNTHETIC DATA" in check.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -51,19 +52,29 @@ def test_a_report_builds_from_run_folders_of_format_1(tmp_path, monkeypatch):
     monkeypatch.chdir(FORMAT1)  # the report names each folder's location from the working directory
     folders = [path.relative_to(FORMAT1) for path in (MODEL, HOLDOUT, KFOLD, RECIPE, STUDY)]
     report = write_report(folders, tmp_path / "out", command="multimodal-genre report runs/* tuning/fixture-xgboost")
-    # The same page as version 0.1.0 made from these folders (report-0.1.0.md), but for its date.
-    made = [line for line in report.markdown.read_text().splitlines() if not line.startswith("Made ")]
-    then = [line for line in (FORMAT1 / "report-0.1.0.md").read_text().splitlines() if not line.startswith("Made ")]
-    assert made == then
+    # The lines of version 0.1.0's page made from these folders (report-0.1.0.md), but for its date,
+    # in today's order: a summary added at the top, models best first (a table row's cells compared
+    # in any order), the provenance moved to an appendix at the end.
+    made, then = (_lines(text) for text in (report.markdown.read_text(), (FORMAT1 / "report-0.1.0.md").read_text()))
+    assert then - made == Counter({"## Data and runs": 1})
+    added = made - then
+    assert {"## Summary", "## Appendix: data, runs and versions"} <= set(added)
+    assert all(line.startswith(("## ", "- ", "![Test macro-F1")) for line in added)
     text = report.markdown.read_text()
     holdout = pd.read_csv(HOLDOUT / "comparison.csv", index_col="model")
     scores = text[text.index("Test scores") :].splitlines()
     for model in holdout.index:
-        row = next(line for line in scores if line.startswith(f"| {model} "))
+        row = next(line for line in scores if line.startswith("|") and line.split("|")[1].strip() == model)
         assert row.split("|")[-2].strip() == f"{holdout.loc[model, 'macro_f1']:.3f}"
     assert "| small-cnn-nadam | accuracy | 0.709 " in text  # the published figure beside ours
     assert "## Tuning study: fixture-xgboost" in text and report.synthetic
     assert len(report.figures) == 16 and all(path.stat().st_size > 0 for path in report.figures)
+
+
+def _lines(markdown: str) -> Counter[str]:
+    """A page's lines but blank and date lines; a table row as its sorted cells."""
+    lines = [line for line in markdown.splitlines() if line and not line.startswith("Made ")]
+    return Counter(" | ".join(sorted(line.strip("|").split("|"))) if line.startswith("|") else line for line in lines)
 
 
 def test_a_fold_ensemble_written_before_bagging_loads_as_the_bag_it_was(synthetic_root, tmp_path):

@@ -147,6 +147,17 @@ def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split, capl
     assert lines[0].startswith("mlp epoch 1/5: ") and "val_loss" in lines[0]
 
 
+def test_a_network_with_auxiliary_heads_logs_its_genre_head_within_80_columns(fast_dataset, fast_config, split, caplog):
+    caplog.set_level(logging.INFO, logger="multimodal_genre")
+    trained = train_model("fused", with_training(fast_config, "fused", epochs=2), fast_dataset, split)
+    logger = "multimodal_genre.families.networks.training"
+    lines = [record.getMessage() for record in caplog.records if record.name == logger]
+    assert "val_image_genre_loss" in trained.history  # the run folder's history keeps every head
+    assert all(len(line) <= 80 for line in lines) and len(lines) == 2
+    loss, accuracy = trained.history.loc[0, ["val_loss", "val_accuracy"]]  # the genre head's own
+    assert f"val_loss {loss:.4f} val_acc {accuracy:.4f}" in lines[0]
+
+
 def test_training_is_seeded(fast_dataset, fast_config, split):
     config = with_training(fast_config, "mlp", epochs=5)
     first = train_model("mlp", config, fast_dataset, split).history

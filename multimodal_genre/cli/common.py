@@ -13,14 +13,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from multimodal_genre import log
 from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, load_dataset, write_synthetic_dataset
 from multimodal_genre.data.layout import FEATURES_CSV
 from multimodal_genre.data.lists import list_folder
 from multimodal_genre.errors import ConfigError, DatasetNotFoundError, RunError
-from multimodal_genre.files import LOCK_FILE, check_not_busy
+from multimodal_genre.files import LOCK_FILE, check_not_busy, new_run_dir
 from multimodal_genre.recipes import Recipe, load_recipe
-from multimodal_genre.runs import new_run_dir
 from multimodal_genre.settings import SettingError
 
 if TYPE_CHECKING:
@@ -136,13 +136,12 @@ def data_source(explicit: Path | None, notices: TextIO | None = None) -> DataSou
         return DataSource(DEFAULT_DATA_DIR, demo=False)
     if not (DEMO_DATA_DIR / FEATURES_CSV).is_file():
         write_synthetic_dataset(DEMO_DATA_DIR)
-    print(
+    banner = (
         f"No GTZAN dataset found: --data not given, GTZAN_DIR not set, {DEFAULT_DATA_DIR} does not exist.\n"
         f"{HOW_TO_GET_GTZAN}\n"
-        f"Using the SYNTHETIC demo dataset in {DEMO_DATA_DIR} instead: its figures say nothing about real music.",
-        end="\n\n",
-        file=notices or sys.stdout,
+        f"Using the SYNTHETIC demo dataset in {DEMO_DATA_DIR} instead: its figures say nothing about real music."
     )
+    print(log.wrap(banner), end="\n\n", file=notices or sys.stdout)
     return DataSource(DEMO_DATA_DIR, demo=True)
 
 
@@ -164,7 +163,7 @@ def config_for(args: argparse.Namespace, recipe: Recipe | None, source: DataSour
     if recipe is not None:
         config = recipe.config
     elif args.config is None and source.demo:
-        print(f"Quick demo settings ({DEMO_CONFIG.name}): small models, 32-pixel images, short training.\n")
+        log.say(f"Quick demo settings ({DEMO_CONFIG.name}): small models, 32-pixel images, short training.\n")
         config = load_config(DEMO_CONFIG)
     else:
         config = load_config(args.config)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from multimodal_genre import log
 from multimodal_genre.cli.common import DEMO_DATA_DIR, add_data_options, config_for, data_source
 from multimodal_genre.data import GENRES, GenreDataset, write_synthetic_dataset
 from multimodal_genre.data.dataset import MissingImageWarning
@@ -38,7 +39,7 @@ def summarise(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingImageWarning)  # the summary's Dropped line lists those rows
         dataset = source.load(config)
-    print(summary_text(dataset, config.data.image, time.perf_counter() - started))
+    log.say(summary_text(dataset, config.data.image, time.perf_counter() - started))
     return 0
 
 
@@ -72,5 +73,5 @@ def summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: floa
 
 def synthesise(args: argparse.Namespace) -> int:
     root = write_synthetic_dataset(args.out, tracks_per_genre=args.tracks_per_genre, seed=args.seed)
-    print(f"Wrote a synthetic dataset ({args.tracks_per_genre} tracks per genre, seed {args.seed}) to {root}")
+    log.say(f"Wrote a synthetic dataset ({args.tracks_per_genre} tracks per genre, seed {args.seed}) to {root}")
     return 0

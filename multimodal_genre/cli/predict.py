@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from multimodal_genre import progress
+from multimodal_genre import log, progress
 from multimodal_genre.backend import load_keras
 from multimodal_genre.cli.common import DEFAULT_DATA_DIR, PROG, data_source
 from multimodal_genre.data import GENRES
@@ -64,7 +64,7 @@ def predict_genres(args: argparse.Namespace) -> int:
         table.to_csv(sys.stdout, index=False, float_format="%.4f")
     else:
         write_csv(args.out, table, index=False)
-        print(f"Wrote {len(table)} predictions to {args.out}")
+        log.say(f"Wrote {len(table)} predictions to {args.out}")
     return 0
 
 
@@ -78,7 +78,7 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> in
         found = predict_audio(run, path)
         top = ", ".join(f"{genre} {probability:.2f}" for genre, probability in found.top())
         spread = f" (mean of {found.windows} windows of 30 s)" if found.windows > 1 else ""
-        print(f"{path}: {top}{spread}", flush=True)
+        log.say(f"{path}: {top}{spread}")
         return found
 
     def report(error: str) -> None:
@@ -95,7 +95,7 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> in
             ]
         )
         write_csv(out, table, index=False)
-        print(f"Wrote {len(table)} predictions to {out}")
+        log.say(f"Wrote {len(table)} predictions to {out}")
     return 2 if errors else 0
 
 
@@ -105,10 +105,10 @@ def extract_audio(args: argparse.Namespace) -> int:
     with writing_into(args.out), progress.job(len(args.audio), "file"):
         result = extract(args.audio, args.out, label=args.label)
     for note in result.notes:
-        print(note)
+        log.say(note)
     for error in result.errors:
         print(f"{PROG}: error: {error}", file=sys.stderr)
-    print(
+    log.say(
         f"Added {len(result.images)} of {len(args.audio)} files to {args.out} "
         f"({FEATURES_CSV} and images_original/{args.label or ''})"
     )

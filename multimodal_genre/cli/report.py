@@ -6,11 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from multimodal_genre import log
 from multimodal_genre.cli.common import PROG, command_line
 from multimodal_genre.recipes import load_recipe, recipe_names
-from multimodal_genre.runs import new_run_dir
-
-REPORT_DIR = Path("reports/html")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -23,7 +21,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     report.add_argument(
         "--out",
         type=Path,
-        help=f"folder for report.html, report.md and figures/ (default: a new folder under {REPORT_DIR})",
+        help="folder for report.html, report.md and figures/ (default: a new folder under reports/html)",
     )
     report.add_argument(
         "--screenshot",
@@ -40,15 +38,15 @@ def write_page(args: argparse.Namespace) -> int:
     from multimodal_genre.report import write_report
     from multimodal_genre.report.browser import check_in_browser
 
-    out = args.out or new_run_dir(REPORT_DIR, "report")
-    report = write_report(args.runs, out, command=command_line())
+    report = write_report(args.runs, args.out, command=command_line())
+    out = report.html.parent
     if report.synthetic:
         print("Note: the report shows runs on SYNTHETIC data, and says so at its top.", file=sys.stderr)
-    print(f"Wrote {report.html} and {report.markdown} ({len(report.figures)} figures in {out / 'figures'})")
+    log.say(f"Wrote {report.html} and {report.markdown} ({len(report.figures)} figures in {out / 'figures'})")
     if not args.screenshot:
         return 0
     check = check_in_browser(report.html, out / "screenshot.png")
-    print(
+    log.say(
         f"Chromium rendered {len(check.images) - len(check.broken_images)} of {len(check.images)} images and "
         f"{len(check.tables)} tables; the page asked for {len(check.requests)} outside resources. "
         f"Screenshot: {check.screenshot}"
@@ -62,6 +60,6 @@ def list_recipes(args: argparse.Namespace) -> int:
     for name in recipe_names():
         info = load_recipe(name).info
         published = ", ".join(f"{metric} {value:.3f}" for metric, value in info.published.items()) or "none comparable"
-        print(f"{name:<24} {info.model:<7} {info.title}\n{'':<32} published ({info.published_on}): {published}")
-    print("\nRun one: multimodal-genre train --recipe NAME, or compare --recipe NAME --folds 5 for grouped 5-fold.")
+        log.say(f"{name:<24} {info.model:<7} {info.title}\n{'':<32} published ({info.published_on}): {published}")
+    log.say("\nRun one: multimodal-genre train --recipe NAME, or compare --recipe NAME --folds 5 for grouped 5-fold.")
     return 0

@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 
-from multimodal_genre import progress
+from multimodal_genre import log, progress
 from multimodal_genre.cli.common import (
     add_data_options,
     add_out_option,
@@ -79,19 +79,20 @@ def train_one(args: argparse.Namespace) -> int:
     plan = config.bagging.get(model)
     members = progress.job(plan.members, "member") if plan else contextlib.nullcontext()
     with workers, members:
-        print(training_on(workers))
+        log.say(training_on(workers))
         context = RunContext(None, command_line(), recipe.info if recipe else None)
         run_model(model, dataset, config, split, out, context, workers, tensorboard="tensorboard" in args.track)
-    print(f"Run folder: {out}")
+    log.say(f"Run folder: {out}")
     if "mlflow" in args.track:
         from multimodal_genre.tracking import track_model_run, tracking_uri
 
-        print(f"MLflow run {track_model_run(out)} at {tracking_uri()}")
+        log.say(f"MLflow run {track_model_run(out)} at {tracking_uri()}")
     return 0
 
 
 def compare_models(args: argparse.Namespace) -> int:
     from multimodal_genre.comparison import check_resumable, run_comparison
+    from multimodal_genre.report.comparison import summary_lines
 
     if args.resume and args.out is None:
         raise RunError("--resume: no --out given: name the folder of the comparison to go on with")
@@ -110,7 +111,7 @@ def compare_models(args: argparse.Namespace) -> int:
         check_resumable(args.out)
     out = args.out if args.resume else output_dir(args.out, name if args.folds is None else f"{name}-{args.folds}fold")
     with writing_into(out), workers:
-        print(training_on(workers))
+        log.say(training_on(workers))
         result = run_comparison(
             dataset,
             config,
@@ -123,13 +124,13 @@ def compare_models(args: argparse.Namespace) -> int:
             workers=workers,
             tensorboard="tensorboard" in args.track,
         )
-    print(f"\n{(result.directory / 'comparison.md').read_text()}")
-    print(f"Wall time {result.seconds:.0f} s. Results: {result.directory}")
+    log.say("", *summary_lines(result, args.folds), f"Wall time {result.seconds:.0f} s.")
+    log.say(f"Results (comparison.md, per_genre_f1.png): {result.directory}")
     if "mlflow" in args.track:
         from multimodal_genre.tracking import track_comparison, tracking_uri
 
         run_id = track_comparison(result.directory)
-        print(f"MLflow run {run_id} at {tracking_uri()}, with a child run per model run")
+        log.say(f"MLflow run {run_id} at {tracking_uri()}, with a child run per model run")
     if result.failed:
         where, why = next(iter(result.failed.items()))
         more = f" and {len(result.failed) - 1} more (comparison.md lists them)" if len(result.failed) > 1 else ""

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from multimodal_genre import progress
+from multimodal_genre import log, progress
 from multimodal_genre.cli.common import (
     add_data_options,
     add_split_option,
@@ -97,7 +97,7 @@ def tune_models(args: argparse.Namespace) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     trials = args.trials * len(models) * (args.outer_folds or 1) if args.trials else None
     with workers, progress.job(trials, "trial"):
-        print(training_on(workers))
+        log.say(training_on(workers))
         for model in models:
             name = args.study_name if len(models) == 1 else (f"{args.study_name}-{model}" if args.study_name else None)
             _tune_model(model, dataset, config, search, options, name, args, recipe, workers)
@@ -125,14 +125,14 @@ def _tune_model(
     if options.outer_folds:
         table = tune_outer_folds(study, name, args.out)
         tuned, untuned = table["tuned_macro_f1"].mean(), table["untuned_macro_f1"].mean()
-        print(
+        log.say(
             f"{model}: over {len(table)} outer folds, tuned macro-F1 {tuned:.4f}, untuned {untuned:.4f} "
             f"({tuned - untuned:+.4f}). Summary: {args.out / name / 'outer_folds.md'}"
         )
         return
     result = study.run(name, split_for(dataset, config.split), args.out / name)
     counts = result.counts
-    print(
+    log.say(
         f"Study '{result.study_name}': best validation macro-F1 {result.best_value:.4f}; "
         f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed; "
         f"{result.trials_per_hour:.1f} trials/hour. Re-trained on train + validation: test macro-F1 "
@@ -151,4 +151,4 @@ def _track(study_name: str, directory: Path, args: argparse.Namespace) -> None:
 
     study = optuna.load_study(study_name=study_name, storage=args.storage or default_storage(args.out))
     run_id = track_study(study, directory)
-    print(f"MLflow run {run_id} at {tracking_uri()}, with a child run per trial and the final model")
+    log.say(f"MLflow run {run_id} at {tracking_uri()}, with a child run per trial and the final model")

@@ -1,15 +1,16 @@
 """``multimodal-genre report``: run folders in, ``report.html`` + ``report.md`` + ``figures/`` out.
 
-The order of the report: what it is about (data, runs, versions), then the published figures beside
-ours for runs made from a recipe, then each group of comparable results (scores, F1 per genre, the
-genre pairs most confused, confusion matrices, learning curves), then the tuning studies, then the
-configs every run used.
+The order of the report, answer first: a summary (the best model, what fusion gained, the weakest
+genres, one chart), the published figures beside ours for runs made from a recipe, each group of
+comparable results with its models best first (scores, F1 per genre, the genre pairs most confused,
+confusion matrices, learning curves), the tuning studies, the configs every run used, and last an
+appendix of provenance (datasets, run folders, commands, versions).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import yaml
 from multimodal_genre import __version__
 from multimodal_genre.config import config_dict, load_config
 from multimodal_genre.data import GENRES
-from multimodal_genre.files import writing_into
+from multimodal_genre.files import new_run_dir, writing_into
 from multimodal_genre.records import ComparisonRecord, StudyRecord
 from multimodal_genre.report.figures import entry_colors, entry_figures, group_figures, study_figures
 from multimodal_genre.report.render import (
@@ -37,8 +38,10 @@ from multimodal_genre.report.render import (
     write_markdown,
 )
 from multimodal_genre.report.sources import Entry, Group, Source, groups_of, read_sources
+from multimodal_genre.report.summary import summary_blocks
 
 TITLE = "multimodal_genre report"
+REPORT_DIR = Path("reports/html")  # where a report goes without --out
 CONFUSED_PAIRS = 3  # per model
 BEST_NOTE = f"the best model per genre in bold with {BEST_MARK}"
 SCORE_COLUMNS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "macro_f1": "macro-F1"}
@@ -52,10 +55,12 @@ class Report:
     synthetic: bool
 
 
-def write_report(directories: Sequence[Path], out: Path, command: str | None = None) -> Report:
-    """Read every run folder (refusing the first that is not one), then write the report into ``out``,
+def write_report(directories: Sequence[Path], out: Path | None = None, command: str | None = None) -> Report:
+    """Read every run folder (refusing the first that is not one), then write the report into ``out``
+    (default: a new folder under reports/html, made only once every run folder has been read),
     holding its lock: a second writer is refused."""
     sources = read_sources(directories)
+    out = out or new_run_dir(REPORT_DIR, "report")
     with writing_into(out):
         return _write_page(sources, out, command)
 
@@ -66,11 +71,11 @@ def _write_page(sources: Sequence[Source], out: Path, command: str | None) -> Re
     folder = out / "figures"
     folder.mkdir(parents=True, exist_ok=True)
 
+    figures = [group_figures(group, number, colors, folder) for number, group in enumerate(groups, start=1)]
     blocks: list[Block] = [Heading(1, TITLE), *_synthetic_warning(sources)]
-    blocks += _header(sources, command)
+    blocks += summary_blocks(groups, figures[0]["scores"] if figures else None)
     blocks += _recipe_blocks(sources)
-    for number, group in enumerate(groups, start=1):
-        group_paths = group_figures(group, number, colors, folder)
+    for number, (group, group_paths) in enumerate(zip(groups, figures, strict=True), start=1):
         entry_paths = {entry.label: entry_figures(entry, number, colors, folder) for entry in group.entries}
         blocks += _group_blocks(group, group_paths, entry_paths)
     for source in sources:
@@ -83,17 +88,18 @@ def _write_page(sources: Sequence[Source], out: Path, command: str | None) -> Re
             "trained; the complete config is config.yaml in each run folder (tuned.yaml for a study)."
         ),
     ]
-    defaults = _flatten(config_dict(load_config()))
+    defaults = config_dict(load_config())
     for source in sources:
         changes = _config_changes(source, defaults)
         blocks += [Heading(3, str(source.directory))]
         blocks.append(Table(changes) if len(changes) else Paragraph("No changes: the defaults."))
+    blocks += _appendix(sources, command)
 
     html, markdown = out / "report.html", out / "report.md"
     write_html(html, TITLE, blocks)
     write_markdown(markdown, blocks)
     images = [image for block in blocks for image in (block.images if isinstance(block, Gallery) else [block])]
-    figures = [image.path for image in images if isinstance(image, Image)]
+    figures = list(dict.fromkeys(image.path for image in images if isinstance(image, Image)))  # the summary repeats one
     return Report(html, markdown, figures, any(source.synthetic for source in sources))
 
 
@@ -110,9 +116,11 @@ def _synthetic_warning(sources: Sequence[Source]) -> list[Block]:
     ]
 
 
-def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
+def _appendix(sources: Sequence[Source], command: str | None) -> list[Block]:
+    """Provenance: when and how the report was made, each run's dataset, folder and command, versions."""
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     blocks: list[Block] = [
+        Heading(2, "Appendix: data, runs and versions"),
         Paragraph(f"Made {made} by multimodal_genre {__version__} from {len(sources)} run folder(s) alone."),
     ]
     if command:
@@ -145,7 +153,6 @@ def _header(sources: Sequence[Source], command: str | None) -> list[Block]:
         ]
     ).set_index("folder")
     blocks += [
-        Heading(2, "Data and runs"),
         Paragraph("Genres: " + ", ".join(GENRES) + "."),
         Table(datasets, caption="Dataset of each run (the data hash covers every feature row and image)"),
         Table(runs, caption="Run folders and the commands that made them"),
@@ -315,27 +322,28 @@ def _confused_pairs(counts: np.ndarray) -> list[str]:
 
 
 def _config_changes(source: Source, defaults: dict[str, object]) -> pd.DataFrame:
-    """The settings of ``source``'s config that differ from ``defaults`` (flattened), for its models."""
-    used = _flatten(yaml.safe_load(source.config))
-    wanted = tuple(f"models.{model}." for model in source.results)
+    """The settings of ``source``'s config that differ from ``defaults``, for its models; a section
+    replaced by null (one network instead of a bag) is a change like any other."""
+    used = yaml.safe_load(source.config)
+    wanted = {f"models.{model}" for model in source.results}
     rows = {
-        key: {"value": _setting(value), "default": _setting(defaults.get(key, ""))}
-        for key, value in used.items()
-        if value != defaults.get(key) and (not key.startswith("models.") or key.startswith(wanted))
+        key: {"value": _setting(value), "default": _setting(default)}
+        for key, value, default in _differences(used, defaults)
+        if not key.startswith("models.") or ".".join(key.split(".")[:2]) in wanted
     }
     table = pd.DataFrame(rows, columns=list(rows), index=["value", "default"]).T
     table.index.name = "setting"
     return table
 
 
-def _flatten(data: object, prefix: str = "") -> dict[str, object]:
-    """Nested settings as dotted keys: {"a": {"b": 1}} -> {"a.b": 1}."""
-    if not isinstance(data, dict):
-        return {prefix.rstrip("."): data}
-    flat: dict[str, object] = {}
-    for name, item in data.items():
-        flat.update(_flatten(item, f"{prefix}{name}."))
-    return flat
+def _differences(used: object, default: object, key: str = "") -> Iterator[tuple[str, object, object]]:
+    """(dotted key, value, default) of each setting of ``used`` that differs, at the depth where it
+    does: a mapping against a mapping is compared key by key, anything else as a whole."""
+    if isinstance(used, dict) and isinstance(default, dict):
+        for name, value in used.items():
+            yield from _differences(value, default.get(name), f"{key}.{name}" if key else str(name))
+    elif used != default:
+        yield key, used, default
 
 
 def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
@@ -377,4 +385,6 @@ def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
 
 
 def _setting(value: object) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "null" if value is None else str(value)

@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from pathlib import Path
 
 import pandas as pd
 
 from multimodal_genre.data import GENRES, GenreDataset
 from multimodal_genre.evaluation import METRICS
-from multimodal_genre.families import family
 from multimodal_genre.files import write_csv
 from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.report.render import Block, Heading, Image, Items, Paragraph, Table, write_markdown
+from multimodal_genre.report.summary import fusion_gain
 
 GENRE_COLUMNS = [f"f1_{genre}" for genre in GENRES]
 
@@ -48,7 +49,7 @@ def write_comparison_tables(
         models = tuple(means.index)
         blocks += [
             Table(overall),
-            *([Paragraph(gain)] if (gain := _fusion_gain(means)) else []),
+            *([Paragraph(gain.capitalize() + ".")] if (gain := _fusion_gain(means)) else []),
             Heading(2, "F1 per genre"),
             Table(per_genre),
             Image(result.directory / "per_genre_f1.png", "Per-genre F1"),
@@ -69,9 +70,9 @@ def _write_tables(
     """comparison.csv, per_genre_f1.{csv,png} (the chart titled ``title``) and, for K-fold, folds.csv;
     returns the two tables as text (means, ± standard deviations over folds) and the mean metrics."""
     out, table = result.directory, result.scores
-    models = list(dict.fromkeys(table["model"]))
     grouped = table.groupby("model", sort=False)
-    means = grouped[list(METRICS)].mean().loc[models]
+    means = grouped[list(METRICS)].mean().sort_values("macro_f1", ascending=False, kind="stable")
+    models = list(means.index)  # best first
     genre_means = grouped[GENRE_COLUMNS].mean().loc[models].T.set_axis(list(GENRES))
     if folds is None:
         write_csv(out / "comparison.csv", means)
@@ -89,6 +90,23 @@ def _write_tables(
     return overall, per_genre, means
 
 
+def summary_lines(result: ComparisonResult, folds: int | None) -> list[str]:
+    """The comparison for a terminal, within 80 columns: each model's test macro-F1 and accuracy,
+    best first, and what fusion gained; comparison.md holds the full tables."""
+    if not len(result.scores):
+        return []
+    grouped = result.scores.groupby("model", sort=False)
+    means = grouped[["macro_f1", "accuracy"]].mean().sort_values("macro_f1", ascending=False, kind="stable")
+    stds = grouped["macro_f1"].std(ddof=1)
+    spread = f"mean ± std over {folds} folds" if folds else "hold-out split"
+    lines = [f"Test macro-F1 ({spread}), best first:"]
+    for model, row in means.iterrows():
+        score = f"{row['macro_f1']:.3f}" + (f" ± {stds[model]:.3f}" if folds else "")
+        lines.append(f"  {model:<12} {score:<15} accuracy {row['accuracy']:.3f}")
+    gain = fusion_gain(means["macro_f1"].to_dict(), {name: name for name in means.index})
+    return lines + ([textwrap.fill(gain.capitalize() + ".", 80)] if gain else [])
+
+
 def _three(value: float) -> str:
     return f"{value:.3f}"
 
@@ -98,15 +116,4 @@ def _with_spread(means: pd.DataFrame, stds: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fusion_gain(means: pd.DataFrame) -> str:
-    """How much the models that read both views beat the best model that reads one."""
-    views = {name: len(family(name).views) for name in means.index}
-    fused = [name for name, count in views.items() if count > 1]
-    singles = [name for name, count in views.items() if count == 1]
-    if not fused or not singles:
-        return ""
-    best = means.loc[singles, "macro_f1"].idxmax()
-    return " ".join(
-        f"{name.capitalize()} minus the best single-view model ({best}): "
-        f"{means.loc[name, 'macro_f1'] - means.loc[best, 'macro_f1']:+.3f} macro-F1."
-        for name in fused
-    )
+    return fusion_gain(means["macro_f1"].to_dict(), {name: name for name in means.index})

@@ -127,6 +127,11 @@ class Entry:
         """The number of cross-validation folds, None for a single test split."""
         return len(self.results) if len(self.results) > 1 else None
 
+    @property
+    def score(self) -> float:
+        """Mean test macro-F1 over its results: what entries are ranked by."""
+        return float(self.metric_table()["macro_f1"].mean())
+
     def metric_table(self) -> pd.DataFrame:
         """The test metrics, one row per fold (or one row)."""
         return pd.DataFrame([result.metrics for result in self.results], columns=list(METRICS))
@@ -160,9 +165,10 @@ def read_sources(directories: Sequence[Path]) -> list[Source]:
 
 
 def groups_of(sources: Sequence[Source]) -> list[Group]:
-    """Each model of each source as an entry, grouped by the exact tracks it was tested on, in order
-    of first appearance. Within a group an entry is labelled by its model (" (tuned)" for a study's
-    run); a model that comes again is told apart by its folder's name."""
+    """Each model of each source as an entry, grouped by the exact tracks it was tested on, groups in
+    order of first appearance, entries best first (``Entry.score``). Within a group an entry is
+    labelled by its model (" (tuned)" for a study's run); a model that comes again is told apart by
+    its folder's name."""
     grouped: dict[str, list[Entry]] = {}
     for source in sources:
         for model, results in source.results.items():
@@ -175,7 +181,8 @@ def groups_of(sources: Sequence[Source]) -> list[Group]:
                 if candidate not in taken
             )
             members.append(Entry(label, source, model, results))
-    return [Group(_group_title(members[0]), members) for members in grouped.values()]
+    ranked = [sorted(members, key=lambda entry: -entry.score) for members in grouped.values()]
+    return [Group(_group_title(members[0]), members) for members in ranked]
 
 
 def _read_source(directory: Path) -> Source:

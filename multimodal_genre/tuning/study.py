@@ -21,10 +21,9 @@ from multimodal_genre.config import Config, config_dict
 from multimodal_genre.data import GenreDataset, Split, split_for
 from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.families import BaggingConfig
-from multimodal_genre.files import write_text
+from multimodal_genre.files import new_run_dir, write_text
 from multimodal_genre.records import DatasetRecord, RecipeRecord, SessionRecord, StudyRecord, write_record
 from multimodal_genre.report.study import write_study_reports
-from multimodal_genre.runs import new_run_dir
 from multimodal_genre.search import SearchConfig, apply, configured_values
 from multimodal_genre.settings import Problems, Settings
 from multimodal_genre.training import RunContext

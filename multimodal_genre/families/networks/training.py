@@ -16,7 +16,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-from multimodal_genre import log
 from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import DivergedError
 from multimodal_genre.families.base import Family, TrainedModel
@@ -60,7 +59,7 @@ def train_network(
         validation_data=_validation_data(model, config, dataset, split.validation),
         epochs=config.training.epochs,
         callbacks=_callbacks(family.name, config, stopping, callbacks),
-        verbose=1 if log.watched() else 0,
+        verbose=0,
     )
     settle_batch_norm(model, train_inputs, config.training.batch_size)
     history = _history(model, config, fitted.history)
@@ -75,14 +74,14 @@ def _callbacks(
     stopping: keras.callbacks.EarlyStopping | None,
     watching: Sequence[keras.callbacks.Callback],
 ) -> list[keras.callbacks.Callback]:
-    """The training's own callbacks (divergence, early stopping, the learning rate, a line per epoch
-    where no terminal watches), then the caller's."""
+    """The training's own callbacks (divergence, early stopping, the learning rate, a line per
+    epoch), then the caller's."""
     return [
         Divergence(name, config.training.learning_rate),
         *([stopping] if stopping else []),
         _learning_rate_schedule(config, stopping is not None),
         *watching,
-        *([] if log.watched() else [EpochLine(name, config.training.epochs)]),
+        EpochLine(name, config.training.epochs),
     ]
 
 
@@ -258,15 +257,32 @@ class Divergence(keras.callbacks.Callback):
 
 
 class EpochLine(keras.callbacks.Callback):
-    """One logged line per epoch, for logs and pipes where a progress bar would be noise."""
+    """One short logged line per epoch, within 80 columns: the genre head's loss and accuracy on
+    the training and validation rows (a network with auxiliary heads logs many more; its run
+    folder's history.csv keeps them all)."""
 
     def __init__(self, name: str, epochs: int) -> None:
         super().__init__()
         self.name, self.epochs = name, epochs
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        values = " ".join(f"{key} {value:.4g}" for key, value in (logs or {}).items())
-        logger.info("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, values)
+        logs = logs or {}
+        values = [
+            f"{label} {logs[key]:.4f}"
+            for label, keys in _EPOCH_LINE.items()
+            if (key := next((key for key in keys if key in logs), None)) is not None
+        ]
+        logger.info("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, " ".join(values))
+
+
+# Each figure of the epoch line and the Keras log keys it is read from: the genre head's own where
+# auxiliary heads add theirs, else the model's.
+_EPOCH_LINE = {
+    "loss": ("genre_loss", "loss"),
+    "acc": ("genre_accuracy", "accuracy"),
+    "val_loss": ("val_genre_loss", "val_loss"),
+    "val_acc": ("val_genre_accuracy", "val_accuracy"),
+}
 
 
 _LOSS = "sparse_categorical_crossentropy"
