@@ -13,13 +13,14 @@ not counted.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TextIO
 
 from multimodal_genre import log
@@ -32,34 +33,69 @@ _SAVE, _RESTORE, _CLEAR_LINE = "\x1b7", "\x1b8", "\x1b[2K"
 
 
 class Job:
-    """``total`` pieces of work of one ``unit`` ("training", "member", "trial", "file"), counted as
-    they finish; a total of None is not known in advance (a study run for a time)."""
+    """Pieces of work of one ``unit`` ("training", "member", "trial", "file"), counted as they
+    finish. ``pieces`` is their number, or each one's kind (the model it trains) where kinds differ
+    in cost; None is a total not known in advance (a study run for a time).
 
-    def __init__(self, total: int | None, unit: str) -> None:
-        if total is not None and total < 0:
-            raise ValueError(f"a job has at least 0 pieces of work, got {total}")
-        self.total, self.unit = total, unit
+    The time left is each waiting piece's expected time, summed: the mean time of the finished
+    pieces of its kind, or, before any of its kind has finished, the time per unit of ``costs``
+    (relative costs by kind, 1 where not given) of the finished ones times its own cost. A piece's
+    time is the time since the previous one finished, so pieces that run side by side share it.
+    Between finishes the estimate counts down."""
+
+    def __init__(
+        self,
+        pieces: int | Sequence[str] | None,
+        unit: str,
+        costs: Mapping[str, float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if isinstance(pieces, int) and pieces < 0:
+            raise ValueError(f"a job has at least 0 pieces of work, got {pieces}")
+        kinds = [""] * pieces if isinstance(pieces, int) else list(pieces or [])
+        self.total = None if pieces is None else len(kinds)
+        self.unit, self.costs, self.clock = unit, dict(costs or {}), clock
+        self.waiting = collections.Counter(kinds)
+        self.spent: dict[str, list[float]] = {}
         self.finished = 0
-        self.started = time.monotonic()
+        self.started = self.last = clock()
 
-    def advance(self) -> None:
-        self.finished += 1
+    def advance(self, kind: str = "") -> None:
+        now = self.clock()
+        self.spent.setdefault(kind, []).append(now - self.last)
+        self.waiting[kind] -= 1
+        self.finished, self.last = self.finished + 1, now
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return self.clock() - self.started
 
     def left(self) -> float | None:
-        """Seconds still to go at the pace so far; None before the first piece finishes."""
+        """Seconds still to go; None before the first piece finishes or without a total."""
         if not self.finished or self.total is None:
             return None
-        return self.elapsed() / self.finished * max(0, self.total - self.finished)
+        units = sum(self._cost(kind) * len(times) for kind, times in self.spent.items())
+        rate = sum(map(sum, self.spent.values())) / units  # seconds per unit of cost
+        expected = {
+            kind: sum(times) / len(times) if (times := self.spent.get(kind)) else rate * self._cost(kind)
+            for kind in self.waiting
+        }
+        waiting = sum(expected[kind] * count for kind, count in self.waiting.items() if count > 0)
+        return max(0.0, waiting - (self.clock() - self.last))
+
+    def _cost(self, kind: str) -> float:
+        return self.costs.get(kind, 1.0)
 
     def summary(self) -> str:
         """``3/10 trainings, 4:12 elapsed, about 9:48 left``."""
         if self.total is None:
             return f"{self.finished} {self.unit}s, {_clock(self.elapsed())} elapsed"
         left = self.left()
-        estimate = "estimating the time left" if left is None else f"about {_clock(left)} left"
+        if left is None:
+            estimate = "estimating the time left"
+        elif left == 0 and self.finished < self.total:
+            estimate = "taking longer than estimated"
+        else:
+            estimate = f"about {_clock(left)} left"
         return f"{self.finished}/{self.total} {self.unit}s, {_clock(self.elapsed())} elapsed, {estimate}"
 
     def bar(self) -> str:
@@ -74,15 +110,20 @@ _screen: TopRow | None = None
 
 
 @contextlib.contextmanager
-def job(total: int | None, unit: str, stream: TextIO | None = None) -> Iterator[Job]:
-    """Count a job of ``total`` pieces of ``unit`` while the block runs: a bar on the top row of a
-    watched terminal (``stream``, default standard output), else a logged line per piece. A job
-    inside another (a training's members inside a comparison) is left to the outer one."""
+def job(
+    pieces: int | Sequence[str] | None,
+    unit: str,
+    stream: TextIO | None = None,
+    costs: Mapping[str, float] | None = None,
+) -> Iterator[Job]:
+    """Count a job of ``pieces`` of ``unit`` (see ``Job``) while the block runs: a bar on the top
+    row of a watched terminal (``stream``, default standard output), else a logged line per piece.
+    A job inside another (a training's members inside a comparison) is left to the outer one."""
     global _current, _screen
     if _current is not None:
-        yield Job(total, unit)
+        yield Job(pieces, unit, costs)
         return
-    _current = Job(total, unit)
+    _current = Job(pieces, unit, costs)
     stream = stream or sys.stdout
     _screen = TopRow(stream, _current) if log.watched() and stream.isatty() else None
     try:
@@ -92,12 +133,12 @@ def job(total: int | None, unit: str, stream: TextIO | None = None) -> Iterator[
         _current = _screen = None
 
 
-def done(unit: str, what: str = "") -> None:
-    """One piece of ``unit`` finished, counted by the open job of that unit; ``what`` names it for
-    the log line (none without it: the caller logs its own, with ``summary``)."""
+def done(unit: str, what: str = "", kind: str = "") -> None:
+    """One piece of ``unit`` (of ``kind``) finished, counted by the open job of that unit; ``what``
+    names it for the log line (none without it: the caller logs its own, with ``summary``)."""
     if not counting(unit):
         return
-    _current.advance()
+    _current.advance(kind)
     if _screen is not None:
         _screen.draw()
     elif what:

@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -167,3 +168,53 @@ def test_commands_that_train_nothing_do_not_load_tensorflow(synthetic_root, tmp_
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
     assert result.stdout.splitlines()[-1] == "False False"
+
+
+HEAVY = ("tensorflow", "keras", "xgboost", "sklearn", "pandas", "scipy", "matplotlib", "optuna")
+
+
+def _imported_by(*argv: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """Run the command line in a fresh interpreter; which heavy libraries it had imported when it ended."""
+    script = (
+        "import json, sys\nfrom multimodal_genre.cli import main\n"
+        "try:\n    code = main(sys.argv[1:])\nexcept SystemExit as stop:\n    code = stop.code\n"
+        f"print(json.dumps(sorted({{name.split('.')[0] for name in sys.modules}} & set({HEAVY!r}))), file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, timeout=120)
+    *_, modules = result.stderr.strip().splitlines()
+    return result, set(json.loads(modules))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--help"], None),
+        (["compare", "--models", "fsued", "mlp"], "--models 'fsued': no such model; did you mean 'fused'?"),
+        (["tune", "--model", "xgbost", "--trials", "1"], "--model 'xgbost': no such model; did you mean 'xgboost'?"),
+        (["predict", "no-such-run"], "no-such-run: no such run folder"),
+    ],
+)
+def test_help_and_argument_errors_answer_before_any_heavy_library_loads(argv, message):
+    result, imported = _imported_by(*argv)
+    assert imported == set(), f"imported {sorted(imported)} before answering"
+    if message is None:
+        assert result.returncode == 0 and "compare" in result.stdout
+    else:
+        error = result.stderr.strip().splitlines()[0]
+        assert result.returncode == 2 and error.startswith("multimodal-genre: error: ") and message in error
+        assert "usage:" not in result.stderr  # one line, no usage block
+
+
+def test_a_data_folder_whose_child_holds_the_dataset_is_pointed_to(synthetic_root, capsys):
+    assert main(["compare", "--models", "xgboost", "--data", str(synthetic_root.parent)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith(f"did you mean {synthetic_root}, which holds the dataset?") and len(error.splitlines()) == 1
+
+
+def test_a_config_error_comes_before_the_demo_banner(tmp_path, monkeypatch, capsys, no_gtzan_env):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("models: {mlp: {head: {dropout: 2}}}\n")
+    assert main(["compare", "--models", "mlp", "--config", "bad.yaml"]) == 2
+    captured = capsys.readouterr()
+    assert "models.mlp.head.dropout" in captured.err and "SYNTHETIC" not in captured.out

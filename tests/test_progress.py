@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 
@@ -15,14 +14,48 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_the_estimate_is_the_pace_so_far_times_what_is_left():
-    job = progress.Job(4, "training")
+class Clock:
+    """A fake clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_estimate_is_the_pace_so_far_times_what_is_left_and_counts_down():
+    clock = Clock()
+    job = progress.Job(4, "training", clock=clock)
     assert job.left() is None and job.summary().endswith("estimating the time left")
-    job.started = time.monotonic() - 90
+    clock.now += 90
     job.advance()
-    assert job.left() == pytest.approx(270, abs=1)
+    assert job.left() == 270
     assert job.summary() == "1/4 trainings, 1:30 elapsed, about 4:30 left"
     assert job.bar().startswith("[######..................] 1/4 trainings")
+    clock.now += 60  # the next piece is under way: the estimate shrinks, it never grows with time
+    assert job.left() == 210
+    clock.now += 300
+    assert job.summary().endswith("taking longer than estimated")
+
+
+def test_each_model_is_estimated_from_its_own_finished_trainings_or_its_cost_before_any():
+    clock = Clock()
+    kinds = ["mlp", "fused", "mlp", "fused", "xgboost"]
+    job = progress.Job(kinds, "training", costs={"fused": 10, "mlp": 1, "xgboost": 1}, clock=clock)
+    clock.now += 6
+    job.advance("mlp")
+    assert job.left() == 6 + 2 * 60 + 6  # mlp as the first; fused ten times its cost, xgboost once
+    clock.now += 100
+    job.advance("fused")
+    # fused from its own 100 s; xgboost from the cost rate of all finished: 106 s over 11 units
+    assert job.left() == pytest.approx(6 + 100 + 106 / 11)
+    estimates = []
+    for kind, seconds in (("mlp", 5), ("fused", 90), ("xgboost", 3)):
+        clock.now += seconds
+        job.advance(kind)
+        estimates.append(job.left())
+    assert estimates[0] > estimates[1] > estimates[2] == 0 and job.summary().endswith("about 0:00 left")
 
 
 def test_a_job_cannot_have_fewer_than_no_pieces():

@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from multimodal_genre import log
-from multimodal_genre.config import Config, load_config
-from multimodal_genre.data import GenreDataset, load_dataset, write_synthetic_dataset
 from multimodal_genre.data.layout import FEATURES_CSV
-from multimodal_genre.data.lists import list_folder
 from multimodal_genre.errors import ConfigError, DatasetNotFoundError, RunError
+from multimodal_genre.families.registry import FAMILIES, did_you_mean
 from multimodal_genre.files import LOCK_FILE, check_not_busy, new_run_dir
-from multimodal_genre.recipes import Recipe, load_recipe
 from multimodal_genre.settings import SettingError
 
 if TYPE_CHECKING:
+    from multimodal_genre.config import Config
+    from multimodal_genre.data import GenreDataset
+    from multimodal_genre.recipes import Recipe
     from multimodal_genre.workers import Workers
 
 PROG = "multimodal-genre"
@@ -116,17 +116,25 @@ class DataSource:
 
     root: Path
     demo: bool  # no dataset was found: the synthetic demo stands in (and the quick demo settings apply)
+    notice: str = ""  # why the demo stands in, said once the command's config has been read
+
+    def announce(self, stream: TextIO | None = None) -> None:
+        """Say why the synthetic demo stands in, if it does (on ``stream``, default standard output)."""
+        if self.notice:
+            print(log.wrap(self.notice), end="\n\n", file=stream or sys.stdout)
 
     def load(self, config: Config) -> GenreDataset:
+        from multimodal_genre.data import load_dataset
+
         return load_dataset(self.root, config.data)
 
 
-def data_source(explicit: Path | None, notices: TextIO | None = None) -> DataSource:
+def data_source(explicit: Path | None) -> DataSource:
     """The dataset folder to use: ``--data``, else $GTZAN_DIR, else data/gtzan.
 
     When none is named and data/gtzan does not exist, fall back to the synthetic demo dataset
-    (written on first use) and say so on ``notices`` (standard output). A folder named explicitly
-    but missing is an error, never silently replaced by synthetic data.
+    (written on first use), with a notice that says so (``DataSource.announce``). A folder named
+    explicitly but missing is an error, never silently replaced by synthetic data.
     """
     if explicit is not None:
         return DataSource(_existing(explicit, "--data"), demo=False)
@@ -135,43 +143,63 @@ def data_source(explicit: Path | None, notices: TextIO | None = None) -> DataSou
     if DEFAULT_DATA_DIR.is_dir():
         return DataSource(DEFAULT_DATA_DIR, demo=False)
     if not (DEMO_DATA_DIR / FEATURES_CSV).is_file():
+        from multimodal_genre.data import write_synthetic_dataset
+
         write_synthetic_dataset(DEMO_DATA_DIR)
-    banner = (
+    notice = (
         f"No GTZAN dataset found: --data not given, GTZAN_DIR not set, {DEFAULT_DATA_DIR} does not exist.\n"
         f"{HOW_TO_GET_GTZAN}\n"
         f"Using the SYNTHETIC demo dataset in {DEMO_DATA_DIR} instead: its figures say nothing about real music."
     )
-    print(log.wrap(banner), end="\n\n", file=notices or sys.stdout)
-    return DataSource(DEMO_DATA_DIR, demo=True)
+    return DataSource(DEMO_DATA_DIR, demo=True, notice=notice)
 
 
 def _existing(path: Path, source: str) -> Path:
     if not path.is_dir():
         raise DatasetNotFoundError(f"{path} (from {source}): no such dataset folder. {HOW_TO_GET_GTZAN}")
+    if not (path / FEATURES_CSV).is_file():
+        inside = sorted(child for child in path.iterdir() if (child / FEATURES_CSV).is_file())
+        if inside:
+            raise DatasetNotFoundError(
+                f"{path} (from {source}): no {FEATURES_CSV} here; did you mean {inside[0]}, which holds the dataset?"
+            )
     return path
+
+
+def check_model_names(names: Iterator[str] | list[str], option: str, also: tuple[str, ...] = ()) -> None:
+    """A ConfigError for the first name that is no registered model (nor one of ``also``), with the
+    name it was probably meant to be: said before anything heavy is imported."""
+    known = [*FAMILIES, *also]
+    for name in names:
+        if name not in known:
+            hint = did_you_mean(name, known)
+            raise ConfigError(f"{option} {name!r}: no such model{hint} (known: {', '.join(known)})")
 
 
 def recipe_for(args: argparse.Namespace) -> Recipe | None:
     """The ``--recipe`` named, read once per command."""
+    from multimodal_genre.recipes import load_recipe
+
     return load_recipe(args.recipe) if getattr(args, "recipe", None) else None
 
 
 def config_for(args: argparse.Namespace, recipe: Recipe | None, source: DataSource) -> Config:
     """The recipe's config with ``--recipe``, else the defaults changed by ``--config``; on the
     synthetic demo, with neither given, the quick demo settings (said so). ``--split`` replaces its
-    split by listed sides."""
-    if recipe is not None:
-        config = recipe.config
-    elif args.config is None and source.demo:
-        log.say(f"Quick demo settings ({DEMO_CONFIG.name}): small models, 32-pixel images, short training.\n")
-        config = load_config(DEMO_CONFIG)
-    else:
-        config = load_config(args.config)
+    split by listed sides. Read and checked before the demo's notice: a config error comes first."""
+    from multimodal_genre.config import load_config
+    from multimodal_genre.data.lists import list_folder
+
+    quick = recipe is None and args.config is None and source.demo
+    config = recipe.config if recipe is not None else load_config(DEMO_CONFIG if quick else args.config)
     lists = getattr(args, "split", None)
-    if lists is None:
-        return config
-    list_folder(lists, "--split")  # a folder that is not there fails now, before the dataset loads
-    return dataclasses.replace(config, split=dataclasses.replace(config.split, lists=lists))
+    if lists is not None:
+        list_folder(lists, "--split")  # a folder that is not there fails now, before the dataset loads
+        config = dataclasses.replace(config, split=dataclasses.replace(config.split, lists=lists))
+    source.announce()
+    if quick:
+        log.say(f"Quick demo settings ({DEMO_CONFIG.name}): small models, 32-pixel images, short training.\n")
+    return config
 
 
 def model_for(args: argparse.Namespace, recipe: Recipe | None) -> str:

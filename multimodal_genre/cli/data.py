@@ -6,14 +6,17 @@ import argparse
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from multimodal_genre import log
 from multimodal_genre.cli.common import DEMO_DATA_DIR, add_data_options, config_for, data_source
-from multimodal_genre.data import GENRES, GenreDataset, write_synthetic_dataset
-from multimodal_genre.data.dataset import MissingImageWarning
-from multimodal_genre.data.settings import ImageConfig
+from multimodal_genre.data.layout import GENRES
+
+if TYPE_CHECKING:
+    from multimodal_genre.data import GenreDataset
+    from multimodal_genre.data.settings import ImageConfig
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -33,6 +36,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def summarise(args: argparse.Namespace) -> int:
+    from multimodal_genre.data import MissingImageWarning
+
     source = data_source(args.data)
     config = config_for(args, None, source)
     started = time.perf_counter()
@@ -72,6 +77,8 @@ def summary_text(dataset: GenreDataset, image_config: ImageConfig, seconds: floa
 
 
 def synthesise(args: argparse.Namespace) -> int:
+    from multimodal_genre.data import write_synthetic_dataset
+
     root = write_synthetic_dataset(args.out, tracks_per_genre=args.tracks_per_genre, seed=args.seed)
     log.say(f"Wrote a synthetic dataset ({args.tracks_per_genre} tracks per genre, seed {args.seed}) to {root}")
     return 0

@@ -7,17 +7,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from multimodal_genre import log, progress
 from multimodal_genre.backend import load_keras
 from multimodal_genre.cli.common import DEFAULT_DATA_DIR, PROG, data_source
-from multimodal_genre.data import GENRES
-from multimodal_genre.data.layout import FEATURES_CSV
-from multimodal_genre.errors import ConfigError
+from multimodal_genre.data.layout import FEATURES_CSV, GENRES
+from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.files import write_csv, writing_into
-from multimodal_genre.runs import ModelRun, load_model_run
+
+if TYPE_CHECKING:
+    from multimodal_genre.runs import ModelRun
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -51,15 +51,20 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def predict_genres(args: argparse.Namespace) -> int:
-    from multimodal_genre.prediction import predict_tracks
-
     if args.audio and (args.data or args.tracks):
         raise ConfigError("predict scores either AUDIO files or a dataset's tracks (--data, --tracks), not both")
+    if not args.run.is_dir():  # said before TensorFlow loads
+        raise RunError(f"{args.run}: no such run folder")
+    from multimodal_genre.prediction import predict_tracks
+    from multimodal_genre.runs import load_model_run
+
     load_keras()  # before a saved network loads, so that it loads quietly
     run = load_model_run(args.run)
     if args.audio:
         return _predict_audio(run, args.audio, args.out)
-    table = predict_tracks(run, data_source(args.data, notices=sys.stderr).load(run.config), args.tracks)
+    source = data_source(args.data)
+    source.announce(sys.stderr)
+    table = predict_tracks(run, source.load(run.config), args.tracks)
     if args.out is None:
         table.to_csv(sys.stdout, index=False, float_format="%.4f")
     else:
@@ -71,6 +76,8 @@ def predict_genres(args: argparse.Namespace) -> int:
 def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> int:
     """The top genres of each file as it is scored (the running output is the progress); a file that
     fails is named at once and skipped."""
+    import pandas as pd
+
     from multimodal_genre.audio import for_each_file
     from multimodal_genre.prediction import AudioPrediction, predict_audio
 
@@ -78,7 +85,7 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> in
         found = predict_audio(run, path)
         top = ", ".join(f"{genre} {probability:.2f}" for genre, probability in found.top())
         spread = f" (mean of {found.windows} windows of 30 s)" if found.windows > 1 else ""
-        log.say(f"{path}: {top}{spread}")
+        print(f"{path}: {top}{spread}", flush=True)  # one line per file, as data: never folded
         return found
 
     def report(error: str) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from multimodal_genre import log
 from multimodal_genre.cli.common import PROG, command_line
-from multimodal_genre.recipes import load_recipe, recipe_names
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -57,6 +56,8 @@ def write_page(args: argparse.Namespace) -> int:
 
 
 def list_recipes(args: argparse.Namespace) -> int:
+    from multimodal_genre.recipes import load_recipe, recipe_names
+
     for name in recipe_names():
         info = load_recipe(name).info
         published = ", ".join(f"{metric} {value:.3f}" for metric, value in info.published.items()) or "none comparable"

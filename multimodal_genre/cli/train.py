@@ -18,6 +18,7 @@ from multimodal_genre.cli.common import (
     add_track_option,
     add_worker_options,
     as_options,
+    check_model_names,
     check_tracking,
     command_line,
     config_for,
@@ -28,7 +29,6 @@ from multimodal_genre.cli.common import (
     training_on,
     workers_for,
 )
-from multimodal_genre.data import split_for
 from multimodal_genre.errors import RunError
 from multimodal_genre.families import FAMILIES
 from multimodal_genre.files import writing_into
@@ -36,7 +36,9 @@ from multimodal_genre.files import writing_into
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train one model on the grouped hold-out split and write its run folder")
-    train.add_argument("--model", choices=list(FAMILIES), help="which model to train (default: the recipe's)")
+    train.add_argument(
+        "--model", metavar="MODEL", help=f"which model to train: {', '.join(FAMILIES)} (default: the recipe's)"
+    )
     add_data_options(train, recipes=True)
     add_split_option(train)
     add_out_option(train)
@@ -49,7 +51,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     compare.add_argument("--folds", type=int, help="grouped stratified K-fold instead of one hold-out split")
     compare.add_argument(
-        "--models", nargs="+", choices=list(FAMILIES), help="models to compare (default: all, or the recipe's)"
+        "--models", nargs="+", metavar="MODEL", help="models to compare (default: all the config's, or the recipe's)"
     )
     add_data_options(compare, recipes=True)
     add_split_option(compare)
@@ -65,12 +67,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def train_one(args: argparse.Namespace) -> int:
+    check_model_names([args.model] if args.model else [], "--model")
+    source = data_source(args.data)  # argument and path errors come before the heavy imports
+    from multimodal_genre.data import split_for
     from multimodal_genre.training import RunContext, run_model
 
     check_tracking(args)
     recipe = recipe_for(args)
     model = model_for(args, recipe)
-    source = data_source(args.data)
     config = config_for(args, recipe, source)
     workers = workers_for(args)
     dataset = source.load(config)
@@ -91,14 +95,15 @@ def train_one(args: argparse.Namespace) -> int:
 
 
 def compare_models(args: argparse.Namespace) -> int:
+    check_model_names(args.models or [], "--models")
+    if args.resume and args.out is None:
+        raise RunError("--resume: no --out given: name the folder of the comparison to go on with")
+    source = data_source(args.data)  # argument and path errors come before the heavy imports
     from multimodal_genre.comparison import check_resumable, run_comparison
     from multimodal_genre.report.comparison import summary_lines
 
-    if args.resume and args.out is None:
-        raise RunError("--resume: no --out given: name the folder of the comparison to go on with")
     check_tracking(args)
     recipe = recipe_for(args)
-    source = data_source(args.data)
     config = config_for(args, recipe, source)
     if args.folds is not None:
         with as_options():

@@ -13,6 +13,7 @@ from multimodal_genre.cli.common import (
     add_track_option,
     add_worker_options,
     as_options,
+    check_model_names,
     check_tracking,
     command_line,
     config_for,
@@ -40,7 +41,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     tune = commands.add_parser(
         "tune", help="tune a model with Optuna, then re-train the best settings and test them once"
     )
-    tune.add_argument("--model", choices=[*FAMILIES, "all"], help="which model to tune (default: the recipe's)")
+    tune.add_argument(
+        "--model", metavar="MODEL", help=f"which model to tune: {', '.join(FAMILIES)} or all (default: the recipe's)"
+    )
     tune.add_argument("--trials", type=int, help="trials to run in this process (at least one of --trials, --timeout)")
     tune.add_argument("--timeout", type=float, help="stop starting new trials after this many seconds")
     tune.add_argument(
@@ -68,11 +71,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def tune_models(args: argparse.Namespace) -> int:
-    import optuna
-
-    from multimodal_genre.search import load_search
-    from multimodal_genre.tuning import StudyOptions
-
+    check_model_names([args.model] if args.model else [], "--model", also=("all",))
     if args.trials is None and args.timeout is None:
         raise ConfigError("tune needs --trials N or --timeout SECONDS (or both)")
     if "tensorboard" in args.track:
@@ -81,13 +80,18 @@ def tune_models(args: argparse.Namespace) -> int:
         )
     if args.track and args.outer_folds:
         raise ConfigError("--track: studies over outer folds are not tracked yet (track each with --folds)")
+    source = data_source(args.data)  # argument and path errors come before the heavy imports
+    import optuna
+
+    from multimodal_genre.search import load_search
+    from multimodal_genre.tuning import StudyOptions
+
     check_tracking(args)
     with as_options():
         options = StudyOptions(args.trials, args.timeout, args.study_name, args.folds, args.repeats, args.outer_folds)
     recipe = recipe_for(args)
     model = model_for(args, recipe)
     workers = workers_for(args)
-    source = data_source(args.data)
     config = config_for(args, recipe, source)
     search = load_search(config, args.search or (recipe.search_path if recipe else None))
     dataset = source.load(config)

@@ -19,6 +19,7 @@ import numpy as np
 from multimodal_genre.errors import ConfigError, RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.networks.settings import NetworkConfig
+from multimodal_genre.families.registry import register
 from multimodal_genre.musicnn import Embedding
 from multimodal_genre.settings import Problems
 
@@ -123,3 +124,9 @@ class NetworkFamily(Family):
         from multimodal_genre.families.networks.training import log_name
 
         return KerasPruningCallback(trial, log_name(settings, PRUNING_MONITOR))
+
+
+register(NetworkFamily("fused", views=("image", "features"), optional=("pretrained",)))
+register(NetworkFamily("cnn", views=("image",)))
+register(NetworkFamily("mlp", views=("features",)))
+register(NetworkFamily("musicnn", views=("pretrained",), optional=("features",)))

@@ -19,7 +19,7 @@ import numpy as np
 from multimodal_genre.errors import RunError
 from multimodal_genre.families.bag import BAG_FILE, load_saved
 from multimodal_genre.families.base import Family, TrainedModel
-from multimodal_genre.families.registry import FAMILIES, family
+from multimodal_genre.families.registry import FAMILIES, family, register
 from multimodal_genre.files import write_json
 from multimodal_genre.settings import Problems, Settings
 
@@ -110,3 +110,6 @@ class StackFamily(Family):
                 raise RunError(f"{path}: the member run {member_dir} beside it has no {' or '.join(saved)}")
             models[name] = load_saved(owner, member_dir)
         return Stack(weights, models)
+
+
+register(StackFamily())

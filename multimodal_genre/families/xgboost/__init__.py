@@ -15,6 +15,7 @@ import numpy as np
 
 from multimodal_genre.errors import RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.registry import register
 from multimodal_genre.families.xgboost.settings import XGBoostConfig
 
 if TYPE_CHECKING:
@@ -69,3 +70,6 @@ class XGBoostFamily(Family):
         from multimodal_genre.families.xgboost.boosting import SparseXGBoostPruning
 
         return SparseXGBoostPruning(trial)
+
+
+register(XGBoostFamily())
