@@ -29,3 +29,14 @@ def test_makefile_defines_both_targets():
     for command in setup_commands():
         target = command.removeprefix("make ")
         assert re.search(rf"^{target}:", makefile, re.M), f"no '{target}' target in the Makefile"
+
+
+def test_readme_is_short_and_its_links_lead_somewhere():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) < 250
+    links = re.findall(r"\]\(([^)#]+)\)", text)
+    assert links and all((ROOT / link).exists() for link in links), [
+        link for link in links if not (ROOT / link).exists()
+    ]
+    documented = {path.name for path in (ROOT / "docs").glob("*.md")}
+    assert documented <= {Path(link).name for link in links}  # every topic file is linked from the README
