@@ -24,6 +24,7 @@ from pathlib import Path
 from multimodal_genre import __version__
 from multimodal_genre.config import load_config
 from multimodal_genre.data import MissingImageWarning, load_dataset
+from multimodal_genre.records import portable_command
 from multimodal_genre.views import needed_views, with_views
 
 
@@ -49,7 +50,7 @@ def main() -> None:
         seconds = time.perf_counter() - started
     views = needed_views(config, args.models)
     figures = {
-        "command": " ".join(["python", *sys.argv]),
+        "command": portable_command(["python", *sys.argv]),
         "version": __version__,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "pictures": len(dataset),

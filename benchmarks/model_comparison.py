@@ -25,6 +25,7 @@ from multimodal_genre.comparison import run_comparison
 from multimodal_genre.config import load_config
 from multimodal_genre.data import MissingImageWarning, load_dataset
 from multimodal_genre.families import family
+from multimodal_genre.records import portable_command
 from multimodal_genre.runs import new_run_dir
 
 MACRO_F1_TARGETS = {"mlp": 0.72, "xgboost": 0.74, "cnn": 0.65, "fused": 0.80}
@@ -48,7 +49,7 @@ def main() -> None:
         dataset = load_dataset(args.data, config.data)
     folds = args.folds or None
     kind = f"{folds}fold" if folds else "holdout"
-    command = " ".join(["python", *sys.argv])
+    command = portable_command(["python", *sys.argv])
     runs = new_run_dir(Path("reports/runs"), f"benchmark-{kind}")
     result = run_comparison(dataset, config, runs, folds=folds, command=command)
 

@@ -27,6 +27,7 @@ import optuna
 from multimodal_genre import __version__
 from multimodal_genre.config import load_config
 from multimodal_genre.data import MissingImageWarning, load_dataset
+from multimodal_genre.records import portable_command
 from multimodal_genre.search import load_search
 from multimodal_genre.tuning import default_storage, tune
 
@@ -54,7 +55,7 @@ def main() -> None:
         study = optuna.load_study(study_name=result.study_name, storage=default_storage(Path(scratch)))
         values = [trial.value for trial in study.trials if trial.value is not None]
     figures = {
-        "command": " ".join(["python", *sys.argv]),
+        "command": portable_command(["python", *sys.argv]),
         "version": __version__,
         "model": args.model,
         "trials_validation_macro_f1": [round(value, 4) for value in values],

@@ -33,6 +33,8 @@ from typing import Any
 
 import pandas as pd
 
+from multimodal_genre.records import portable_command
+
 RESULTS = Path("reports/benchmarks/speed.json")
 NETWORKS = ("fused", "cnn", "mlp")
 BATCHES = (32, 64, 128)
@@ -60,7 +62,7 @@ def main() -> None:
             "backend": backend,
         }[args.part](args)
         section["machine"] = machine()
-        section["command"] = " ".join(["python", *sys.argv])
+        section["command"] = portable_command(["python", *sys.argv])
         section["seconds"] = round(time.perf_counter() - started, 1)
         results[args.part if args.part != "backend" else f"backend-{section['backend']}"] = section
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")

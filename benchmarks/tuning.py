@@ -27,6 +27,7 @@ from multimodal_genre.comparison import run_comparison
 from multimodal_genre.config import load_config
 from multimodal_genre.data import MissingImageWarning, load_dataset
 from multimodal_genre.families import FAMILIES
+from multimodal_genre.records import portable_command
 from multimodal_genre.runs import new_run_dir
 from multimodal_genre.search import load_search
 from multimodal_genre.tuning import TUNING_DIR, default_storage, tune
@@ -57,7 +58,7 @@ def main() -> None:
         warnings.simplefilter("ignore", MissingImageWarning)
         dataset = load_dataset(args.data, config.data)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    command = " ".join(["python", *sys.argv])
+    command = portable_command(["python", *sys.argv])
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     study_name = args.study_name or f"benchmark-{args.model}-{stamp}"
     earlier = _trials_so_far(study_name)

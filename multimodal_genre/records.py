@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -254,3 +255,14 @@ def _installed(distribution: str) -> str | None:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return None
+
+
+def portable_command(argv: list[str]) -> str:
+    """``argv`` as a command line to record in a committed report: an absolute path under the
+    working directory's parent is written relative to the working directory, so that the record
+    reads the same on another machine (``--data ../shared/gtzan``, not this machine's full path)."""
+    root = Path.cwd().parent
+    words = [
+        os.path.relpath(word) if os.path.isabs(word) and Path(word).is_relative_to(root) else word for word in argv
+    ]
+    return " ".join(words)

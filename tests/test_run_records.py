@@ -18,7 +18,7 @@ from multimodal_genre.config import load_config, load_run_config
 from multimodal_genre.data import GENRES, MissingImageWarning, load_dataset
 from multimodal_genre.errors import RunError
 from multimodal_genre.families import BaggingConfig
-from multimodal_genre.records import ComparisonRecord, ModelRecord, StudyRecord, read_record
+from multimodal_genre.records import ComparisonRecord, ModelRecord, StudyRecord, portable_command, read_record
 from multimodal_genre.report import write_report
 from multimodal_genre.runs import load_model_run
 
@@ -135,3 +135,11 @@ def test_a_record_that_is_not_an_object_is_refused(tmp_path):
 def test_a_run_folder_without_its_model_file_cannot_predict(capsys):
     assert main(["predict", str(MODEL)]) == 2  # the fixtures keep no weights
     assert capsys.readouterr().err.strip().endswith(f"{MODEL}: the mlp model's model.keras is missing")
+
+
+def test_a_recorded_command_names_paths_beside_the_checkout_relatively(tmp_path, monkeypatch):
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    monkeypatch.chdir(checkout)
+    command = portable_command(["python", "b.py", "--data", str(tmp_path / "shared" / "gtzan"), "--out", "/elsewhere"])
+    assert command == "python b.py --data ../shared/gtzan --out /elsewhere"

@@ -49,7 +49,7 @@ def write_comparison_tables(
         models = tuple(means.index)
         blocks += [
             Table(overall),
-            *([Paragraph(gain.capitalize() + ".")] if (gain := _fusion_gain(means)) else []),
+            *([Paragraph(gain[0].upper() + gain[1:] + ".")] if (gain := _fusion_gain(means)) else []),
             Heading(2, "F1 per genre"),
             Table(per_genre),
             Image(result.directory / "per_genre_f1.png", "Per-genre F1"),
@@ -104,7 +104,7 @@ def summary_lines(result: ComparisonResult, folds: int | None) -> list[str]:
         score = f"{row['macro_f1']:.3f}" + (f" ± {stds[model]:.3f}" if folds else "")
         lines.append(f"  {model:<12} {score:<15} accuracy {row['accuracy']:.3f}")
     gain = fusion_gain(means["macro_f1"].to_dict(), {name: name for name in means.index})
-    return lines + ([textwrap.fill(gain.capitalize() + ".", 80)] if gain else [])
+    return lines + ([textwrap.fill(gain[0].upper() + gain[1:] + ".", 80)] if gain else [])
 
 
 def _three(value: float) -> str:
