@@ -37,7 +37,9 @@ from multimodal_genre.files import writing_into
 def add_commands(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train one model on the grouped hold-out split and write its run folder")
     train.add_argument(
-        "--model", metavar="MODEL", help=f"which model to train: {', '.join(FAMILIES)} (default: the recipe's)"
+        "--model",
+        metavar="MODEL",
+        help=f"which model to train: {', '.join(FAMILIES)} (a stack only in compare; default: the recipe's)",
     )
     add_data_options(train, recipes=True)
     add_split_option(train)
