@@ -218,18 +218,3 @@ def test_a_config_error_comes_before_the_demo_banner(tmp_path, monkeypatch, caps
     assert main(["compare", "--models", "mlp", "--config", "bad.yaml"]) == 2
     captured = capsys.readouterr()
     assert "models.mlp.head.dropout" in captured.err and "SYNTHETIC" not in captured.out
-
-
-@pytest.mark.parametrize("command", ["train", "tune"])
-def test_a_stack_is_refused_alone_and_pointed_to_compare(command, synthetic_root, capsys):
-    argv = [
-        command,
-        "--model",
-        "stack",
-        "--data",
-        str(synthetic_root),
-        *(["--trials", "1"] if command == "tune" else []),
-    ]
-    assert main(argv) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and "trains only in a comparison (compare --models MEMBERS... stack)" in error

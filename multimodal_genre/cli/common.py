@@ -203,17 +203,12 @@ def config_for(args: argparse.Namespace, recipe: Recipe | None, source: DataSour
 
 
 def model_for(args: argparse.Namespace, recipe: Recipe | None) -> str:
-    """``--model``, else the recipe's model; a model built from other models' runs (a stack) cannot
-    be trained or tuned alone."""
-    model = args.model or (recipe.info.model if recipe else None)
-    if model is None:
+    """``--model``, else the recipe's model."""
+    if args.model:
+        return args.model
+    if recipe is None:
         raise ConfigError(f"{args.command} needs --model (or --recipe NAME)")
-    if model in FAMILIES and FAMILIES[model].built_from_runs:
-        raise ConfigError(
-            f"{args.command} --model {model}: built from its members' runs, so it trains only in a comparison "
-            f"(compare --models MEMBERS... {model})"
-        )
-    return model
+    return recipe.info.model
 
 
 def output_dir(out: Path | None, name: str) -> Path:
