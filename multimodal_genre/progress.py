@@ -71,6 +71,12 @@ class Job:
 
     def left(self) -> float | None:
         """Seconds still to go; None before the first piece finishes or without a total."""
+        remaining = self._remaining()
+        return None if remaining is None else max(0.0, remaining)
+
+    def _remaining(self) -> float | None:
+        """The waiting pieces' expected seconds less those spent since the last finish: below
+        zero when the work takes longer than expected."""
         if not self.finished or self.total is None:
             return None
         units = sum(self._cost(kind) * len(times) for kind, times in self.spent.items())
@@ -80,7 +86,7 @@ class Job:
             for kind in self.waiting
         }
         waiting = sum(expected[kind] * count for kind, count in self.waiting.items() if count > 0)
-        return max(0.0, waiting - (self.clock() - self.last))
+        return waiting - (self.clock() - self.last)
 
     def _cost(self, kind: str) -> float:
         return self.costs.get(kind, 1.0)
@@ -89,13 +95,13 @@ class Job:
         """``3/10 trainings, 4:12 elapsed, about 9:48 left``."""
         if self.total is None:
             return f"{self.finished} {self.unit}s, {_clock(self.elapsed())} elapsed"
-        left = self.left()
-        if left is None:
+        remaining = self._remaining()
+        if remaining is None:
             estimate = "estimating the time left"
-        elif left == 0 and self.finished < self.total:
+        elif remaining <= -1 and self.finished < self.total:  # a second past the estimate, as the clock shows
             estimate = "taking longer than estimated"
         else:
-            estimate = f"about {_clock(left)} left"
+            estimate = f"about {_clock(max(0.0, remaining))} left"
         return f"{self.finished}/{self.total} {self.unit}s, {_clock(self.elapsed())} elapsed, {estimate}"
 
     def bar(self) -> str:

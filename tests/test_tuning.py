@@ -315,7 +315,7 @@ def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, searc
     assert main([*args, "--search", str(search_file), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "xgboost trial 0: validation macro-F1" in printed and "xgboost trial 1: " in printed
-    assert "; 2/2 trials, 0:" in printed  # the job's count and estimate end each trial's line
+    assert "; 2/2 trials, 0:" in " ".join(printed.split())  # the count and estimate end each trial's line
     assert "Study 'xgboost': best validation macro-F1" in printed and "test macro-F1" in printed
     assert (tmp_path / "studies.db").is_file() and (tmp_path / "xgboost" / "tuned.yaml").is_file()
 
