@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -166,7 +166,7 @@ def _existing(path: Path, source: str) -> Path:
     return path
 
 
-def check_model_names(names: Iterator[str] | list[str], option: str, also: tuple[str, ...] = ()) -> None:
+def check_model_names(names: Iterable[str], option: str, also: tuple[str, ...] = ()) -> None:
     """A ConfigError for the first name that is no registered model (nor one of ``also``), with the
     name it was probably meant to be: said before anything heavy is imported."""
     known = [*FAMILIES, *also]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING
 
 from multimodal_genre.errors import ConfigError
@@ -71,7 +71,7 @@ def family(name: str) -> Family:
     return FAMILIES[name]
 
 
-def did_you_mean(word: str, known: Iterator[str] | MutableMapping[str, object] | list[str]) -> str:
+def did_you_mean(word: str, known: Iterable[str]) -> str:
     """``; did you mean 'fused'?`` where ``word`` is close to one of ``known``, else ``""``."""
     close = difflib.get_close_matches(word, list(known), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
