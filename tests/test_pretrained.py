@@ -179,6 +179,7 @@ def test_compare_on_lists_records_and_reports_the_split(synthetic_root, fast_dat
     out = tmp_path / "compare"
     common = ["--data", str(synthetic_root), "--config", str(FAST_CONFIG), "--split", str(lists)]
     assert main(["compare", *common, "--models", "mlp", "xgboost", "--out", str(out)]) == 0
+    assert f"Test macro-F1 (the test list of {lists}), best first:" in " ".join(capsys.readouterr().out.split())
     record = json.loads((out / "mlp" / "run.json").read_text())["split"]
     assert record["kind"] == "lists" and record["lists"] == str(lists) and record["test"] == len(sides["test"])
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0

@@ -131,7 +131,7 @@ def compare_models(args: argparse.Namespace) -> int:
             workers=workers,
             tensorboard="tensorboard" in args.track,
         )
-    log.say("", *summary_lines(result, args.folds), f"Wall time {result.seconds:.0f} s.")
+    log.say("", *summary_lines(result, args.folds, config.split.lists), f"Wall time {result.seconds:.0f} s.")
     log.say(f"Results (comparison.md, per_genre_f1.png): {result.directory}")
     if "mlflow" in args.track:
         from multimodal_genre.tracking import track_comparison, tracking_uri

@@ -90,15 +90,16 @@ def _write_tables(
     return overall, per_genre, means
 
 
-def summary_lines(result: ComparisonResult, folds: int | None) -> list[str]:
+def summary_lines(result: ComparisonResult, folds: int | None, lists: str | None = None) -> list[str]:
     """The comparison for a terminal, within 80 columns: each model's test macro-F1 and accuracy,
-    best first, and what fusion gained; comparison.md holds the full tables."""
+    best first, and what fusion gained; comparison.md holds the full tables. ``lists`` names a
+    listed split (``--split``)."""
     if not len(result.scores):
         return []
     grouped = result.scores.groupby("model", sort=False)
     means = grouped[["macro_f1", "accuracy"]].mean().sort_values("macro_f1", ascending=False, kind="stable")
     stds = grouped["macro_f1"].std(ddof=1)
-    spread = f"mean ± std over {folds} folds" if folds else "hold-out split"
+    spread = f"mean ± std over {folds} folds" if folds else f"the test list of {lists}" if lists else "hold-out split"
     lines = [f"Test macro-F1 ({spread}), best first:"]
     for model, row in means.iterrows():
         score = f"{row['macro_f1']:.3f}" + (f" ± {stds[model]:.3f}" if folds else "")
