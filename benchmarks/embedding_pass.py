@@ -18,30 +18,26 @@ import resource
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
+
+from common import add_data_option, parse_with_data, quiet_dataset
 
 from multimodal_genre import __version__
 from multimodal_genre.config import load_config
-from multimodal_genre.data import MissingImageWarning, load_dataset
 from multimodal_genre.records import portable_command
 from multimodal_genre.views import needed_views, with_views
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=os.environ.get("GTZAN_DIR"), help="dataset (default: $GTZAN_DIR)")
+    add_data_option(parser)
     parser.add_argument("--config", type=Path, help="changes to configs/default.yaml")
     parser.add_argument("--models", nargs="+", default=["musicnn"], help="the models whose views are computed")
     parser.add_argument("--out", type=Path, required=True, help="JSON file for the figures")
-    args = parser.parse_args()
-    if args.data is None:
-        parser.error("name the dataset with --data or GTZAN_DIR")
+    args = parse_with_data(parser)
 
     config = load_config(args.config)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingImageWarning)
-        dataset = load_dataset(args.data, config.data)
+    dataset = quiet_dataset(args.data, config.data)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryDirectory(prefix="embedding-pass-") as scratch:
         cold = dataclasses.replace(config, data=dataclasses.replace(config.data, cache=True, cache_dir=scratch))

@@ -16,17 +16,17 @@ import os
 import platform
 import shutil
 import sys
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
+
+from common import add_data_option, parse_with_data, quiet_dataset
 
 from multimodal_genre import __version__, log
 from multimodal_genre.comparison import run_comparison
 from multimodal_genre.config import load_config
-from multimodal_genre.data import MissingImageWarning, load_dataset
 from multimodal_genre.families import family
+from multimodal_genre.files import new_run_dir
 from multimodal_genre.records import portable_command
-from multimodal_genre.runs import new_run_dir
 
 MACRO_F1_TARGETS = {"mlp": 0.72, "xgboost": 0.74, "cnn": 0.65, "fused": 0.80}
 FUSION_MARGIN = 0.03  # fused must beat the best single-view model by this much macro-F1
@@ -35,18 +35,14 @@ HOLDOUT_SECONDS = 300.0
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=os.environ.get("GTZAN_DIR"), help="dataset (default: $GTZAN_DIR)")
+    add_data_option(parser)
     parser.add_argument("--folds", type=int, default=5, help="grouped K-fold; 0 for the single hold-out split")
     parser.add_argument("--config", type=Path, help="config file (default: configs/default.yaml)")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks"))
-    args = parser.parse_args()
-    if args.data is None:
-        parser.error("name the dataset with --data or GTZAN_DIR")
+    args = parse_with_data(parser)
 
     config = load_config(args.config)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingImageWarning)
-        dataset = load_dataset(args.data, config.data)
+    dataset = quiet_dataset(args.data, config.data)
     folds = args.folds or None
     kind = f"{folds}fold" if folds else "holdout"
     command = portable_command(["python", *sys.argv])

@@ -35,9 +35,10 @@ from multimodal_genre.config import Config, load_config
 from multimodal_genre.data import GenreDataset, MissingImageWarning, holdout_split, kfold_splits, load_dataset
 from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.families.networks.backbones import backbone_network
+from multimodal_genre.files import new_run_dir
 from multimodal_genre.recipes import Recipe, load_recipe, recipe_names
 from multimodal_genre.records import RUN_FILE, read_record
-from multimodal_genre.runs import finished_run_scores, new_run_dir
+from multimodal_genre.runs import finished_run_scores
 from multimodal_genre.training import RunContext, run_model
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc_ovr")

@@ -15,18 +15,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
 import optuna
+from common import add_data_option, parse_with_data, quiet_dataset
 
 from multimodal_genre import __version__
 from multimodal_genre.config import load_config
-from multimodal_genre.data import MissingImageWarning, load_dataset
 from multimodal_genre.records import portable_command
 from multimodal_genre.search import load_search
 from multimodal_genre.tuning import default_storage, tune
@@ -34,20 +32,16 @@ from multimodal_genre.tuning import default_storage, tune
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=os.environ.get("GTZAN_DIR"), help="dataset (default: $GTZAN_DIR)")
+    add_data_option(parser)
     parser.add_argument("--model", required=True)
     parser.add_argument("--config", type=Path, help="changes to configs/default.yaml")
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0, help="seed of the label permutation")
     parser.add_argument("--out", type=Path, required=True, help="JSON file for the figures")
-    args = parser.parse_args()
-    if args.data is None:
-        parser.error("name the dataset with --data or GTZAN_DIR")
+    args = parse_with_data(parser)
 
     config = load_config(args.config)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingImageWarning)
-        dataset = load_dataset(args.data, config.data)
+    dataset = quiet_dataset(args.data, config.data)
     shuffled = dataclasses.replace(dataset, labels=np.random.default_rng(args.seed).permutation(dataset.labels))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="shuffled-labels-") as scratch:

@@ -16,19 +16,18 @@ import os
 import platform
 import shutil
 import sys
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
 import optuna
+from common import add_data_option, parse_with_data, quiet_dataset
 
 from multimodal_genre import __version__, log
 from multimodal_genre.comparison import run_comparison
 from multimodal_genre.config import load_config
-from multimodal_genre.data import MissingImageWarning, load_dataset
 from multimodal_genre.families import FAMILIES
+from multimodal_genre.files import new_run_dir
 from multimodal_genre.records import portable_command
-from multimodal_genre.runs import new_run_dir
 from multimodal_genre.search import load_search
 from multimodal_genre.tuning import TUNING_DIR, default_storage, tune
 
@@ -38,7 +37,7 @@ PLOTS = ("optimization_history", "param_importances")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=os.environ.get("GTZAN_DIR"), help="dataset (default: $GTZAN_DIR)")
+    add_data_option(parser)
     parser.add_argument("--model", choices=list(FAMILIES), required=True)
     parser.add_argument("--trials", type=int, required=True, help="most trials in the study")
     parser.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
@@ -48,15 +47,11 @@ def main() -> None:
     parser.add_argument("--search", type=Path, help="changes to configs/search.yaml, e.g. configs/search-quick.yaml")
     parser.add_argument("--study-name", help="resume this study (default: a new one, benchmark-<model>-<time>)")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks"))
-    args = parser.parse_args()
-    if args.data is None:
-        parser.error("name the dataset with --data or GTZAN_DIR")
+    args = parse_with_data(parser)
 
     config = load_config()
     search = load_search(config, args.search)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MissingImageWarning)
-        dataset = load_dataset(args.data, config.data)
+    dataset = quiet_dataset(args.data, config.data)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     command = portable_command(["python", *sys.argv])
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

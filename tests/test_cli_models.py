@@ -127,3 +127,15 @@ def test_without_a_dataset_the_demo_runs_with_the_quick_settings(tmp_path, monke
         == 0
     )
     assert load_config(tmp_path / "own" / "config.yaml") == load_config()
+
+
+@pytest.mark.parametrize(
+    "script", sorted(path.name for path in (ROOT / "benchmarks").glob("*.py") if path.stem != "common")
+)
+def test_benchmark_scripts_import_and_have_help(script):
+    """A benchmark is run by hand, rarely: an import it lost is caught here, not at its next run."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
