@@ -52,7 +52,7 @@ class _Registry(MutableMapping[str, "Family"]):
         return iter(dict.fromkeys([*BUILT_IN, *self._families]))
 
     def __len__(self) -> int:
-        return len(dict.fromkeys([*BUILT_IN, *self._families]))
+        return sum(1 for _ in self)
 
 
 FAMILIES: MutableMapping[str, Family] = _Registry()
