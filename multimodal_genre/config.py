@@ -10,7 +10,9 @@ A section's ``bagging`` key, which any family takes, is read apart from the fami
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import types
 from collections.abc import Mapping
 from importlib.resources import files
@@ -101,7 +103,7 @@ def load_run_config(path: str | Path) -> Config:
 
 def changed_config(changes: Mapping[str, Any], source: str) -> Config:
     """The packaged defaults with ``changes`` (parsed YAML) overlaid, validated; errors name ``source``."""
-    defaults = read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")
+    defaults = _packaged_defaults()
     return config_from_data(merge(defaults, _migrated(changes, source)), source)
 
 
@@ -149,6 +151,15 @@ def config_dict(config: Config) -> dict[str, Any]:
     bagging = data.pop("bagging")
     for name, section in data["models"].items():
         section["bagging"] = bagging.get(name)
-    defaults = read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")["models"]
-    data["models"] |= {name: None for name in defaults if name not in config.models}
+    data["models"] |= {name: None for name in _packaged_defaults()["models"] if name not in config.models}
     return data
+
+
+def _packaged_defaults() -> dict[str, Any]:
+    """configs/default.yaml as plain data: parsed once, a fresh copy for each caller."""
+    return copy.deepcopy(_parsed_defaults())
+
+
+@functools.cache
+def _parsed_defaults() -> dict[str, Any]:
+    return read_yaml(files("multimodal_genre.configs") / "default.yaml", "default.yaml")
