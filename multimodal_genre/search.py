@@ -126,7 +126,7 @@ class SearchConfig:
 
 def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
     """The packaged search spaces, overlaid with ``path``'s keys, each range checked against ``config``."""
-    data = read_yaml(files("multimodal_genre.configs") / "search.yaml", "search.yaml")
+    data = _for_branches(read_yaml(files("multimodal_genre.configs") / "search.yaml", "search.yaml"), config)
     source = "search.yaml"
     if path is not None:
         data, source = merge(data, read_yaml(Path(path), str(path))), str(path)
@@ -141,6 +141,18 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
         final=from_data(FinalConfig, data.get("final"), source, "final"),
         spaces={model: _space(config, model, spaces.get(model) or {}, source) for model in config.models},
     )
+
+
+def _for_branches(packaged: dict[str, Any], config: Config) -> dict[str, Any]:
+    """The packaged spaces less the settings of branches a model of ``config`` has not (a fused model
+    without the pre-trained branch, say): only a user's own search file is held to every key it names."""
+    models = config_dict(config)["models"]
+    spaces = {}
+    for model, space in (packaged.get("spaces") or {}).items():
+        section = models.get(model) or {}
+        absent = {branch for branch in ("image", "tabular", "pretrained") if section.get(branch, {}) is None}
+        spaces[model] = {key: value for key, value in space.items() if key.split(".")[0] not in absent}
+    return {**packaged, "spaces": spaces}
 
 
 def suggest(trial: optuna.Trial, space: Mapping[str, Distribution]) -> dict[str, Any]:

@@ -38,6 +38,14 @@ def config() -> Config:
 
 
 @pytest.fixture(scope="session")
+def two_view_config() -> Config:
+    """The default config with the fused model as the 3x3 CNN and MLP branches alone (no pre-trained
+    branch), for tests of those branches and the head that must not need musicnn's view."""
+    config = load_config()
+    return config.with_model("fused", dataclasses.replace(config.models["fused"], pretrained=None))
+
+
+@pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A read-only-by-convention synthetic dataset; tests that modify files use ``dataset_copy``."""
     return write_synthetic_dataset(tmp_path_factory.mktemp("synthetic") / "gtzan", tracks_per_genre=TRACKS_PER_GENRE)

@@ -46,8 +46,8 @@ def test_test_time_windows_cover_the_clip_evenly():
     assert int(windows[4, 0, 0, 0]) == 40  # the second image's windows follow the first's
 
 
-def test_a_cropped_network_predicts_the_mean_over_its_windows(config):
-    model = build_network("fused", cropped(config).models["fused"], SHAPE, FEATURES, seed=0)
+def test_a_cropped_network_predicts_the_mean_over_its_windows(two_view_config):
+    model = build_network("fused", cropped(two_view_config).models["fused"], SHAPE, FEATURES, seed=0)
     assert model.input["image"].shape[1:] == SHAPE  # users still give whole clips
     served = inference_model(model)
     images = np.random.default_rng(2).normal(size=(5, *SHAPE)).astype("float32")

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from multimodal_genre.config import load_config
 from multimodal_genre.data import FEATURE_COLUMNS, Tracks
 from multimodal_genre.families import family
 from multimodal_genre.families.networks.build import build_network, inference_model, model_inputs
@@ -12,6 +13,13 @@ from multimodal_genre.families.networks.settings import MaskingConfig
 
 SHAPE = (32, 49, 1)
 TRAINING_ROWS = np.random.default_rng(0).lognormal(3.0, 1.0, size=(40, 57))
+
+
+@pytest.fixture
+def config(two_view_config):
+    """These tests are about the 3x3 CNN and MLP branches and the head: the fused model without its
+    pre-trained branch (tests/test_pretrained.py has that one)."""
+    return two_view_config
 
 
 def build(config, name, seed=0):
@@ -32,6 +40,19 @@ def test_each_network_takes_the_named_inputs_of_its_branches(config):
     assert shapes["mlp"] == {"features": (None, 57)}
     for name in ("fused", "cnn", "mlp"):
         assert tuple(inference_model(build(config, name)).output.shape) == (None, 10)
+
+
+def test_the_default_fused_network_reads_the_pre_trained_view_beside_both_branches():
+    network = load_config().models["fused"]
+    [embedding] = network.embeddings()
+    views = {embedding.key: np.random.default_rng(0).normal(size=(40, embedding.width))}
+    model = build_network("fused", network, SHAPE, TRAINING_ROWS, seed=0, training_views=views)
+    assert {key: tuple(tensor.shape) for key, tensor in model.input.items()} == {
+        "image": (None, *SHAPE),
+        "features": (None, 57),
+        "musicnn_msd_mean_pool": (None, 2 * 753),
+    }
+    assert set(model.output) == {"genre", "image_genre", "features_genre", "pretrained_genre"}
 
 
 def test_a_seed_fixes_weights_and_dropout_whatever_else_drew_from_pythons_random(config):

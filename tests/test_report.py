@@ -266,11 +266,10 @@ def test_the_report_opens_with_the_answer_and_ends_with_provenance(report, compa
 
 
 def test_every_config_change_is_shown_a_null_included(report):
-    """The demo config trains the fused model as one network (bagging: null) where the default bags five."""
+    """The demo config trains the fused model without the pre-trained branch (pretrained: null)."""
     page = report.html.read_text()
-    assert [[html.unescape(cell) for cell in row] for row in _rows(page, "models.fused.bagging")] == [
-        ["null", "{'members': 5, 'subsets': 'folds'}"]
-    ]
+    [[demo, default]] = [[html.unescape(cell) for cell in row] for row in _rows(page, "models.fused.pretrained")]
+    assert demo == "null" and "'name': 'musicnn'" in default
     assert _rows(page, "models.fused.image.filters")[0] == ["[8, 16]", "[16, 32, 64, 128]"]
 
 

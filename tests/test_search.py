@@ -6,6 +6,7 @@ import optuna
 import pytest
 import yaml
 
+from multimodal_genre.config import load_config
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.search import Distribution, apply, configured_values, load_search, suggest
 
@@ -35,6 +36,17 @@ def test_the_default_spaces_cover_what_every_model_needs(config):
     assert isinstance(pruner.build("xgboost"), optuna.pruners.MedianPruner)
     xgboost = {"max_depth", "learning_rate", "subsample", "colsample_bytree", "min_child_weight"}
     assert xgboost | {"reg_alpha", "reg_lambda"} == set(spaces["xgboost"])
+
+
+def test_the_packaged_spaces_search_only_branches_a_model_has_and_a_users_file_every_key_it_names(config, tmp_path):
+    assert {"pretrained.width", "pretrained.dropout"} <= set(load_search(config).spaces["fused"])
+    demo = load_config(Path(__file__).parent.parent / "configs" / "demo.yaml")  # fused without the pre-trained branch
+    fused = load_search(demo).spaces["fused"]
+    assert not [key for key in fused if key.startswith("pretrained.")] and "tabular.width" in fused
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump({"spaces": {"fused": {"pretrained.width": {"type": "int", "low": 8, "high": 64}}}}))
+    with pytest.raises(ConfigError, match=f"^{path}: 'spaces.fused.pretrained.width' is not a setting"):
+        load_search(demo, path)
 
 
 def test_derived_settings_become_the_lists_they_stand_for(config):
