@@ -37,10 +37,10 @@ def mobilenet_weights() -> Path:
 
 
 @pytest.mark.parametrize("name", list(BACKBONES))
-def test_every_backbone_builds_into_the_fused_model(name, config):
+def test_every_backbone_builds_into_the_fused_model(name, two_view_config):
     shape = (72, 108, 1)
     model = build_network(
-        "fused", with_backbone(config, BackboneConfig(name, None, None)), shape, TRAINING_ROWS, seed=0
+        "fused", with_backbone(two_view_config, BackboneConfig(name, None, None)), shape, TRAINING_ROWS, seed=0
     )
     assert set(model.input) == {"image", "features"}
     probabilities = inference_model(model).predict(

@@ -328,7 +328,10 @@ def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, searc
         (["--model", "mlp", "--trials", "1", "--study-name", "../up"], "--study-name must be letters, digits"),
         (["--model", "mlp", "--trials", "1", "--repeats", "2"], "--repeats must be at least 1, and needs folds"),
         (["--model", "mlp", "--trials", "1", "--outer-folds", "1"], "--outer-folds must be at least 2"),
-        (["--model", "fused", "--trials", "1", "--folds", "3"], "--folds: models.fused is fold-bagged"),
+        (
+            ["--model", "fused", "--trials", "1", "--folds", "3", "--config", str(FAST_CONFIG.parent / "stacked.yaml")],
+            "--folds: models.fused is fold-bagged",
+        ),
         (
             ["--model", "mlp", "--trials", "1", "--storage", "nosuchdb://x"],
             "nosuchdb://x: cannot open the study storage",
