@@ -5,7 +5,9 @@ Three parts, each writing its section of reports/benchmarks/speed.json (speed.md
     python benchmarks/speed.py floor   --data ../shared/gtzan   # one training step at its best vs a real epoch
     python benchmarks/speed.py profile --data ../shared/gtzan   # the phases of one fused training
     python benchmarks/speed.py compare --data ../shared/gtzan --old /tmp/old --jobs 2
-        # `compare --folds 5`: the code checked out at --old (a git worktree) against this one, in one run
+        # `compare --folds 5`: the code checked out at --old (a git worktree, installed in its own .venv:
+        # python3 -m venv /tmp/old/.venv && /tmp/old/.venv/bin/pip install -e "/tmp/old[cpu]")
+        # against this one, run side by side
     python benchmarks/speed.py parallel --data ../shared/gtzan  # --jobs, --threads and a Dask LocalCluster
     python benchmarks/speed.py recipe --data ../shared/gtzan    # the fused model and cnn-mlp-hybrid, one fold
     KERAS_BACKEND=jax python benchmarks/speed.py backend --data ../shared/gtzan
@@ -45,7 +47,10 @@ def main() -> None:
     parser.add_argument("part", choices=["floor", "profile", "compare", "parallel", "recipe", "backend", "markdown"])
     parser.add_argument("--data", type=Path, default=os.environ.get("GTZAN_DIR"), help="dataset (default: $GTZAN_DIR)")
     parser.add_argument("--old", type=Path, help="compare: a checkout of the code to measure against")
-    parser.add_argument("--jobs", type=int, default=2, help="compare: --jobs of the new code's run")
+    parser.add_argument(
+        "--old-python", type=Path, help="compare: the interpreter that imports --old (default: OLD/.venv)"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="compare: --jobs of both runs")
     parser.add_argument("--folds", type=int, default=5, help="compare: grouped folds")
     args = parser.parse_args()
     if args.part != "markdown" and args.data is None:
@@ -286,31 +291,53 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def compare(args: argparse.Namespace) -> dict[str, Any]:
-    """The same `compare --folds N` by the old checkout (serially, as it can only run) and by this code
-    (with --jobs), one after the other in this run; wall time, macro-F1 and where the seconds went."""
+    """The same `compare --folds N --jobs J` of the default models by the old checkout and by this
+    code, started together so that both meet the same load on a shared machine, each from an empty
+    cache (the new code's first pass over the pictures included); wall and CPU seconds of each."""
     if args.old is None:
         raise SystemExit("compare needs --old, a checkout of the code to measure against (git worktree add)")
-    here = Path(__file__).resolve().parent.parent
-    arms = {"new": (here, ["--jobs", str(args.jobs)]), "old": (args.old.resolve(), [])}
+    pythons = {"new": sys.executable, "old": str(args.old_python or args.old / ".venv" / "bin" / "python")}
+    checkouts = {"new": Path(__file__).resolve().parent.parent, "old": args.old.resolve()}
+    for arm, code in checkouts.items():
+        _check_imports(pythons[arm], code)
+    options = ["--folds", str(args.folds), "--jobs", str(args.jobs)]
     result: dict[str, Any] = {"folds": args.folds, "jobs": args.jobs, "old": str(args.old), "arms": {}}
     with tempfile.TemporaryDirectory() as scratch:
-        for arm, (code, extra) in arms.items():
+        running, started = {}, time.perf_counter()
+        for arm, python in pythons.items():
             out = Path(scratch) / arm
-            command = [sys.executable, "-m", "multimodal_genre", "compare", "--data", str(args.data)]
-            command += ["--folds", str(args.folds), "--out", str(out), *extra]
-            started = time.perf_counter()
-            subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(code)}, stdout=subprocess.DEVNULL)
-            result["arms"][arm] = _arm(out, time.perf_counter() - started, extra)
+            command = [python, "-m", "multimodal_genre", "compare", "--data", str(args.data.resolve()), *options]
+            env = {**os.environ, "MULTIMODAL_GENRE_CACHE": str(Path(scratch) / f"cache-{arm}")}
+            process = subprocess.Popen(
+                [*command, "--out", str(out)], cwd=checkouts[arm], env=env, stdout=subprocess.DEVNULL
+            )
+            running[process.pid] = (arm, process, out)
+        while running:
+            pid, status, usage = os.wait4(-1, 0)  # whichever ends first, with its own CPU seconds
+            arm, process, out = running.pop(pid)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            if process.returncode != 0:
+                raise SystemExit(f"the {arm} code's compare failed (exit status {process.returncode})")
+            result["arms"][arm] = _arm(out, time.perf_counter() - started, usage.ru_utime + usage.ru_stime, options)
             print(arm, result["arms"][arm], flush=True)
     new, old = result["arms"]["new"], result["arms"]["old"]
     result["speedup"] = round(old["wall_seconds"] / new["wall_seconds"], 2)
-    result["macro_f1_change"] = {
-        name: round(new["macro_f1"][name] - old["macro_f1"][name], 4) for name in new["macro_f1"]
-    }
+    result["cpu_speedup"] = round(old["cpu_seconds"] / new["cpu_seconds"], 2)
     return result
 
 
-def _arm(out: Path, wall: float, options: list[str]) -> dict[str, Any]:
+def _check_imports(python: str, code: Path) -> None:
+    """An editable install's import hook outranks PYTHONPATH, so each arm runs its own interpreter
+    in its own checkout; this makes sure that it imports the code it stands for."""
+    found = subprocess.run(
+        [python, "-c", "import multimodal_genre; print(multimodal_genre.__file__)"],
+        cwd=code, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if found.returncode != 0 or not Path(found.stdout.strip()).resolve().is_relative_to(code):
+        raise SystemExit(f"{python} does not import multimodal_genre from {code}: {found.stdout or found.stderr}")
+
+
+def _arm(out: Path, wall: float, cpu: float, options: list[str]) -> dict[str, Any]:
     folds = pd.read_csv(out / "folds.csv")
     trainings = []
     for run in sorted(out.glob("fold*/*/run.json")):
@@ -320,6 +347,7 @@ def _arm(out: Path, wall: float, options: list[str]) -> dict[str, Any]:
     return {
         "options": options,
         "wall_seconds": round(wall, 1),
+        "cpu_seconds": round(cpu, 1),
         "macro_f1": folds.groupby("model")["macro_f1"].mean().round(4).to_dict(),
         "macro_f1_std": folds.groupby("model")["macro_f1"].std(ddof=1).round(4).to_dict(),
         "training_seconds": table.groupby("model")["seconds"].sum().round(1).to_dict(),
@@ -434,29 +462,33 @@ def _header(section: dict[str, Any]) -> list[str]:
 
 def _compare_lines(section: dict[str, Any]) -> list[str]:
     new, old = section["arms"]["new"], section["arms"]["old"]
-    lines = [f"## `compare --folds {section['folds']}`: old code against new, one run", "", *_header(section)]
+    lines = [f"## `compare --folds {section['folds']}`: old code against new, side by side", "", *_header(section)]
     lines += [
-        f"Wall time: old {old['wall_seconds']:.0f} s, new (`{' '.join(new['options'])}`) {new['wall_seconds']:.0f} s: "
-        f"**{section['speedup']:.2f}x**.",
+        f"Both with `{' '.join(new['options'])}`, started together, each from an empty cache. "
+        f"Wall time: old {old['wall_seconds']:.0f} s, new {new['wall_seconds']:.0f} s: **{section['speedup']:.2f}x**. "
+        f"CPU time: old {old['cpu_seconds']:.0f} s, new {new['cpu_seconds']:.0f} s: **{section['cpu_speedup']:.2f}x**.",
         "",
-        "| model | old macro-F1 | new macro-F1 | change | old training s | new training s | old epochs/rounds | new |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | old macro-F1 | new macro-F1 | old training s | new training s | old epochs/rounds | new |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name in old["macro_f1"]:
-        lines.append(
-            f"| {name} | {old['macro_f1'][name]:.3f} ± {old['macro_f1_std'][name]:.3f} | "
-            f"{new['macro_f1'][name]:.3f} ± {new['macro_f1_std'][name]:.3f} | "
-            f"{section['macro_f1_change'][name]:+.3f} | "
-            f"{old['training_seconds'][name]:.0f} | {new['training_seconds'][name]:.0f} | "
-            f"{old['steps'][name]} | {new['steps'][name]} |"
-        )
+    for name in dict.fromkeys([*old["macro_f1"], *new["macro_f1"]]):
+        pairs = zip(_model_cells(old, name), _model_cells(new, name), strict=True)
+        lines.append("| " + " | ".join([name, *(cell for pair in pairs for cell in pair)]) + " |")
     lines += [
         "",
-        "Training seconds are summed over folds as each run folder records them; with parallel jobs they "
-        "overlap, so they add up to more than the wall time.",
+        "The same model name may be another model in each: see the config of each version. Training seconds "
+        "are summed over folds as each run folder records them; with parallel jobs they overlap, so they add "
+        "up to more than the wall time.",
         "",
     ]
     return lines
+
+
+def _model_cells(arm: dict[str, Any], name: str) -> tuple[str, str, str]:
+    if name not in arm["macro_f1"]:
+        return "-", "-", "-"
+    figure = f"{arm['macro_f1'][name]:.3f} ± {arm['macro_f1_std'][name]:.3f}"
+    return figure, f"{arm['training_seconds'][name]:.0f}", str(arm["steps"][name])
 
 
 def _profile_lines(section: dict[str, Any]) -> list[str]:
