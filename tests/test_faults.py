@@ -41,7 +41,7 @@ def slow_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def compare_arguments(root: Path, config: Path, out: Path, *more: str) -> list[str]:
-    options = ["--folds", "3", "--models", "xgboost", "cnn", "--data", str(root), "--config", str(config)]
+    options = ["--folds", "2", "--models", "xgboost", "cnn", "--data", str(root), "--config", str(config)]
     return ["compare", *options, "--out", str(out), *more]
 
 
@@ -100,7 +100,7 @@ def test_kill_9_in_the_middle_of_a_fold_then_resume_keeps_every_finished_run(syn
         assert digests(folder) == files  # kept untouched, not trained again
     folds = pd.read_csv(out / "folds.csv")
     assert sorted(zip(folds["fold"], folds["model"], strict=True)) == [
-        (fold, model) for fold in (1, 2, 3) for model in ("cnn", "xgboost")
+        (fold, model) for fold in (1, 2) for model in ("cnn", "xgboost")
     ]
     assert (half / FINISHED).is_file() and pd.read_csv(half / "history.csv")["epoch"].tolist()[0] == 1
     assert not [path for path in out.rglob("*") if path.name.endswith(".partial")]
@@ -152,7 +152,7 @@ def test_ctrl_c_stops_with_one_line_and_keeps_what_finished(synthetic_root, slow
     kept = {path.parent: digests(path.parent) for path in out.rglob(FINISHED)}
     assert kept and main([*compare_arguments(synthetic_root, slow_config, out), "--resume"]) == 0
     assert all(digests(folder) == files for folder, files in kept.items())
-    assert len(pd.read_csv(out / "folds.csv")) == 6
+    assert len(pd.read_csv(out / "folds.csv")) == 4
 
 
 @pytest.mark.parametrize("command", ["compare", "compare --resume", "report", "extract"])

@@ -60,11 +60,25 @@ def config_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def small(small_root, config_file):
+def module_cache(tmp_path_factory) -> Path:
+    """A cache the module's tests share: musicnn's pass over the small dataset, made once by ``small``."""
+    return tmp_path_factory.mktemp("module-cache")
+
+
+@pytest.fixture(scope="module")
+def small(small_root, config_file, module_cache):
     config = load_config(config_file)
     with pytest.warns(MissingImageWarning):
         dataset = load_dataset(small_root, dataclasses.replace(config.data, cache=False))
-    return with_views(dataset, config, ["musicnn"]), config
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MULTIMODAL_GENRE_CACHE", str(module_cache))
+        return with_views(dataset, config, ["musicnn"]), config
+
+
+@pytest.fixture
+def warm_cache(small, module_cache, monkeypatch) -> None:
+    """The commands of a test find the small dataset's musicnn view already computed."""
+    monkeypatch.setenv("MULTIMODAL_GENRE_CACHE", str(module_cache))
 
 
 def counting_embeds(monkeypatch) -> list[int]:
@@ -104,11 +118,13 @@ def test_the_fused_model_gains_a_third_branch(small):
 
 
 def test_a_saved_pretrained_model_predicts_pictures_and_audio_by_the_picture_route(
-    small_root, config_file, tmp_path, capsys
+    small_root, config_file, warm_cache, tmp_path, capsys, monkeypatch
 ):
+    calls = counting_embeds(monkeypatch)
     run_dir = tmp_path / "run"
     common = ["--data", str(small_root), "--config", str(config_file)]
     assert main(["train", "--model", "musicnn", *common, "--out", str(run_dir)]) == 0
+    assert calls == []  # the view the module computed once, from the cache
     capsys.readouterr()
     assert main(["predict", str(run_dir), "--data", str(small_root), "--tracks", "blues.00001", "rock.00003"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
@@ -201,7 +217,7 @@ def test_the_fault_filtered_split_of_gtzan():
     assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
 
 
-def test_a_study_tunes_the_musicnn_models_head(small_root, config_file, tmp_path):
+def test_a_study_tunes_the_musicnn_models_head(small_root, config_file, warm_cache, tmp_path):
     search = tmp_path / "search.yaml"
     space = {"pretrained.width": {"type": "categorical", "choices": [16, 32]}, "pretrained.dropout": None}
     search.write_text(yaml.safe_dump({"pruner": {"type": "none"}, "spaces": {"musicnn": space}}))

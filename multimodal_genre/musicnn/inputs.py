@@ -126,12 +126,15 @@ def _colour_map_levels(image: Image.Image) -> np.ndarray:
     re-encoded picture) takes its nearest colour's level."""
     top, bottom, left, right = _plot_box(image.size)
     rgb = np.asarray(image.convert("RGB"), dtype=np.int64)[top:bottom, left:right]
-    levels = _colour_codes()[(rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]].astype(np.int64)
+    codes = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    levels = _colour_codes()[codes].astype(np.int64)
     off = levels < 0
-    if off.any():
+    if off.any():  # each distinct colour once, its distances as one matrix product (not a pixels x 256 x 3 array)
+        distinct, each = np.unique(codes[off], return_inverse=True)
+        found = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], axis=1).astype(np.float64)
         colours = matplotlib.colormaps["magma"](np.arange(COLOURS))[:, :3] * 255
-        distances = ((rgb[off][:, None, :] - colours[None]) ** 2).sum(axis=-1)
-        levels[off] = distances.argmin(axis=1)
+        distances = (colours**2).sum(axis=1)[None, :] - 2.0 * found @ colours.T  # each row's |found|^2 left out
+        levels[off] = distances.argmin(axis=1)[each]
     return levels
 
 
