@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from importlib.resources import files
@@ -35,6 +36,7 @@ from multimodal_genre.families.bag import load_saved
 from multimodal_genre.records import read_record
 from multimodal_genre.search import apply, configured_values, load_search
 from multimodal_genre.tuning import objective, study_splits, tune
+from multimodal_genre.tuning.storage import stopping_on_lost_storage
 
 from conftest import FAST_CONFIG, required_by_ci
 
@@ -525,6 +527,26 @@ def test_a_study_survives_its_postgresql_server_restarting(synthetic_root, searc
     assert done.returncode == 0, done.stderr
     after = finished(storage, "restarted")
     assert set(before) <= set(after) and len(after) >= 6
+
+
+def test_a_heartbeat_that_loses_the_storage_ends_quietly_and_other_thread_errors_still_show(monkeypatch):
+    """Optuna beats a trial's heartbeat in a thread of its own; a restarting server must not print its traceback."""
+    reported = []
+    monkeypatch.setattr(threading, "excepthook", reported.append)
+    refused = sqlalchemy.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("refused"))
+    lost = optuna.exceptions.StorageInternalError("an exception is raised during the commit")
+    lost.__cause__ = refused
+
+    def fail(error: Exception) -> None:
+        raise error
+
+    with stopping_on_lost_storage("postgresql://optuna@127.0.0.1:1/optuna"):
+        for error in (lost, ValueError("a real bug")):
+            thread = threading.Thread(target=fail, args=(error,))
+            thread.start()
+            thread.join()
+    assert [type(args.exc_value) for args in reported] == [ValueError]
+    assert threading.excepthook == reported.append
 
 
 def free_port() -> int:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,12 @@ def _storage(url: str, search: SearchConfig, attempts: int = 5) -> RDBStorage:
 @contextlib.contextmanager
 def stopping_on_lost_storage(url: str) -> Iterator[None]:
     """A study whose storage goes away (the database server stopped or restarted while a trial wrote
-    to it) stops with one line: its finished trials are in the storage, and the same command goes on."""
+    to it) stops with one line: its finished trials are in the storage, and the same command goes on.
+
+    A trial's heartbeat thread that meets the lost storage ends quietly: the trial itself either
+    reaches the storage again when it finishes or stops with that line."""
+    report_thread_error = threading.excepthook
+    threading.excepthook = _quiet_on_lost_storage(report_thread_error)
     try:
         yield
     except Exception as error:
@@ -125,6 +131,20 @@ def stopping_on_lost_storage(url: str) -> Iterator[None]:
             f"{mask(url)}: lost the study storage ({first_line(lost)}); the finished trials are saved there: "
             "run the same command again to go on"
         ) from None
+    finally:
+        threading.excepthook = report_thread_error
+
+
+def _quiet_on_lost_storage(
+    report: Callable[[threading.ExceptHookArgs], object],
+) -> Callable[[threading.ExceptHookArgs], None]:
+    """``report`` for every error of a thread but a lost storage's."""
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if _storage_error(args.exc_value) is None:
+            report(args)
+
+    return hook
 
 
 def _storage_error(error: BaseException | None) -> BaseException | None:
