@@ -100,7 +100,9 @@ def test_the_port_equals_the_checkpoints_own_graph(checkpoint, weights_dir):
     load_checkpoint_weights(network, architecture, str(prefix))
     got = network(patches, training=False)
     for name, values in expected.items():
-        np.testing.assert_allclose(np.asarray(got[name]), values, atol=1e-4, err_msg=name)
+        # Within 1e-4, and within float32's own precision of the few values far above 1 (a max-pooled
+        # activation near 59 is computed to about 1e-4: the two graphs sum in a machine's own order).
+        np.testing.assert_allclose(np.asarray(got[name]), values, rtol=1e-5, atol=1e-4, err_msg=name)
     assert 0.0 < float(np.asarray(got["tags"]).max()) < 1.0
 
 

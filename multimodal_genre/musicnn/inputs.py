@@ -113,9 +113,15 @@ def _interpolation(frequencies: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
+def _magma() -> np.ndarray:
+    """magma's 256 colours, (256, 3) RGB values on the 0-255 scale (unrounded)."""
+    return matplotlib.colormaps["magma"](np.arange(COLOURS))[:, :3] * 255
+
+
+@functools.cache
 def _colour_codes() -> np.ndarray:
     """A table from 24-bit RGB codes to magma's 256 levels (-1 for a colour not on the map)."""
-    colours = np.round(matplotlib.colormaps["magma"](np.arange(COLOURS))[:, :3] * 255).astype(np.int64)
+    colours = np.round(_magma()).astype(np.int64)
     table = np.full(2**24, -1, dtype=np.int16)
     table[(colours[:, 0] << 16) | (colours[:, 1] << 8) | colours[:, 2]] = np.arange(COLOURS)
     return table
@@ -132,7 +138,7 @@ def _colour_map_levels(image: Image.Image) -> np.ndarray:
     if off.any():  # each distinct colour once, its distances as one matrix product (not a pixels x 256 x 3 array)
         distinct, each = np.unique(codes[off], return_inverse=True)
         found = np.stack([distinct >> 16, (distinct >> 8) & 255, distinct & 255], axis=1).astype(np.float64)
-        colours = matplotlib.colormaps["magma"](np.arange(COLOURS))[:, :3] * 255
+        colours = _magma()
         distances = (colours**2).sum(axis=1)[None, :] - 2.0 * found @ colours.T  # each row's |found|^2 left out
         levels[off] = distances.argmin(axis=1)[each]
     return levels
