@@ -18,11 +18,13 @@ import resource
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from common import add_data_option, parse_with_data, quiet_dataset
 
 from multimodal_genre import __version__
+from multimodal_genre.backend import describe
 from multimodal_genre.config import load_config
 from multimodal_genre.records import portable_command
 from multimodal_genre.views import needed_views, with_views
@@ -48,7 +50,9 @@ def main() -> None:
     figures = {
         "command": portable_command(["python", *sys.argv]),
         "version": __version__,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "date": datetime.now(UTC).date().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {cpu_model()}",
+        "backend": describe(),
         "pictures": len(dataset),
         "views": {view.key: list(viewed.embeddings[view.key].shape) for view in views},
         "seconds": round(seconds, 1),
@@ -59,6 +63,16 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
+
+
+def cpu_model() -> str:
+    """The processor's name as Linux gives it: the pass's time depends on it more than on anything here."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or "processor unknown"
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or "processor unknown"
 
 
 if __name__ == "__main__":
