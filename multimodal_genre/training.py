@@ -69,7 +69,8 @@ def train_model(
     count = 1 if plan is None else plan.members
     if lengths is not None and len(lengths) != count:
         raise ValueError(f"{name}: {len(lengths)} lengths for {count} model(s)")
-    each = [settings] * count if lengths is None else [replaced(settings, owner.length_setting, n) for n in lengths]
+    fixed = lengths is not None and owner.length_setting is not None
+    each = [replaced(settings, owner.length_setting, n) for n in lengths] if fixed else [settings] * count
     if plan is None:
         watching = [*callbacks, *(owner.step_loggers(step_logs) if step_logs else ())]
         return owner.fit(each[0], dataset, split, config.seed, watching)

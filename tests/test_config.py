@@ -106,4 +106,4 @@ def test_a_config_cannot_be_made_invalid_from_python(config):
 
 def test_a_model_set_to_null_is_left_out(tmp_path):
     config = load_config(write(tmp_path, "models:\n  cnn: null\n"))
-    assert list(config.models) == ["fused", "mlp", "musicnn", "xgboost"]
+    assert list(config.models) == ["fused", "mlp", "musicnn", "svm", "xgboost"]

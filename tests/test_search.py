@@ -138,7 +138,7 @@ def test_an_override_file_narrows_and_drops_settings(config, tmp_path):
             {"spaces": {"cnn": {"image.dropout": {"type": "float", "low": 0.1, "high": 0.2, "scale": 2}}}},
             "unknown key 'spaces.cnn.image.dropout.scale'",
         ),
-        ({"spaces": {"svm": {}}}, "unknown key 'spaces.svm'"),
+        ({"spaces": {"lda": {}}}, "unknown key 'spaces.lda'"),
         ({"pruner": {"type": "percentile"}}, "'pruner.type' must be one of median, hyperband, none"),
         ({"storage": {"heartbeat_seconds": 10, "grace_seconds": 5}}, "'storage.grace_seconds' must exceed"),
     ],

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from multimodal_genre.data.dataset import GenreDataset, MissingImageWarning, Tracks, load_dataset
-    from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES
+    from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES, VARIANCE_COLUMNS
     from multimodal_genre.data.lists import split_for
     from multimodal_genre.data.splits import Split, holdout_split, inner_splits, kfold_splits
     from multimodal_genre.data.synthetic import write_synthetic_dataset
@@ -24,6 +24,7 @@ _LAZY = {
     "MissingImageWarning": "dataset",
     "Split": "splits",
     "Tracks": "dataset",
+    "VARIANCE_COLUMNS": "layout",
     "holdout_split": "splits",
     "inner_splits": "splits",
     "kfold_splits": "splits",
@@ -46,6 +47,7 @@ __all__ = [
     "MissingImageWarning",
     "Split",
     "Tracks",
+    "VARIANCE_COLUMNS",
     "holdout_split",
     "inner_splits",
     "kfold_splits",

@@ -50,6 +50,8 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "tempo",
     *(f"mfcc{i}_{stat}" for i in range(1, 21) for stat in ("mean", "var")),
 )
+# The 28 variance columns, whose values span orders of magnitude: models take their log.
+VARIANCE_COLUMNS: tuple[int, ...] = tuple(index for index, name in enumerate(FEATURE_COLUMNS) if name.endswith("_var"))
 # `filename` identifies the track and `length` is the sample count; neither is a model feature.
 CSV_COLUMNS: tuple[str, ...] = ("filename", "length", *FEATURE_COLUMNS, "label")
 

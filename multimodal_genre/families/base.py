@@ -32,9 +32,11 @@ class Family(abc.ABC):
 
     name: str  # the model's name: its section under models:, its run folders, its rows in tables
     settings: type[Settings]  # the dataclass of its section under models:
-    views: tuple[str, ...]  # what it reads of a track: "image", "features" or both
-    unit: str  # one step of its training, as its history counts them: "epoch", "round"
-    length_setting: str  # the dotted setting that fixes how many units it trains (re-training a tuned model)
+    views: tuple[str, ...]  # what it reads of a track: "image", "features", "pretrained"
+    unit: str  # one step of its training, as its history counts them: "epoch", "round", "fit"
+    # The dotted setting that fixes how many units it trains (re-training a tuned model at the length
+    # a trial kept); None where a training has no length to fix (a machine fitted in one solve).
+    length_setting: str | None
     files: tuple[str, ...]  # what save() writes into a folder
     # True for a model that trains nothing itself and is built from the runs of its members().
     built_from_runs: bool = False

@@ -24,6 +24,7 @@ BUILT_IN = {  # model name -> the folder under families/ whose import registers 
     "mlp": "networks",
     "musicnn": "networks",
     "xgboost": "xgboost",
+    "svm": "svm",
     "stack": "stack",
 }
 

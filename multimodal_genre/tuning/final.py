@@ -58,6 +58,6 @@ def kept_lengths(trial: optuna.trial.FrozenTrial) -> list[int]:
 def _as_trained(config: Config, model: str, final: TrainedModel) -> Config:
     """The config to record: for one model, with the length it trained (a bag's members each have
     their own, which its run record lists)."""
-    if final.members:
+    if final.members or final.family.length_setting is None:
         return config
     return config.with_model(model, replaced(config.models[model], final.family.length_setting, final.kept))

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from multimodal_genre.data import FEATURE_COLUMNS, GENRES, Tracks
+from multimodal_genre.data import GENRES, VARIANCE_COLUMNS, Tracks
 from multimodal_genre.errors import RunError
 from multimodal_genre.families.networks.backbones import BackbonePreprocessing, backbone_network, music_network
 from multimodal_genre.families.networks.layers import (
@@ -158,9 +158,6 @@ def pretrained_branch(
     return x
 
 
-VARIANCE_COLUMNS = [index for index, name in enumerate(FEATURE_COLUMNS) if name.endswith("_var")]
-
-
 def tabular_branch(
     features: keras.KerasTensor, config: TabularBranchConfig, training_rows: np.ndarray, seed: int
 ) -> keras.KerasTensor:
@@ -168,7 +165,7 @@ def tabular_branch(
     to ``training_rows`` only (never validation or test rows), so a saved model takes raw CSV values."""
     x, rows = features, np.asarray(training_rows, dtype=np.float32)
     if config.log_variances:
-        logs = LogVariances(VARIANCE_COLUMNS, name="features_log_variances")
+        logs = LogVariances(list(VARIANCE_COLUMNS), name="features_log_variances")
         x, rows = logs(x), np.asarray(logs(rows))
     standardise = layers.Normalization(name="features_standardised")
     standardise.adapt(rows)

@@ -1,0 +1,77 @@
+"""The support vector machine's family: an RBF SVM on the feature row and a pre-trained music view.
+
+``settings.py`` describes it, ``kernel.py`` fits it. A saved machine is its training rows (already
+standardised and weighted), their genres and its settings, in NumPy's and JSON's formats: scikit-learn
+has no format that runs no code when read (pickle runs code), and the fit is deterministic and takes
+seconds, so loading fits the same machine again.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from multimodal_genre.errors import ConfigError, RunError, first_line
+from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.registry import register
+from multimodal_genre.families.svm.settings import SVMConfig
+from multimodal_genre.musicnn import Embedding
+from multimodal_genre.settings import from_data, to_data
+
+if TYPE_CHECKING:
+    from multimodal_genre.data import GenreDataset, Split, Tracks
+
+SETTINGS_FILE = "svm.json"
+ROWS_FILE = "svm_rows.npz"
+_ARRAYS = ("centre", "scale", "rows", "labels")
+
+
+class SVMFamily(Family):
+    """scikit-learn's SVC with calibrated probabilities, kept as the rows it was fitted on."""
+
+    name = "svm"
+    settings = SVMConfig
+    views = ("features", "pretrained")
+    unit = "fit"
+    length_setting = None
+    files = (SETTINGS_FILE, ROWS_FILE)
+
+    def embeddings(self, settings: SVMConfig) -> tuple[Embedding, ...]:
+        return () if settings.pretrained is None else (settings.pretrained.embedding,)
+
+    def fit(
+        self, settings: SVMConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
+    ) -> TrainedModel:
+        from multimodal_genre.families.svm.kernel import train_svm
+
+        return train_svm(self, settings, dataset, split, seed)
+
+    def predict_proba(self, model: Any, tracks: Tracks) -> np.ndarray:
+        from multimodal_genre.families.svm.kernel import machine_proba
+
+        return machine_proba(model, tracks)
+
+    def save(self, model: Any, directory: Path) -> None:
+        (directory / SETTINGS_FILE).write_text(json.dumps({"settings": to_data(model.settings), "seed": model.seed}))
+        np.savez(directory / ROWS_FILE, **{name: getattr(model, name) for name in _ARRAYS})
+
+    def load(self, directory: Path) -> Any:
+        from multimodal_genre.families.svm.kernel import KernelMachine, calibrated_svc
+
+        try:
+            saved = json.loads((directory / SETTINGS_FILE).read_text())
+            settings = from_data(SVMConfig, saved["settings"], str(directory / SETTINGS_FILE))
+            with np.load(directory / ROWS_FILE, allow_pickle=False) as arrays:
+                centre, scale, rows, labels = (arrays[name] for name in _ARRAYS)
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, ConfigError) as error:
+            raise RunError(f"{directory}: damaged or not a machine this package saved ({first_line(error)})") from None
+        classifier = calibrated_svc(settings, rows, labels, saved["seed"])
+        return KernelMachine(settings, saved["seed"], centre, scale, rows, labels, classifier)
+
+
+register(SVMFamily())

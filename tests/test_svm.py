@@ -1,0 +1,66 @@
+"""The support vector machine: each block of columns weighs the same in its kernel, its settings and
+files are checked, and a study tunes it though its training has no length for the re-train to fix.
+(The checks every family passes, test_families.py runs on it with musicnn's view.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from multimodal_genre.config import load_config
+from multimodal_genre.data import Tracks, holdout_split
+from multimodal_genre.errors import ConfigError, RunError
+from multimodal_genre.families import family
+from multimodal_genre.families.svm.kernel import fit_machine
+from multimodal_genre.families.svm.settings import MusicViewConfig, SVMConfig
+from multimodal_genre.search import load_search
+from multimodal_genre.tuning import tune
+
+FEATURES_ONLY = SVMConfig(c=3.0, log_variances=True, pretrained=None)
+
+
+def test_each_block_of_columns_weighs_the_same_in_the_kernel(fast_dataset):
+    view = MusicViewConfig(name="musicnn", weights="msd", activations=("mean_pool", "tags"))
+    widths = [57, 753, 50, 753, 50]  # the feature row, then each activation's mean and its max over the patches
+    rng = np.random.default_rng(0)
+    pooled = rng.normal(0.0, rng.uniform(0.1, 50.0, sum(widths[1:])), (len(fast_dataset), sum(widths[1:])))
+    tracks = Tracks(fast_dataset.images, fast_dataset.features, {view.embedding.key: pooled})
+    machine = fit_machine(SVMConfig(c=3.0, log_variances=True, pretrained=view), tracks, fast_dataset.labels, seed=0)
+    ends = np.cumsum(widths)
+    weights = [machine.rows[:, end - width : end].var(axis=0).sum() for end, width in zip(ends, widths, strict=True)]
+    np.testing.assert_allclose(weights, 1.0, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("{c: 0.0, log_variances: true, pretrained: null}", "'models.svm.c' must be positive, got 0.0"),
+        (
+            "{pretrained: {name: musicnn, weights: msd, activations: [pool5]}}",
+            "'models.svm.pretrained.activations' must list some of mean_pool, max_pool, penultimate, tags",
+        ),
+    ],
+)
+def test_bad_settings_name_their_key(section, message, tmp_path):
+    path = tmp_path / "svm.yaml"
+    path.write_text(f"models:\n  svm: {section}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_a_damaged_machine_file_is_one_line_naming_its_folder(fast_dataset, fast_config, tmp_path):
+    split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
+    family("svm").fit(FEATURES_ONLY, fast_dataset, split, seed=0).save(tmp_path)
+    (tmp_path / "svm_rows.npz").write_bytes(b"not a zip file")
+    with pytest.raises(RunError, match=f"^{tmp_path}: damaged or not a machine this package saved"):
+        family("svm").load(tmp_path)
+
+
+def test_a_study_tunes_the_machine_and_re_trains_the_best(fast_dataset, fast_config, tmp_path):
+    config = fast_config.with_model("svm", FEATURES_ONLY)
+    result = tune("svm", fast_dataset, config, load_search(config), trials=3, out=tmp_path)
+    assert result.counts["complete"] == 3 and set(result.best_params) == {"c", "log_variances"}
+    tuned = load_config(tmp_path / "svm" / "tuned.yaml").models["svm"]
+    assert tuned.c == pytest.approx(result.best_params["c"]) and tuned.pretrained is None
+    # Each view alone carries half of the synthetic signal; the feature row alone is well above chance.
+    assert result.test_scores["macro_f1"] > 0.3
