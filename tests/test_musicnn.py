@@ -17,7 +17,7 @@ from PIL import Image
 from multimodal_genre.audio import PAD_MODE, SAMPLE_RATE, spectrogram_image
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.musicnn import Embedding, inputs, weights
-from multimodal_genre.musicnn.embeddings import Clip, embed
+from multimodal_genre.musicnn.embeddings import Clip, activations_of, embed
 from multimodal_genre.musicnn.network import VGG_POOLS, load_checkpoint_weights, musicnn, pretrained, vgg
 
 from conftest import required_by_ci, tone
@@ -253,6 +253,16 @@ def test_a_tracks_embedding_pools_its_patches_by_mean_and_max(clips, weights_dir
     assert len(patches) == 10
     trainable = embed(pictures[:2], rows[:2], dataclasses.replace(view, trainable=True))
     assert trainable.shape == (2, 10, 187, 96)
+
+
+def test_a_view_of_some_activations_is_the_same_columns_of_the_whole_pass(clips, weights_dir, monkeypatch):
+    """The pass over a dataset keeps every activation; a model's view is cut out of it."""
+    monkeypatch.setenv("MULTIMODAL_GENRE_WEIGHTS", str(weights_dir.parent))
+    pictures, rows = clips
+    whole = Embedding("musicnn", "msd", ("mean_pool", "max_pool", "penultimate", "tags"), patches=2)
+    wanted = ("tags", "mean_pool")
+    cut = activations_of(embed(pictures, rows, whole), whole, wanted)
+    np.testing.assert_allclose(cut, embed(pictures, rows, dataclasses.replace(whole, activations=wanted)), atol=1e-6)
 
 
 @pytest.fixture(scope="module")

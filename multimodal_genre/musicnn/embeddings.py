@@ -24,7 +24,7 @@ from multimodal_genre import progress
 from multimodal_genre.data import FEATURE_COLUMNS, GenreDataset, cache
 from multimodal_genre.data.images import open_image
 from multimodal_genre.data.settings import DataConfig
-from multimodal_genre.musicnn import Embedding, checkpoint_id
+from multimodal_genre.musicnn import ACTIVATIONS, Embedding, checkpoint_id
 from multimodal_genre.musicnn.inputs import from_picture, patches
 
 # Bump when the code changes what it computes for the same pictures and settings.
@@ -75,15 +75,37 @@ def embed(pictures: Sequence[Image.Image | Path], clips: Sequence[Clip], embeddi
 
 def dataset_embedding(dataset: GenreDataset, embedding: Embedding, data: DataConfig) -> np.ndarray:
     """``embedding`` of every track of ``dataset``, from the cache where ``data`` says to keep one
-    and it holds this dataset's (counted as a job of pictures where none is open)."""
+    and it holds this dataset's (counted as a job of pictures where none is open). A frozen network's
+    pass keeps all its activations, so the views of one network and weights (the fused network's
+    ``mean_pool``, the SVM's ``mean_pool`` and ``max_pool``) share one pass and one cache entry."""
     clips = [
         Clip(int(length), float(row[RMS_MEAN]), float(row[RMS_VAR]))
         for length, row in zip(dataset.lengths, dataset.features, strict=True)
     ]
     pictures = [Path(path) for path in dataset.pictures]
     directory = (Path(data.cache_dir) if data.cache_dir else cache.default_cache_dir()) if data.cache else None
+    whole = (
+        embedding
+        if embedding.trainable
+        else dataclasses.replace(embedding, activations=tuple(ACTIVATIONS[embedding.network]))
+    )
     with progress.job(len(pictures), "picture"):
-        return cached_embed(pictures, clips, embedding, dataset.fingerprint, directory)
+        pooled = cached_embed(pictures, clips, whole, dataset.fingerprint, directory)
+    return pooled if whole == embedding else activations_of(pooled, whole, embedding.activations)
+
+
+def activations_of(pooled: np.ndarray, whole: Embedding, wanted: Sequence[str]) -> np.ndarray:
+    """The columns of ``wanted`` activations in ``whole``'s pooled view, laid out as ``embed`` lays
+    out a view of just those: their means over the patches, then their maxima."""
+    widths = ACTIVATIONS[whole.network]
+    starts = dict(zip(whole.activations, np.cumsum([0, *(widths[name] for name in whole.activations)]), strict=False))
+    half = pooled.shape[1] // 2
+    columns = [
+        np.arange(offset + starts[name], offset + starts[name] + widths[name])
+        for offset in (0, half)
+        for name in wanted
+    ]
+    return pooled[:, np.concatenate(columns)]
 
 
 def cached_embed(
