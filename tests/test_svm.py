@@ -19,16 +19,18 @@ from multimodal_genre.tuning import tune
 FEATURES_ONLY = SVMConfig(c=3.0, log_variances=True, pretrained=None)
 
 
-def test_each_block_of_columns_weighs_the_same_in_the_kernel(fast_dataset):
+def test_each_block_of_columns_weighs_the_same_in_the_kernel_and_a_dead_unit_nothing(fast_dataset):
     view = MusicViewConfig(name="musicnn", weights="msd", activations=("mean_pool", "tags"))
     widths = [57, 753, 50, 753, 50]  # the feature row, then each activation's mean and its max over the patches
     rng = np.random.default_rng(0)
     pooled = rng.normal(0.0, rng.uniform(0.1, 50.0, sum(widths[1:])), (len(fast_dataset), sum(widths[1:])))
+    pooled[:, 0] = 2e-6 + rng.normal(0.0, 1e-13, len(fast_dataset))  # a unit that never fires: rounding noise
     tracks = Tracks(fast_dataset.images, fast_dataset.features, {view.embedding.key: pooled})
     machine = fit_machine(SVMConfig(c=3.0, log_variances=True, pretrained=view), tracks, fast_dataset.labels, seed=0)
     ends = np.cumsum(widths)
     weights = [machine.rows[:, end - width : end].var(axis=0).sum() for end, width in zip(ends, widths, strict=True)]
     np.testing.assert_allclose(weights, 1.0, rtol=1e-9)
+    assert not machine.rows[:, 57].any()
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from multimodal_genre.musicnn import ACTIVATIONS
 from multimodal_genre.seen import Seen
 
 CALIBRATION_FOLDS = 5
+NOISE = 1e-6
 
 
 @dataclasses.dataclass
@@ -36,7 +37,7 @@ class KernelMachine:
     settings: SVMConfig
     seed: int
     centre: np.ndarray  # each column's mean over the training rows
-    scale: np.ndarray  # each column's standard deviation times the root of its block's width
+    scale: np.ndarray  # each column's divisor (``_scales``)
     rows: np.ndarray  # the training rows, centred and scaled
     labels: np.ndarray
     classifier: CalibratedClassifierCV
@@ -58,11 +59,21 @@ def columns(settings: SVMConfig, tracks: Tracks) -> tuple[np.ndarray, list[int]]
 
 def fit_machine(settings: SVMConfig, tracks: Tracks, labels: np.ndarray, seed: int) -> KernelMachine:
     values, widths = columns(settings, tracks)
-    spread = values.std(axis=0)
-    spread[spread == 0] = 1.0
-    centre, scale = values.mean(axis=0), spread * np.repeat(np.sqrt(widths), widths)
+    centre, scale = values.mean(axis=0), _scales(values, widths)
     rows = (values - centre) / scale
     return KernelMachine(settings, seed, centre, scale, rows, labels, calibrated_svc(settings, rows, labels, seed))
+
+
+def _scales(values: np.ndarray, widths: list[int]) -> np.ndarray:
+    """Each column's divisor: its spread times the root of the number of varying columns in its block.
+    A column that varies less than ``NOISE`` of its block's most varied one (a unit of the network that
+    never fires: its values differ in the last bits only) gets an infinite divisor and reads as 0;
+    standardised, its rounding noise would weigh as much as a real feature."""
+    divisors = []
+    for spread in np.split(values.std(axis=0), np.cumsum(widths)[:-1]):
+        varying = spread > NOISE * spread.max(initial=0.0)
+        divisors.append(np.where(varying, spread * np.sqrt(max(int(varying.sum()), 1)), np.inf))
+    return np.concatenate(divisors)
 
 
 def calibrated_svc(settings: SVMConfig, rows: np.ndarray, labels: np.ndarray, seed: int) -> CalibratedClassifierCV:
@@ -72,7 +83,8 @@ def calibrated_svc(settings: SVMConfig, rows: np.ndarray, labels: np.ndarray, se
     if fewest < 2:
         raise RunError("svm: every genre needs at least 2 training tracks to calibrate its probabilities")
     folds = StratifiedKFold(min(CALIBRATION_FOLDS, fewest), shuffle=True, random_state=seed)
-    machine = CalibratedClassifierCV(SVC(C=settings.c, kernel="rbf", gamma="scale"), cv=folds, ensemble=False)
+    svc = SVC(C=settings.c, kernel="rbf", gamma="scale")
+    machine = CalibratedClassifierCV(svc, method="temperature", cv=folds, ensemble=False)
     return machine.fit(rows, labels)
 
 
