@@ -22,7 +22,7 @@ import numpy as np
 from multimodal_genre.config import Config
 from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import ConfigError, DataError
-from multimodal_genre.families import TrainedModel, family
+from multimodal_genre.families import Family, TrainedModel, family
 from multimodal_genre.families.bag import fit_bag
 from multimodal_genre.files import read_folder, writing_folder
 from multimodal_genre.members import members_fitter
@@ -108,7 +108,7 @@ def run_model(
     members side by side; else they are checkpointed in ``checkpoints`` as each finishes, for
     ``--resume``. With ``tensorboard``, the run folder gets the training's steps as TensorBoard reads
     them (``tensorboard/``)."""
-    dataset = with_views(dataset, config, [name])
+    dataset, split = with_views(dataset, config, [name]), fitting_split(family(name), split)
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         step_logs = Path(scratch) / "tensorboard" if tensorboard else None
         trained = train_model(
@@ -118,6 +118,14 @@ def run_model(
             if step_logs is not None and step_logs.is_dir():
                 shutil.copytree(step_logs, partial / step_logs.name)
             return write_trained_run(trained, dataset, config, split, partial, context or RunContext())
+
+
+def fitting_split(owner: Family, split: Split) -> Split:
+    """``split`` as a run of ``owner`` trains on it: a model that stops early on nothing (an SVM) fits
+    on the validation rows too, rather than leave them unused; the test side stays as it is."""
+    if owner.watches_validation or not len(split.validation):
+        return split
+    return Split(np.union1d(split.train, split.validation), split.validation[:0], split.test)
 
 
 def write_trained_run(

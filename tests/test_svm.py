@@ -5,6 +5,7 @@ files are checked, and a study tunes it though its training has no length for th
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from multimodal_genre.config import load_config
@@ -14,6 +15,7 @@ from multimodal_genre.families import family
 from multimodal_genre.families.svm.kernel import fit_machine
 from multimodal_genre.families.svm.settings import MusicViewConfig, SVMConfig
 from multimodal_genre.search import load_search
+from multimodal_genre.training import run_model
 from multimodal_genre.tuning import tune
 
 FEATURES_ONLY = SVMConfig(c=3.0, log_variances=True, pretrained=None)
@@ -56,6 +58,14 @@ def test_a_damaged_machine_file_is_one_line_naming_its_folder(fast_dataset, fast
     (tmp_path / "svm_rows.npz").write_bytes(b"not a zip file")
     with pytest.raises(RunError, match=f"^{tmp_path}: damaged or not a machine this package saved"):
         family("svm").load(tmp_path)
+
+
+def test_a_run_fits_the_machine_on_the_validation_rows_too(fast_dataset, fast_config, tmp_path):
+    """It stops early on nothing, so a comparison's validation rows join its training rows."""
+    split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
+    run_model("svm", fast_dataset, fast_config.with_model("svm", FEATURES_ONLY), split, tmp_path / "svm")
+    sides = pd.read_csv(tmp_path / "svm" / "split.csv")["side"].value_counts().to_dict()
+    assert sides == {"train": len(split.train) + len(split.validation), "test": len(split.test)}
 
 
 def test_a_study_tunes_the_machine_and_re_trains_the_best(fast_dataset, fast_config, tmp_path):

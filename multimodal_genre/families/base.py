@@ -40,6 +40,8 @@ class Family(abc.ABC):
     files: tuple[str, ...]  # what save() writes into a folder
     # True for a model that trains nothing itself and is built from the runs of its members().
     built_from_runs: bool = False
+    # False for a model that stops early on nothing: a run fits it on the validation rows too.
+    watches_validation: bool = True
 
     def problems(self, settings: Settings) -> Problems:
         """(key, problem) for settings of the right type that this model still cannot use."""

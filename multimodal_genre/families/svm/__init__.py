@@ -40,6 +40,7 @@ class SVMFamily(Family):
     unit = "fit"
     length_setting = None
     files = (SETTINGS_FILE, ROWS_FILE)
+    watches_validation = False
 
     def embeddings(self, settings: SVMConfig) -> tuple[Embedding, ...]:
         return () if settings.pretrained is None else (settings.pretrained.embedding,)
