@@ -1,10 +1,11 @@
 """Fitting the support vector machine, and its genre probabilities.
 
 scikit-learn's RBF SVC separates the genres a pair at a time; its probabilities come from
-``CalibratedClassifierCV`` (a sigmoid per genre fitted on 5 folds of the training rows, then one SVC
-on all of them), the form scikit-learn advises since 1.9. Every column is standardised on the
-training rows and each block of columns divided by the root of its width, so the 57 feature columns
-weigh as much in the kernel's distance as 753 columns of a pooled activation.
+``CalibratedClassifierCV`` (one temperature for the softmax of its decision values, fitted on 5 folds
+of the training rows, then one SVC on all of them; scikit-learn advises it over ``probability=True``
+since 1.9, and a temperature keeps the machine's own ranking of the genres). Every column is
+standardised on the training rows and each block of columns divided by the root of its width, so the
+57 feature columns weigh as much in the kernel's distance as 753 columns of a pooled activation.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def columns(settings: SVMConfig, tracks: Tracks) -> tuple[np.ndarray, list[int]]
 
 
 def fit_machine(settings: SVMConfig, tracks: Tracks, labels: np.ndarray, seed: int) -> KernelMachine:
+    """The machine fitted on ``tracks``, their columns standardised and weighed on those tracks alone."""
     values, widths = columns(settings, tracks)
     centre, scale = values.mean(axis=0), _scales(values, widths)
     rows = (values - centre) / scale
