@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -40,9 +41,29 @@ class Embedding:
         return "_".join((self.network, weights, *self.activations, *spaced))
 
     @property
+    def blocks(self) -> list[int]:
+        """The widths of a track's values, block by block: each activation's mean over the patches,
+        then each one's max."""
+        return [ACTIVATIONS[self.network][name] for name in self.activations] * 2
+
+    @property
     def width(self) -> int:
-        """Values per track: each activation's mean and max over the patches."""
-        return 2 * sum(ACTIVATIONS[self.network][name] for name in self.activations)
+        """Values per track."""
+        return sum(self.blocks)
+
+
+def network_of(name: str) -> Literal["musicnn", "vgg"]:
+    """The network a config's backbone name means: ``musicnn_vgg`` is the VGG, ``musicnn`` musicnn."""
+    return "vgg" if name == "musicnn_vgg" else "musicnn"
+
+
+def view_problems(network: str, activations: tuple[str, ...], patches: int | None) -> Iterator[tuple[str, str]]:
+    """(key, problem) for a view's activations and patches that ``network`` cannot give."""
+    known = ACTIVATIONS[network]
+    if not activations or any(name not in known for name in activations):
+        yield "activations", f"must list some of {', '.join(known)}, got {list(activations)}"
+    if patches is not None and patches < 1:
+        yield "patches", f"must be at least 1 (null: every whole patch), got {patches}"
 
 
 def checkpoint_id(prefix: str) -> str:

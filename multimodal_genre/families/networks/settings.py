@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from multimodal_genre.musicnn import ACTIVATIONS, Embedding
+from multimodal_genre.musicnn import Embedding, network_of, view_problems
 from multimodal_genre.settings import Problems, Settings
 
 
@@ -145,7 +145,7 @@ class MusicBackboneConfig(Settings):
 
     @property
     def network(self) -> Literal["musicnn", "vgg"]:
-        return "vgg" if self.name == "musicnn_vgg" else "musicnn"
+        return network_of(self.name)
 
     def problems(self) -> Problems:
         if not self.weights:
@@ -168,13 +168,9 @@ class PretrainedBranchConfig(Settings):
     patches: int | None = None
 
     def problems(self) -> Problems:
-        known = ACTIVATIONS[self.backbone.network]
-        if not self.activations or any(name not in known for name in self.activations):
-            yield "activations", f"must list some of {', '.join(known)}, got {list(self.activations)}"
+        yield from view_problems(self.backbone.network, self.activations, self.patches)
         yield from _widths("widths", self.widths)
         yield from _rate("dropout", self.dropout)
-        if self.patches is not None and self.patches < 1:
-            yield "patches", f"must be at least 1 (null: every whole patch), got {self.patches}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,8 +4,9 @@ scikit-learn's RBF SVC separates the genres a pair at a time; its probabilities 
 ``CalibratedClassifierCV`` (one temperature for the softmax of its decision values, fitted on 5 folds
 of the training rows, then one SVC on all of them; scikit-learn advises it over ``probability=True``
 since 1.9, and a temperature keeps the machine's own ranking of the genres). Every column is
-standardised on the training rows and each block of columns divided by the root of its width, so the
-57 feature columns weigh as much in the kernel's distance as 753 columns of a pooled activation.
+standardised on the training rows and each block of columns divided by the root of its number of
+varying columns (``_scales``), so the 57 feature columns weigh as much in the kernel's distance as
+the hundreds of a pooled activation.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from multimodal_genre.data import GENRES, VARIANCE_COLUMNS, GenreDataset, Split,
 from multimodal_genre.errors import RunError
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.svm.settings import SVMConfig
-from multimodal_genre.musicnn import ACTIVATIONS
 from multimodal_genre.seen import Seen
 
 CALIBRATION_FOLDS = 5
@@ -52,9 +52,8 @@ def columns(settings: SVMConfig, tracks: Tracks) -> tuple[np.ndarray, list[int]]
     blocks = [features]
     if settings.pretrained is not None:
         view = settings.pretrained.embedding
-        widths = [ACTIVATIONS[view.network][name] for name in view.activations] * 2  # the means, then the maxima
         pooled = np.asarray(tracks.embeddings[view.key], dtype=np.float64)
-        blocks += np.split(pooled, np.cumsum(widths)[:-1], axis=1)
+        blocks += np.split(pooled, np.cumsum(view.blocks)[:-1], axis=1)
     return np.hstack(blocks), [block.shape[1] for block in blocks]
 
 

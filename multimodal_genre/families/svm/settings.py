@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from multimodal_genre.musicnn import ACTIVATIONS, Embedding
+from multimodal_genre.musicnn import Embedding, network_of, view_problems
 from multimodal_genre.settings import Problems, Settings
 
 
@@ -21,17 +21,12 @@ class MusicViewConfig(Settings):
 
     @property
     def embedding(self) -> Embedding:
-        network = "vgg" if self.name == "musicnn_vgg" else "musicnn"
-        return Embedding(network, self.weights, self.activations, self.patches)
+        return Embedding(network_of(self.name), self.weights, self.activations, self.patches)
 
     def problems(self) -> Problems:
         if not self.weights:
             yield "weights", "must be msd, mtt or a checkpoint prefix, got an empty string"
-        known = ACTIVATIONS["vgg" if self.name == "musicnn_vgg" else "musicnn"]
-        if not self.activations or any(name not in known for name in self.activations):
-            yield "activations", f"must list some of {', '.join(known)}, got {list(self.activations)}"
-        if self.patches is not None and self.patches < 1:
-            yield "patches", f"must be at least 1 (null: every whole patch), got {self.patches}"
+        yield from view_problems(network_of(self.name), self.activations, self.patches)
 
 
 @dataclasses.dataclass(frozen=True)
