@@ -17,8 +17,8 @@ How the Kaggle files were made, as measured against the ten GTZAN clips in ``gen
   down of where today's ``specshow`` puts them (measured over the ten clips: mean absolute pixel
   difference in the plot box 0.2-0.5 of 255 with these offsets, 9-28 without).
 
-librosa is imported inside the functions that use it: it takes seconds to import, and most commands
-never touch audio.
+librosa, Matplotlib and pandas are imported inside the functions that use them: they take seconds to
+import, most commands never touch audio, and ``predict`` checks its audio files before any loads.
 """
 
 from __future__ import annotations
@@ -32,14 +32,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from PIL import Image
 
 from multimodal_genre import progress
-from multimodal_genre.data.builder import add_track, check_track, dataset_filenames
 from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES, IMAGE_SIZE
 from multimodal_genre.errors import AudioError, ConfigError, MultimodalGenreError
 
@@ -50,7 +46,7 @@ SINGLE_WINDOW_SECONDS = 31.0
 MIN_SECONDS = 5.0  # shorter audio has too few beats for a tempo and too few frames for a picture
 MAX_SECONDS = 3600.0  # an hour: 320 MB of mono samples, the most one file may take in memory
 BLOCK_SECONDS = 10  # audio read, mixed down and resampled this much at a time
-SHORT_SECONDS = 29.0  # shorter than a GTZAN clip: its picture is stretched in time, so warn
+SHORT_SECONDS = 29.0  # shorter than a GTZAN clip: its picture repeats it to a clip's length, so warn
 PAD_MODE = "reflect"
 FIGURE_INCHES, FIGURE_DPI = (6, 4), 72
 SUBPLOT_BOX = {"left": 0.125, "right": 0.9, "bottom": 0.125, "top": 0.88}
@@ -66,10 +62,9 @@ def load_audio(path: str | Path) -> np.ndarray:
     or the system's decoder can); an unreadable, empty, too short or too long file is an AudioError
     naming it."""
     path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: no such audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: the file is empty")
+    problem = file_problem(path)
+    if problem is not None:
+        raise AudioError(problem)
     try:
         with warnings.catch_warnings(), _native_stderr_silenced():
             warnings.simplefilter("ignore")  # librosa's fallback notices; a failure still raises
@@ -89,11 +84,21 @@ def load_audio(path: str | Path) -> np.ndarray:
     if seconds < SHORT_SECONDS:
         warnings.warn(
             ShortAudioWarning(
-                f"{path}: {seconds:.1f} s, shorter than GTZAN's 30 s clips; its spectrogram is stretched in time"
+                f"{path}: {seconds:.1f} s, shorter than GTZAN's 30 s clips; its picture repeats it to fill 30 s"
             ),
             stacklevel=2,
         )
     return samples
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be audio to read, as far as its place tells without reading it (a missing
+    or empty file); None where it is worth decoding."""
+    if not path.is_file():
+        return f"{path}: no such audio file"
+    if path.stat().st_size == 0:
+        return f"{path}: the file is empty"
+    return None
 
 
 def _check_length(path: Path, seconds: float) -> None:
@@ -183,6 +188,9 @@ def spectrogram_image(samples: np.ndarray) -> Image.Image:
     """The mel spectrogram drawn like the Kaggle ``images_original`` PNGs: 432x288 RGBA."""
     import librosa
     import librosa.display
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     power = librosa.feature.melspectrogram(y=samples, sr=SAMPLE_RATE, pad_mode=PAD_MODE)
     decibels = librosa.amplitude_to_db(power, ref=np.max)
@@ -222,18 +230,30 @@ class Extracted:
 
 
 def extract_audio(path: str | Path, every_window: bool = True) -> Extracted:
-    """Features and picture of each window of ``path`` (only the middle window if not ``every_window``)."""
+    """Features and picture of each window of ``path`` (only the middle window if not ``every_window``).
+    A window shorter than a clip is drawn repeated to a clip's length (``filled``); its feature row
+    is its own, whose means and variances do not depend on its length."""
     samples = load_audio(path)
     pieces = windows(samples)
     if not every_window:
         pieces = [pieces[len(pieces) // 2]]
+    drawn = [filled(piece) for piece in pieces]
     return Extracted(
         Path(path),
         len(samples) / SAMPLE_RATE,
-        [len(piece) for piece in pieces],
+        [len(piece) for piece in drawn],
         [feature_row(piece) for piece in pieces],
-        [spectrogram_image(piece) for piece in pieces],
+        [spectrogram_image(piece) for piece in drawn],
     )
+
+
+def filled(samples: np.ndarray) -> np.ndarray:
+    """Audio shorter than ``SHORT_SECONDS`` repeated to a clip's length (30 s), so that its picture
+    has GTZAN's time scale: drawn alone, 12 s would be stretched over the width of 30 s and every
+    rhythm and onset in it would look two and a half times slower to a network trained on GTZAN."""
+    if len(samples) >= SHORT_SECONDS * SAMPLE_RATE:
+        return samples
+    return np.resize(samples, int(WINDOW_SECONDS * SAMPLE_RATE))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,6 +268,8 @@ def extract(paths: Sequence[str | Path], out: str | Path, label: str = "") -> Ex
     features_30_sec.csv under its own file name, and its picture in images_original/<label>/. Audio
     longer than a clip gives its middle 30 s, one track per file, so that no song can sit on both
     sides of a split. A file that fails is reported and skipped; the others are still added."""
+    from multimodal_genre.data.builder import add_track, check_track, dataset_filenames
+
     out = Path(out)
     if label and label not in GENRES:
         raise ConfigError(f"label: unknown genre {label!r} (known: {', '.join(GENRES)})")

@@ -33,6 +33,11 @@ def say(*lines: str) -> None:
     print(wrap("\n".join(lines)), flush=True)
 
 
+def complain(text: str) -> None:
+    """Print an error or warning line to standard error, folded to 80 columns like the rest."""
+    print(wrap(text), file=sys.stderr, flush=True)
+
+
 class _Folded(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return wrap(super().format(record))

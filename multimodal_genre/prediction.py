@@ -24,8 +24,9 @@ from multimodal_genre.views import needed_views, with_views
 
 
 def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per track (all of ``dataset`` when ``tracks`` is None): its true and predicted genre
-    and the probability of each genre. Tracks are named ``blues.00000`` or ``blues.00000.wav``."""
+    """One row per track (all of ``dataset`` when ``tracks`` is None): its true and predicted genre,
+    whether the model saw it (trained on it or watched it for early stopping) and the probability of
+    each genre. Tracks are named ``blues.00000`` or ``blues.00000.wav``."""
     if tracks:
         position = {track: row for row, track in enumerate(dataset.track_ids)}
         wanted = [track.removesuffix(".wav") for track in tracks]
@@ -42,7 +43,41 @@ def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] |
             f"{run.directory}: the model takes {expected} images, the dataset gives {dataset.images.shape[1:]}"
         )
     probabilities = run.predict_proba(dataset.tracks(rows))
-    return predictions_table(dataset.track_ids[rows], dataset.labels[rows], probabilities)
+    table = predictions_table(dataset.track_ids[rows], dataset.labels[rows], probabilities)
+    table.insert(3, "seen", [track in run.seen.trained or track in run.seen.watched for track in table["track"]])
+    return table
+
+
+@dataclasses.dataclass(frozen=True)
+class Agreement:
+    """How many predictions of tracks whose genre is known, and what share of them were right."""
+
+    tracks: int
+    accuracy: float
+
+
+def agreement(table: pd.DataFrame) -> dict[str, Agreement]:
+    """The accuracy of a predictions table's rows whose true genre is known, apart for the tracks the
+    model never saw and those it saw (``seen``, where the table says): a model's score on its own
+    training tracks measures its memory, not its skill."""
+    known = table[table["true_genre"].isin(GENRES)]
+    parts = {"never seen": known[~known["seen"]], "seen in training": known[known["seen"]]} if "seen" in known else {}
+    parts = parts or {"known genre": known}
+    return {
+        name: Agreement(len(part), float((part["true_genre"] == part["predicted_genre"]).mean()))
+        for name, part in parts.items()
+        if len(part)
+    }
+
+
+def genre_of(path: Path) -> str:
+    """The genre an audio file's place says it is, as GTZAN lays its audio out
+    (``genres_original/blues/blues.00000.wav``): its folder's name or its name's first part, where
+    that is a genre; else ``""``."""
+    for candidate in (path.parent.name, path.name.split(".")[0]):
+        if candidate in GENRES:
+            return candidate
+    return ""
 
 
 def predict_one(
@@ -73,6 +108,19 @@ class AudioPrediction:
 
     def top(self, count: int = 3) -> list[tuple[str, float]]:
         return sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)[:count]
+
+
+def audio_table(found: Sequence[AudioPrediction]) -> pd.DataFrame:
+    """One row per scored file: its length, windows, the genre its place names (``genre_of``), the
+    predicted genre and each genre's probability."""
+    return pd.DataFrame(
+        [
+            {"file": str(item.path), "seconds": round(item.seconds, 2), "windows": item.windows}
+            | {"true_genre": genre_of(item.path), "predicted_genre": item.top(1)[0][0]}
+            | {f"p_{genre}": probability for genre, probability in item.probabilities.items()}
+            for item in found
+        ]
+    )
 
 
 def predict_audio(run: ModelRun, path: str | Path) -> AudioPrediction:

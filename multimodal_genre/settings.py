@@ -78,14 +78,21 @@ def read_yaml(path: Any, name: str) -> dict[str, Any]:
     try:
         content = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise ConfigError(f"{name}: invalid YAML{line}") from None
+        raise ConfigError(f"{name}: invalid YAML{_yaml_problem(error)}") from None
     if content is None:
         return {}
     if not isinstance(content, dict):
         raise ConfigError(f"{name}: the top level must be a mapping of sections, got {type(content).__name__}")
     return content
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """`` at line 3, column 7: mapping values are not allowed here``: where the parser stopped and why
+    (its last line, which the parser words as a sentence), as far as the error says."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    reason = " ".join(str(getattr(error, "problem", "") or "").split()).replace("'<stream end>'", "the end of the file")
+    return f"{where}: {reason}" if reason else where
 
 
 def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -63,6 +63,34 @@ def dataset_copy(synthetic_root: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(synthetic_root, tmp_path / "gtzan"))
 
 
+def unfolded(text: str) -> str:
+    """Printed text as one line with single spaces: lines folded at 80 columns read as written."""
+    return " ".join(text.split())
+
+
+def messages(stderr: str) -> list[str]:
+    """The command line's messages on standard error, each unfolded: a message starts with the
+    command's name and goes on over the lines indented beneath it (folded at 80 columns)."""
+    found: list[list[str]] = []
+    for line in stderr.splitlines():
+        if line.startswith("  ") and found:
+            found[-1].append(line)
+        else:
+            found.append([line])
+    return [" ".join(" ".join(lines).split()) for lines in found if lines[0].strip()]
+
+
+def one_error(stderr: str) -> str:
+    """The command's one error message (warnings aside), unfolded; it must print exactly one, no
+    traceback, and every line of it within 80 columns but for a word longer than that (a path)."""
+    assert "Traceback" not in stderr
+    errors = [message for message in messages(stderr) if message.startswith("multimodal-genre: error")]
+    assert len(errors) == 1, stderr
+    for line in stderr.splitlines():
+        assert len(line) <= 80 or len(line.split()[-1]) > 80 - len("multimodal-genre: error: "), line
+    return errors[0]
+
+
 def required_by_ci(variable: str, what: str) -> str:
     """The value of an environment variable naming an outside resource (the real data, a server):
     without it the test is skipped, except under CI=true, which always provides it."""

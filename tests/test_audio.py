@@ -16,7 +16,9 @@ from multimodal_genre.audio import (
     SAMPLE_RATE,
     ShortAudioWarning,
     extract,
+    extract_audio,
     feature_row,
+    filled,
     load_audio,
     spectrogram_image,
     windows,
@@ -25,6 +27,8 @@ from multimodal_genre.cli import main
 from multimodal_genre.data import load_dataset
 from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, FEATURES_CSV, PLOT_COLS, PLOT_ROWS
 from multimodal_genre.errors import AudioError
+
+from conftest import unfolded
 
 
 def music(seconds: float, pitch: float = 220.0, seed: int = 0) -> np.ndarray:
@@ -167,6 +171,21 @@ def test_a_file_that_cannot_be_used_is_one_line_naming_it(tmp_path, make, messag
     assert str(caught.value).startswith(str(path)) and "\n" not in str(caught.value)
 
 
+def test_audio_shorter_than_a_clip_is_drawn_repeated_to_a_clips_length_beside_its_own_features(tmp_path):
+    short = write_audio(tmp_path / "short.wav", 12.0)
+    with pytest.warns(ShortAudioWarning, match="its picture repeats it to fill 30 s"):
+        found = extract_audio(short)
+    with pytest.warns(ShortAudioWarning):
+        samples = load_audio(short)
+    drawn = filled(samples)
+    assert len(drawn) == found.lengths[0] == 30 * SAMPLE_RATE
+    assert np.array_equal(drawn[: len(samples)], samples) and np.array_equal(
+        drawn[len(samples) : 2 * len(samples)], samples
+    )
+    assert np.array_equal(np.asarray(found.images[0]), np.asarray(spectrogram_image(drawn)))
+    assert found.rows[0] == feature_row(samples)  # the clip's own features, not the repeated audio's
+
+
 def test_audio_shorter_than_a_clip_is_used_with_a_warning(tmp_path):
     with pytest.warns(ShortAudioWarning, match="12.0 s, shorter than GTZAN's 30 s clips"):
         load_audio(write_audio(tmp_path / "short.wav", 12.0))
@@ -179,15 +198,15 @@ def test_extract_writes_a_dataset_every_command_can_read(tmp_path, clip, config,
     broken.write_text("no audio here")
     assert main(["extract", clip, str(broken), other, "--out", str(out), "--label", "rock"]) == 2
     captured = capsys.readouterr()
-    assert f"error: {broken}: not readable as audio" in captured.err
+    assert f"error: {broken}: not readable as audio" in unfolded(captured.err)
     assert "Added 2 of 3 files" in captured.out
-    assert "other song.flac: 10.0 s, shorter than GTZAN's 30 s clips" in captured.err
+    assert "other song.flac: 10.0 s, shorter than GTZAN's 30 s clips" in unfolded(captured.err)
 
     raw = (out / FEATURES_CSV).read_bytes()
     assert raw.count(b"\r\n") == 3 and raw.split(b"\r\n")[0].decode().split(",") == list(CSV_COLUMNS)
     table = pd.read_csv(out / FEATURES_CSV)
     assert table["filename"].tolist() == ["song.wav", "other song.flac"] and (table["label"] == "rock").all()
-    assert table["length"].tolist() == [30 * SAMPLE_RATE, 10 * SAMPLE_RATE]
+    assert table["length"].tolist() == [30 * SAMPLE_RATE, 30 * SAMPLE_RATE]  # 10 s drawn repeated to a clip's 30 s
     assert (out / "images_original" / "rock" / "song.png").is_file()
     assert (out / "images_original" / "rock" / "other song.png").is_file()
 
@@ -241,7 +260,7 @@ def test_predict_scores_audio_files_and_names_the_ones_it_cannot(fused_run, clip
     lines = [line for line in captured.out.splitlines() if ": " in line and "Wrote" not in line]
     assert lines[0].startswith(f"{clip}: ") and lines[1].startswith(f"{long}: ")
     assert lines[1].endswith("(mean of 2 windows of 30 s)")
-    assert f"error: {empty}: the file is empty" in captured.err
+    assert f"error: {empty}: the file is empty" in unfolded(captured.err)
     scores = pd.read_csv(table)
     probabilities = scores.filter(like="p_")
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)

@@ -15,6 +15,8 @@ from multimodal_genre.families.networks.settings import TimeCropConfig
 from multimodal_genre.families.networks.training import MixupBatches
 from multimodal_genre.training import train_model
 
+from conftest import one_error
+
 SHAPE = (16, 64, 1)
 FEATURES = np.random.default_rng(0).normal(size=(30, 57)).astype("float32")
 
@@ -136,5 +138,4 @@ def test_bad_augmentation_settings_name_the_key(section, key, tmp_path, syntheti
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"models": {"cnn": section}}))
     assert main(["data", "summary", "--data", str(synthetic_root), "--config", str(path)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert key in error and "\n" not in error
+    assert key in one_error(capsys.readouterr().err)

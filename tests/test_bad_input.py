@@ -11,7 +11,7 @@ from multimodal_genre.data import load_dataset
 from multimodal_genre.data.layout import FEATURES_CSV, IMAGES_DIR, image_path
 from multimodal_genre.errors import DataError
 
-from conftest import read_csv_text, write_csv_text
+from conftest import one_error, read_csv_text, write_csv_text
 
 
 def edit_csv(root, change):
@@ -137,15 +137,12 @@ def test_cli_prints_one_line_and_exits_2(damaged, capsys):
     root, expected = damaged
     assert main(["data", "summary", "--data", str(root)]) == 2
     captured = capsys.readouterr()
-    errors = [line for line in captured.err.splitlines() if line.startswith("multimodal-genre: error:")]
-    assert len(errors) == 1 and expected in errors[0]
-    assert "Traceback" not in captured.err and captured.out == ""
+    assert expected in one_error(captured.err) and captured.out == ""
 
 
 def test_missing_dataset_folder_says_where_and_how_to_get_it(tmp_path, capsys):
     assert main(["data", "summary", "--data", str(tmp_path / "nowhere")]) == 2
-    error = capsys.readouterr().err.strip()
-    assert "\n" not in error
+    error = one_error(capsys.readouterr().err)
     assert f"{tmp_path / 'nowhere'} (from --data): no such dataset folder" in error
     assert "GTZAN Dataset - Music Genre Classification" in error
 
@@ -154,6 +151,6 @@ def test_bad_config_key_from_the_command_line(synthetic_root, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("data:\n  image:\n    hieght: 64\n")
     assert main(["data", "summary", "--data", str(synthetic_root), "--config", str(bad)]) == 2
-    error = capsys.readouterr().err.strip()
+    error = one_error(capsys.readouterr().err)
     expected = f"{bad}: unknown key 'data.image.hieght' (expected one of: color, crop, height, width)"
     assert error == f"multimodal-genre: error: {expected}"

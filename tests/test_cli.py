@@ -10,7 +10,7 @@ import pytest
 from multimodal_genre.cli import main
 from multimodal_genre.data.layout import FEATURES_CSV
 
-from conftest import TRACKS_PER_GENRE
+from conftest import TRACKS_PER_GENRE, messages, one_error, unfolded
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,11 +24,6 @@ def summary(capsys, *args):
     code = main(["data", "summary", *args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
-
-
-def unfolded(text: str) -> str:
-    """Printed text as one line with single spaces: lines folded at 80 columns read as written."""
-    return " ".join(text.split())
 
 
 def test_summary_reports_tracks_drops_duplicates_size_and_time(synthetic_root, capsys):
@@ -74,7 +69,7 @@ def test_missing_gtzan_dir_is_an_error_not_a_fallback(tmp_path, monkeypatch, cap
     monkeypatch.setenv("GTZAN_DIR", str(tmp_path / "elsewhere"))
     code, out, err = summary(capsys)
     assert code == 2 and out == ""
-    assert "elsewhere (from GTZAN_DIR): no such dataset folder" in err
+    assert "elsewhere (from GTZAN_DIR): no such dataset folder" in one_error(err)
 
 
 def test_data_gtzan_in_the_working_directory_is_the_default(
@@ -148,7 +143,7 @@ def test_a_training_command_prints_only_its_own_lines_and_says_what_it_trains_on
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines() == [
+    assert messages(result.stderr) == [
         f"multimodal-genre: warning: {synthetic_root / 'images_original'}: no image for 1 CSV row, left out: "
         f"jazz.{TRACKS_PER_GENRE // 2:05d}.wav"
     ]
@@ -193,6 +188,7 @@ def _imported_by(*argv: str) -> tuple[subprocess.CompletedProcess, set[str]]:
         (["compare", "--models", "fsued", "mlp"], "--models 'fsued': no such model; did you mean 'fused'?"),
         (["tune", "--model", "xgbost", "--trials", "1"], "--model 'xgbost': no such model; did you mean 'xgboost'?"),
         (["predict", "no-such-run"], "no-such-run: no such run folder"),
+        (["predict", ".", "no-such-song.mp3"], "no-such-song.mp3: no such audio file"),
     ],
 )
 def test_help_and_argument_errors_answer_before_any_heavy_library_loads(argv, message):
@@ -201,15 +197,15 @@ def test_help_and_argument_errors_answer_before_any_heavy_library_loads(argv, me
     if message is None:
         assert result.returncode == 0 and "compare" in result.stdout
     else:
-        error = result.stderr.strip().splitlines()[0]
+        error = one_error(result.stderr)
         assert result.returncode == 2 and error.startswith("multimodal-genre: error: ") and message in error
         assert "usage:" not in result.stderr  # one line, no usage block
 
 
 def test_a_data_folder_whose_child_holds_the_dataset_is_pointed_to(synthetic_root, capsys):
     assert main(["compare", "--models", "xgboost", "--data", str(synthetic_root.parent)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert error.endswith(f"did you mean {synthetic_root}, which holds the dataset?") and len(error.splitlines()) == 1
+    error = one_error(capsys.readouterr().err)
+    assert error.endswith(f"did you mean {synthetic_root}, which holds the dataset?")
 
 
 def test_a_config_error_comes_before_the_demo_banner(tmp_path, monkeypatch, capsys, no_gtzan_env):

@@ -10,7 +10,7 @@ import pytest
 from multimodal_genre.cli import main
 from multimodal_genre.config import load_config
 
-from conftest import FAST_CONFIG
+from conftest import FAST_CONFIG, one_error, unfolded
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,13 +29,34 @@ def test_train_writes_a_model_run_folder(trained_mlp):
     assert {"model.keras", "metrics.json", "predictions.csv", "run.json"} <= {p.name for p in trained_mlp.iterdir()}
 
 
-def test_predict_prints_probabilities_for_the_named_tracks(trained_mlp, synthetic_root, capsys):
-    assert (
-        main(["predict", str(trained_mlp), "--data", str(synthetic_root), "--tracks", "disco.00003", "rock.00007"]) == 0
-    )
+def test_predict_prints_a_table_within_80_columns_and_the_accuracy_apart_for_tracks_the_model_saw(
+    trained_mlp, synthetic_root, capsys
+):
+    saved = pd.read_csv(trained_mlp / "predictions.csv")  # test tracks: never seen
+    split = pd.read_csv(trained_mlp / "split.csv")
+    trained = split.loc[split["side"] == "train", "track"].tolist()[:3]
+    tracks = [*saved["track"][:2], *trained]
+    assert main(["predict", str(trained_mlp), "--data", str(synthetic_root), "--tracks", *tracks]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert lines[0].split() == ["track", "genre", "predicted", "p", "runner-up", "seen"]
+    assert [line.split()[0] for line in lines[1:6]] == tracks
+    assert [line.split()[-1] for line in lines[1:6]] == ["no", "no", "yes", "yes", "yes"]
+    assert lines[1].split()[2] == saved["predicted_genre"][0]
+    unseen = (saved["true_genre"][:2] == saved["predicted_genre"][:2]).mean()
+    assert f"Accuracy on the 2 tracks of known genre this model never saw: {unseen:.3f}" in captured.out
+    assert "Accuracy on the 3 tracks of known genre it trained on or watched" in unfolded(captured.out)
+    assert max(len(line) for line in lines) <= 80
+    assert "trained on synthetic data, not music" in unfolded(captured.err)
+
+
+def test_predict_prints_csv_when_asked(trained_mlp, synthetic_root, capsys):
+    tracks = ["disco.00003", "rock.00007"]
+    args = ["--data", str(synthetic_root), "--tracks", *tracks, "--format", "csv"]
+    assert main(["predict", str(trained_mlp), *args]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("track,true_genre,predicted_genre,p_blues,")
-    assert [line.split(",")[0] for line in lines[1:]] == ["disco.00003", "rock.00007"]
+    assert lines[0].startswith("track,true_genre,predicted_genre,seen,p_blues,")
+    assert [line.split(",")[0] for line in lines[1:]] == tracks
 
 
 def test_predict_writes_a_csv_file(trained_mlp, synthetic_root, tmp_path, capsys):
@@ -71,8 +92,7 @@ def test_compare_writes_the_comparison_and_prints_it(synthetic_root, tmp_path, c
 )
 def test_bad_arguments_are_one_line_errors(args, message, capsys, synthetic_root):
     assert main([*args, "--data", str(synthetic_root)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert error.startswith("multimodal-genre: error:") and message in error and "\n" not in error
+    assert message in one_error(capsys.readouterr().err)
 
 
 def test_existing_results_are_never_overwritten(synthetic_root, tmp_path, capsys):
@@ -80,7 +100,7 @@ def test_existing_results_are_never_overwritten(synthetic_root, tmp_path, capsys
     out.mkdir()
     (out / "notes.md").write_text("earlier results")
     assert main(["train", "--model", "xgboost", "--data", str(synthetic_root), "--out", str(out)]) == 2
-    assert "exists and is not an empty folder" in capsys.readouterr().err
+    assert "exists and is not an empty folder" in one_error(capsys.readouterr().err)
     assert [path.name for path in out.iterdir()] == ["notes.md"]
 
 

@@ -64,7 +64,8 @@ def test_integers_are_accepted_where_numbers_are_expected(tmp_path):
         ("models:\n  cnn:\n    training: {schedule: step}\n", "'models.cnn.training.schedule' must be one of plateau"),
         ("data: 5\n", "'data' must be a mapping"),
         ("- a\n- b\n", "the top level must be a mapping"),
-        ("data: [unclosed\n", "invalid YAML at line"),
+        ("data: [unclosed\n", "invalid YAML at line 2, column 1: expected ',' or ']', but got the end of the file"),
+        ("data:\n  cache: a: b\n", "invalid YAML at line 2, column 11: mapping values are not allowed here"),
     ],
 )
 def test_bad_config_names_the_file_and_key(tmp_path, text, expected):
@@ -89,6 +90,18 @@ def test_an_empty_file_means_all_defaults(tmp_path):
 def test_the_shipped_example_configs_load(name):
     config = load_config(Path(__file__).parent.parent / "configs" / name)
     assert config.models["fused"].image.backbone.name == "mobilenet_v2"
+
+
+def test_a_partial_backbone_mask_or_crop_takes_the_defaults_of_the_keys_it_leaves_out(tmp_path):
+    text = (
+        "models:\n  cnn:\n    image:\n      backbone: {name: mobilenet_v2}\n"
+        "      masking: {time_masks: 1}\n      time_crop: {width: 0.5}\n"
+    )
+    image = load_config(write(tmp_path, text)).models["cnn"].image
+    backbone = image.backbone
+    assert (backbone.name, backbone.weights, backbone.fine_tune_from) == ("mobilenet_v2", "imagenet", None)
+    assert (image.masking.time_masks, image.masking.frequency_masks, image.masking.time_width) == (1, 2, 0.1)
+    assert (image.time_crop.width, image.time_crop.test_crops) == (0.5, 5)
 
 
 def test_a_config_cannot_be_made_invalid_from_python(config):

@@ -96,7 +96,8 @@ def test_a_registered_family_runs_through_compare_predict_and_report(logreg, syn
 
     saved = pd.read_csv(out / "logreg" / "predictions.csv")
     capsys.readouterr()
-    assert main(["predict", str(out / "logreg"), "--data", str(synthetic_root), "--tracks", *saved["track"][:3]]) == 0
+    args = ["--data", str(synthetic_root), "--tracks", *saved["track"][:3], "--format", "csv"]
+    assert main(["predict", str(out / "logreg"), *args]) == 0
     again = pd.read_csv(io.StringIO(capsys.readouterr().out))
     columns = [f"p_{genre}" for genre in GENRES]
     np.testing.assert_allclose(again[columns].to_numpy(), saved[columns][:3].to_numpy(), atol=1e-4)

@@ -24,7 +24,7 @@ import yaml
 from multimodal_genre.cli import main
 from multimodal_genre.data.layout import FEATURES_CSV
 
-from conftest import FAST_CONFIG
+from conftest import FAST_CONFIG, messages
 
 FINISHED = "run.json"  # a run folder's completion marker, written last
 ERROR_130 = "multimodal-genre: interrupted"
@@ -76,11 +76,12 @@ def digests(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 def one_error_line(stderr: str) -> str:
-    """The package's error line (warnings aside); the command must print exactly one and no traceback."""
+    """The package's error message, unfolded (warnings aside); the command must print exactly one
+    and no traceback."""
     assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if line.startswith(("multimodal-genre: error", ERROR_130))]
-    assert len(lines) == 1, stderr
-    return lines[0]
+    found = [message for message in messages(stderr) if message.startswith(("multimodal-genre: error", ERROR_130))]
+    assert len(found) == 1, stderr
+    return found[0]
 
 
 def test_kill_9_in_the_middle_of_a_fold_then_resume_keeps_every_finished_run(synthetic_root, slow_config, tmp_path):

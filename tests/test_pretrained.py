@@ -117,6 +117,28 @@ def test_the_fused_model_gains_a_third_branch(small):
     assert np.mean(probabilities.argmax(axis=1) == dataset.labels[split.test]) > 0.3
 
 
+def test_a_view_scaled_by_blocks_weighs_each_block_the_same_and_reads_units_that_never_fire_as_0(small, tmp_path):
+    dataset, config = small
+    section = config.models["musicnn"]
+    branch = dataclasses.replace(section.pretrained, activations=("mean_pool", "max_pool"), scaling="blocks")
+    tuned = config.with_model("musicnn", dataclasses.replace(section, pretrained=branch))
+    dataset = with_views(dataset, tuned, ["musicnn"])
+    split = split_for(dataset, tuned.split)
+    trained = train_model("musicnn", tuned, dataset, split)
+    rows = dataset.embeddings[branch.embedding.key][split.train].astype(np.float32)
+    scaled = np.asarray(trained.model.get_layer("pretrained_standardised")(rows), dtype=np.float64)
+    blocks = np.split(scaled.var(axis=0), np.cumsum(branch.embedding.blocks)[:-1])
+    assert len(blocks) == 4 and np.allclose([block.sum() for block in blocks], blocks[0].sum(), rtol=1e-3)
+    never_fire = rows.std(axis=0) <= 1e-6 * rows.std(axis=0).max()
+    assert never_fire.any() and np.abs(scaled[:, never_fire]).max() < 1e-6
+    assert np.isclose(scaled.var(axis=0)[~never_fire].mean(), 1.0, rtol=0.05)  # the scale of column by column
+    probabilities = trained.predict_proba(dataset.tracks(split.test))
+    assert np.mean(probabilities.argmax(axis=1) == dataset.labels[split.test]) > 0.2
+    trained.save(tmp_path)
+    again = family("musicnn").predict_proba(family("musicnn").load(tmp_path), dataset.tracks(split.test))
+    np.testing.assert_allclose(again, probabilities, atol=1e-6)
+
+
 def test_a_saved_pretrained_model_predicts_pictures_and_audio_by_the_picture_route(
     small_root, config_file, warm_cache, tmp_path, capsys, monkeypatch
 ):
@@ -126,7 +148,8 @@ def test_a_saved_pretrained_model_predicts_pictures_and_audio_by_the_picture_rou
     assert main(["train", "--model", "musicnn", *common, "--out", str(run_dir)]) == 0
     assert calls == []  # the view the module computed once, from the cache
     capsys.readouterr()
-    assert main(["predict", str(run_dir), "--data", str(small_root), "--tracks", "blues.00001", "rock.00003"]) == 0
+    args = ["--data", str(small_root), "--tracks", "blues.00001", "rock.00003", "--format", "csv"]
+    assert main(["predict", str(run_dir), *args]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert table["track"].tolist() == ["blues.00001", "rock.00003"]
     audio = tmp_path / "tone.wav"

@@ -31,6 +31,8 @@ from multimodal_genre.report.sources import groups_of, read_sources
 from multimodal_genre.search import load_search
 from multimodal_genre.tuning import tune
 
+from conftest import one_error
+
 
 @pytest.fixture(scope="module")
 def crossval(tmp_path_factory, fast_dataset, fast_config):
@@ -241,8 +243,8 @@ def test_bad_folders_are_refused_before_anything_is_written(damage, message, com
     damage(run)
     out = tmp_path / "out"
     assert main(["report", str(comparison.directory), str(run), "--out", str(out)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert len(error.splitlines()) == 1 and message in error and str(run) in error
+    error = one_error(capsys.readouterr().err)
+    assert message in error and str(run) in error
     assert not out.exists()
 
 

@@ -2,15 +2,14 @@
 subcommands to the parser and handling them.
 
 Errors caused by the user's input (MultimodalGenreError) and by the system (a full disk, a folder
-it may not write) print as one line and exit with status 2; Ctrl-C prints one line and exits with
-status 130, with what finished saved; anything else is a bug and keeps its traceback. The package's log
-lines print to standard output.
+it may not write) print as one message, folded to 80 columns, and exit with status 2; Ctrl-C prints
+one line and exits with status 130, with what finished saved; anything else is a bug and keeps its
+traceback. The package's log lines print to standard output.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
 from collections.abc import Sequence
 
@@ -31,13 +30,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return args.handler(args)
         except MultimodalGenreError as error:
-            print(f"{PROG}: error: {error}", file=sys.stderr)
+            log.complain(f"{PROG}: error: {error}")
             return 2
         except OSError as error:
-            print(f"{PROG}: error: {_system_error(error)}", file=sys.stderr)
+            log.complain(f"{PROG}: error: {_system_error(error)}")
             return 2
         except KeyboardInterrupt:
-            print(f"{PROG}: interrupted; the runs that finished are saved", file=sys.stderr)
+            log.complain(f"{PROG}: interrupted; the runs that finished are saved")
             return 130
 
 
@@ -59,5 +58,5 @@ def _system_error(error: OSError) -> str:
 
 
 def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
-    """One line per warning, without the source line Python shows by default."""
-    print(f"{PROG}: warning: {message}", file=sys.stderr)
+    """One warning, folded to 80 columns, without the source line Python shows by default."""
+    log.complain(f"{PROG}: warning: {message}")

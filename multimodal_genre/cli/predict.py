@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,8 @@ from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.files import write_csv, writing_into
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from multimodal_genre.runs import ModelRun
 
 
@@ -36,7 +39,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--tracks", nargs="+", metavar="TRACK", help="tracks to score, e.g. blues.00000 (default: all)"
     )
-    predict.add_argument("--out", type=Path, help="CSV file to write (default: standard output)")
+    predict.add_argument("--out", type=Path, help="CSV file to write (default: a table on standard output)")
+    predict.add_argument(
+        "--format",
+        choices=["table", "csv"],
+        default="table",
+        help="standard output's form without --out: a table within 80 columns (default) or CSV",
+    )
     predict.set_defaults(handler=predict_genres)
 
     extract = commands.add_parser(
@@ -51,35 +60,45 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def predict_genres(args: argparse.Namespace) -> int:
+    """Everything that can be checked without TensorFlow is checked first: the run folder, then
+    each audio file's place."""
     if args.audio and (args.data or args.tracks):
         raise ConfigError("predict scores either AUDIO files or a dataset's tracks (--data, --tracks), not both")
-    if not args.run.is_dir():  # said before TensorFlow loads
+    if not args.run.is_dir():
         raise RunError(f"{args.run}: no such run folder")
-    from multimodal_genre.prediction import predict_tracks
+    from multimodal_genre.audio import file_problem
+
+    problems = {path: file_problem(path) for path in args.audio}
+    for problem in filter(None, problems.values()):
+        log.complain(f"{PROG}: error: {problem}")
+    audio = [path for path, problem in problems.items() if problem is None]
+    if args.audio and not audio:
+        return 2
     from multimodal_genre.runs import load_model_run
 
     load_keras()  # before a saved network loads, so that it loads quietly
     run = load_model_run(args.run)
+    if run.record.dataset.synthetic:
+        warnings.warn(
+            f"{args.run}: trained on synthetic data, not music; its genres say nothing about real audio",
+            stacklevel=1,
+        )
     if args.audio:
-        return _predict_audio(run, args.audio, args.out)
+        return _predict_audio(run, audio, args) or (2 if len(audio) < len(args.audio) else 0)
+    from multimodal_genre.prediction import predict_tracks
+
     source = data_source(args.data)
     source.announce(sys.stderr)
     table = predict_tracks(run, source.load(run.config), args.tracks)
-    if args.out is None:
-        table.to_csv(sys.stdout, index=False, float_format="%.4f")
-    else:
-        write_csv(args.out, table, index=False)
-        log.say(f"Wrote {len(table)} predictions to {args.out}")
+    _show(table, "track", args)
     return 0
 
 
-def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> int:
-    """The top genres of each file as it is scored (the running output is the progress); a file that
-    fails is named at once and skipped."""
-    import pandas as pd
-
+def _predict_audio(run: ModelRun, paths: Sequence[Path], args: argparse.Namespace) -> int:
+    """The top genres of each file as it is scored (the running output is the progress), then the
+    table; a file that fails is named at once and skipped (status 2)."""
     from multimodal_genre.audio import for_each_file
-    from multimodal_genre.prediction import AudioPrediction, predict_audio
+    from multimodal_genre.prediction import AudioPrediction, audio_table, predict_audio
 
     def score(path: Path) -> AudioPrediction:
         found = predict_audio(run, path)
@@ -88,22 +107,68 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], out: Path | None) -> in
         print(f"{path}: {top}{spread}", flush=True)  # one line per file, as data: never folded
         return found
 
-    def report(error: str) -> None:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-
-    found, errors = for_each_file(paths, score, on_error=report)
-    if out is not None and found:
-        table = pd.DataFrame(
-            [
-                {"file": str(item.path), "seconds": round(item.seconds, 2), "windows": item.windows}
-                | {"predicted_genre": item.top(1)[0][0]}
-                | {f"p_{genre}": probability for genre, probability in item.probabilities.items()}
-                for item in found
-            ]
-        )
-        write_csv(out, table, index=False)
-        log.say(f"Wrote {len(table)} predictions to {out}")
+    found, errors = for_each_file(paths, score, on_error=lambda error: log.complain(f"{PROG}: error: {error}"))
+    if found:
+        _show(audio_table(found), "file", args)
     return 2 if errors else 0
+
+
+def _show(table: pd.DataFrame, name: str, args: argparse.Namespace) -> None:
+    """The predictions as CSV (into ``--out``, or on standard output with ``--format csv``), or as a
+    table within 80 columns; then their accuracy where the true genres are known."""
+    from multimodal_genre.prediction import agreement
+
+    if args.out is not None:
+        write_csv(args.out, table, index=False)
+        log.say(f"Wrote {len(table)} predictions to {args.out}")
+    elif args.format == "csv":
+        table.to_csv(sys.stdout, index=False, float_format="%.4f")
+        return
+    else:
+        print(readable(table, name), flush=True)
+    for part, found in agreement(table).items():
+        log.say(f"Accuracy on the {found.tracks} tracks of known genre {_which(part)}: {found.accuracy:.3f}")
+
+
+def _which(part: str) -> str:
+    if part == "never seen":
+        return "this model never saw"
+    if part == "seen in training":
+        return "it trained on or watched (its memory, not its skill)"
+    return "(named by their folder or file name)"
+
+
+def readable(table: pd.DataFrame, name: str) -> str:
+    """A predictions table as text within 80 columns: each row's name, true genre where known, the
+    predicted genre and its probability, the runner-up, and whether the model saw the track."""
+    import numpy as np
+    import pandas as pd
+
+    probabilities = table.filter(like="p_").rename(columns=lambda column: column.removeprefix("p_"))
+    ranked = np.argsort(-probabilities.to_numpy(), axis=1)
+    genres = probabilities.columns.to_numpy()
+    rows = range(len(table))
+    shown = pd.DataFrame(
+        {
+            name: [_short(str(value)) for value in table[name]],
+            "genre": table["true_genre"].fillna("") if "true_genre" in table else "",
+            "predicted": genres[ranked[:, 0]],
+            "p": [f"{probabilities.iat[row, ranked[row, 0]]:.2f}" for row in rows],
+            "runner-up": [f"{genres[ranked[row, 1]]} {probabilities.iat[row, ranked[row, 1]]:.2f}" for row in rows],
+        }
+    )
+    if "seen" in table:
+        shown["seen"] = np.where(table["seen"], "yes", "no")
+    widths = [max(len(column), *(len(str(value)) for value in shown[column])) for column in shown]
+    lines = [shown.columns, *shown.itertuples(index=False)]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def _short(text: str, width: int = 30) -> str:
+    """``text`` cut to ``width`` characters from its end (a file's name outlasts its folders)."""
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
 
 
 def extract_audio(args: argparse.Namespace) -> int:
@@ -114,7 +179,7 @@ def extract_audio(args: argparse.Namespace) -> int:
     for note in result.notes:
         log.say(note)
     for error in result.errors:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        log.complain(f"{PROG}: error: {error}")
     log.say(
         f"Added {len(result.images)} of {len(args.audio)} files to {args.out} "
         f"({FEATURES_CSV} and images_original/{args.label or ''})"

@@ -38,6 +38,7 @@ from multimodal_genre.families.networks.settings import (
     TabularBranchConfig,
     TimeCropConfig,
 )
+from multimodal_genre.scaling import block_scales
 
 IMAGE_INPUT = "image"
 FEATURES_INPUT = "features"
@@ -144,9 +145,7 @@ def pretrained_branch(
     the clip, standardised on ``training_rows`` only; fine-tuned, the view is the clip's patches and
     the network runs here, its activations pooled the same way."""
     if config.backbone.fine_tune_from is None:
-        standardise = layers.Normalization(name="pretrained_standardised")
-        standardise.adapt(np.asarray(training_rows, dtype=np.float32))
-        x = standardise(view)
+        x = _standardised(view, config, np.asarray(training_rows, dtype=np.float64))
     else:
         per_patch = layers.TimeDistributed(music_network(config), name="pretrained_network")(view)
         pooled = [layers.GlobalAveragePooling1D(name="pretrained_mean")(per_patch)]
@@ -156,6 +155,22 @@ def pretrained_branch(
         x = dense(width, "relu", seed, f"pretrained_dense{index}")(x)
         x = dropout(config.dropout, seed, f"pretrained_dropout{index}")(x)
     return x
+
+
+def _standardised(view: keras.KerasTensor, config: PretrainedBranchConfig, rows: np.ndarray) -> keras.KerasTensor:
+    """The frozen view standardised on the training ``rows``: column by column, or block by block as
+    the SVM reads it (a column that never varies reads as 0), its varying columns at unit variance
+    on average, as column by column, so the dense layer above starts at the same scale either way."""
+    if config.scaling == "columns":
+        standardise = layers.Normalization(name="pretrained_standardised")
+        standardise.adapt(rows.astype(np.float32))
+        return standardise(view)
+    blocks = config.embedding.blocks
+    scale = block_scales(rows, blocks)
+    varying = np.isfinite(scale)
+    scale = scale / np.sqrt(varying.sum() / len(blocks))
+    variance = np.where(varying, scale**2, np.finfo(np.float32).max)  # a column that never varies: divided to 0
+    return layers.Normalization(mean=rows.mean(axis=0), variance=variance, name="pretrained_standardised")(view)
 
 
 def tabular_branch(

@@ -29,14 +29,16 @@ def _widths(name: str, widths: tuple[int, ...]) -> Problems:
 
 @dataclasses.dataclass(frozen=True)
 class BackboneConfig(Settings):
-    """A keras.applications network in place of the convolution blocks: transfer learning."""
+    """A keras.applications network in place of the convolution blocks: transfer learning. Its
+    default in the config is null, so a mapping that names only some keys (``{name: mobilenet_v2}``)
+    takes the defaults below for the others: ImageNet weights, frozen."""
 
     name: Literal["mobilenet_v2", "efficientnet_b0", "resnet50", "xception"]
     # "imagenet" (a file for this network in $MULTIMODAL_GENRE_WEIGHTS, else Keras downloads it),
     # the path of a weights file of the network without its top, or null for a random start.
-    weights: str | None
+    weights: str | None = "imagenet"
     # null: the backbone is frozen; a layer name: that layer and every later one train; "all": all train.
-    fine_tune_from: str | None
+    fine_tune_from: str | None = None
 
     def problems(self) -> Problems:
         if self.weights == "":
@@ -51,10 +53,10 @@ class MaskingConfig(Settings):
     zero, each as wide as a random share of the image up to its ``*_width``, so the network cannot lean
     on any one moment or pitch band."""
 
-    time_masks: int
-    time_width: float  # at most this fraction of the width per band
-    frequency_masks: int
-    frequency_width: float  # at most this fraction of the height per band
+    time_masks: int = 2
+    time_width: float = 0.1  # at most this fraction of the width per band
+    frequency_masks: int = 2
+    frequency_width: float = 0.1  # at most this fraction of the height per band
 
     def problems(self) -> Problems:
         for name in ("time_masks", "frequency_masks"):
@@ -70,7 +72,7 @@ class TimeCropConfig(Settings):
     averaged: a genre is heard in any few seconds of a clip, so each clip yields many examples."""
 
     width: float  # of the clip's width, e.g. 0.33
-    test_crops: int  # windows averaged at prediction time, first and last at the clip's ends
+    test_crops: int = 5  # windows averaged at prediction time, first and last at the clip's ends
 
     def problems(self) -> Problems:
         if not 0.0 < self.width < 1.0:
@@ -166,6 +168,18 @@ class PretrainedBranchConfig(Settings):
     # 3 s patches of a clip the network reads: null, every whole one (10 of a 30 s clip); a number, that
     # many evenly spaced (a quicker pass over the pictures).
     patches: int | None = None
+    # How a frozen view is standardised on the training rows: columns, each column to unit variance;
+    # blocks, as the SVM reads it (``scaling.py``): each block of columns (an activation's mean or max
+    # over the patches) weighing the same, units that never fire read as 0.
+    scaling: Literal["columns", "blocks"] = "columns"
+
+    @property
+    def embedding(self) -> Embedding:
+        """The view of the tracks this branch reads: computed once where the network is frozen, the
+        clip's patches where it is fine-tuned inside the model."""
+        backbone = self.backbone
+        trainable = backbone.fine_tune_from is not None
+        return Embedding(backbone.network, backbone.weights, self.activations, self.patches, trainable)
 
     def problems(self) -> Problems:
         yield from view_problems(self.backbone.network, self.activations, self.patches)
@@ -263,8 +277,4 @@ class NetworkConfig(Settings):
 
     def embeddings(self) -> tuple[Embedding, ...]:
         """The pre-trained view of the tracks its music branch reads, if it has one."""
-        if self.pretrained is None:
-            return ()
-        branch, backbone = self.pretrained, self.pretrained.backbone
-        trainable = backbone.fine_tune_from is not None
-        return (Embedding(backbone.network, backbone.weights, branch.activations, branch.patches, trainable),)
+        return () if self.pretrained is None else (self.pretrained.embedding,)

@@ -5,7 +5,7 @@ scikit-learn's RBF SVC separates the genres a pair at a time; its probabilities 
 of the training rows, then one SVC on all of them; scikit-learn advises it over ``probability=True``
 since 1.9, and a temperature keeps the machine's own ranking of the genres). Every column is
 standardised on the training rows and each block of columns divided by the root of its number of
-varying columns (``_scales``), so the 57 feature columns weigh as much in the kernel's distance as
+varying columns (``scaling.py``), so the 57 feature columns weigh as much in the kernel's distance as
 the hundreds of a pooled activation.
 """
 
@@ -25,10 +25,10 @@ from multimodal_genre.data import GENRES, VARIANCE_COLUMNS, GenreDataset, Split,
 from multimodal_genre.errors import RunError
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.families.svm.settings import SVMConfig
+from multimodal_genre.scaling import block_scales
 from multimodal_genre.seen import Seen
 
 CALIBRATION_FOLDS = 5
-NOISE = 1e-6
 
 
 @dataclasses.dataclass
@@ -38,7 +38,7 @@ class KernelMachine:
     settings: SVMConfig
     seed: int
     centre: np.ndarray  # each column's mean over the training rows
-    scale: np.ndarray  # each column's divisor (``_scales``)
+    scale: np.ndarray  # each column's divisor (``scaling.block_scales``)
     rows: np.ndarray  # the training rows, centred and scaled
     labels: np.ndarray
     classifier: CalibratedClassifierCV
@@ -60,21 +60,9 @@ def columns(settings: SVMConfig, tracks: Tracks) -> tuple[np.ndarray, list[int]]
 def fit_machine(settings: SVMConfig, tracks: Tracks, labels: np.ndarray, seed: int) -> KernelMachine:
     """The machine fitted on ``tracks``, their columns standardised and weighed on those tracks alone."""
     values, widths = columns(settings, tracks)
-    centre, scale = values.mean(axis=0), _scales(values, widths)
+    centre, scale = values.mean(axis=0), block_scales(values, widths)
     rows = (values - centre) / scale
     return KernelMachine(settings, seed, centre, scale, rows, labels, calibrated_svc(settings, rows, labels, seed))
-
-
-def _scales(values: np.ndarray, widths: list[int]) -> np.ndarray:
-    """Each column's divisor: its spread times the root of the number of varying columns in its block.
-    A column that varies less than ``NOISE`` of its block's most varied one (a unit of the network that
-    never fires: its values differ in the last bits only) gets an infinite divisor and reads as 0;
-    standardised, its rounding noise would weigh as much as a real feature."""
-    divisors = []
-    for spread in np.split(values.std(axis=0), np.cumsum(widths)[:-1]):
-        varying = spread > NOISE * spread.max(initial=0.0)
-        divisors.append(np.where(varying, spread * np.sqrt(max(int(varying.sum()), 1)), np.inf))
-    return np.concatenate(divisors)
 
 
 def calibrated_svc(settings: SVMConfig, rows: np.ndarray, labels: np.ndarray, seed: int) -> CalibratedClassifierCV:
