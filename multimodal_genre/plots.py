@@ -24,16 +24,22 @@ MODEL_SHADES = {
     "cnn": ("#1f77b4", "#aec7e8", "#0f3d66", "#5fa2dd", "#08223d"),
     "mlp": ("#2ca02c", "#98df8a", "#145214", "#5cc85c", "#0b2e0b"),
     "xgboost": ("#ff7f0e", "#ffbb78", "#a34d00", "#ffa040", "#5c2b00"),
+    "musicnn": ("#9467bd", "#c5b0d5", "#4f2d7a", "#b08fd6", "#2a1745"),
+    "svm": ("#8c564b", "#c49c94", "#4e2c25", "#b07a6e", "#2b1713"),
+    "stack": ("#e377c2", "#f7b6d2", "#9c2f7d", "#ee9ad5", "#5a1a48"),
 }
 MODEL_COLORS = {model: shades[0] for model, shades in MODEL_SHADES.items()}
+# A model of a family registered outside the package takes the first of these no model has yet.
+SPARE_COLORS = ("#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#843c39")
 OTHER_COLOR = "#7f7f7f"
 
 
-def plot_confusion(path: Path, counts: np.ndarray, title: str, shares: bool = True) -> None:
-    """Counts and (with ``shares``) row-normalised shares side by side: rows are true genres."""
-    panels = [(counts, "d", "counts")]
-    if shares:
-        panels.append((counts / np.maximum(counts.sum(axis=1, keepdims=True), 1), ".2f", "share of row"))
+def plot_confusion(path: Path, counts: np.ndarray, title: str, shown: tuple[str, ...] = ("counts", "shares")) -> None:
+    """Counts and row-normalised shares (each true genre's tracks, predicted as each genre), side by
+    side or the ``shown`` one alone: rows are true genres."""
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    choices = {"counts": (counts, "d", "counts"), "shares": (shares, ".2f", "share of each true genre")}
+    panels = [choices[name] for name in shown]
     figure = Figure(figsize=(7.5 * len(panels), 6.5), layout="constrained")
     for axes, (matrix, fmt, name) in zip(np.atleast_1d(figure.subplots(1, len(panels))), panels, strict=True):
         ConfusionMatrixDisplay(matrix, display_labels=list(GENRES)).plot(

@@ -4,6 +4,7 @@ checked against the run folders' own numbers and, in a real headless Chromium, a
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import json
@@ -11,6 +12,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
@@ -18,6 +20,7 @@ import optuna
 import pandas as pd
 import pytest
 from PIL import Image
+from scipy import stats
 
 from multimodal_genre.cli import main
 from multimodal_genre.comparison import run_comparison
@@ -26,7 +29,10 @@ from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.recipes import load_recipe
 from multimodal_genre.report import write_report
 from multimodal_genre.report.browser import check_in_browser, find_chromium
+from multimodal_genre.report.calibration import reliability
 from multimodal_genre.report.figures import entry_colors
+from multimodal_genre.report.mistakes import THUMBNAIL, confident_mistakes
+from multimodal_genre.report.paired import bootstrap_interval, corrected_t_test, paired_table
 from multimodal_genre.report.sources import groups_of, read_sources
 from multimodal_genre.search import load_search
 from multimodal_genre.tuning import tune
@@ -72,8 +78,10 @@ def _rows(page: str, label: str, caption: str = "") -> list[list[str]]:
 
 def test_the_page_is_self_contained(report):
     page = report.html.read_text()
-    sources = re.findall(r'(?:src|href)="([^"]*)"', page)
+    sources = re.findall(r'src="([^"]*)"', page)
     assert sources and all(source.startswith("data:image/png;base64,") for source in sources)
+    links = re.findall(r'href="([^"]*)"', page)  # the contents: links within the page only
+    assert links and all(link[1:] in re.findall(r'<h2 id="([^"]*)"', page) for link in links)
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert "default-src 'none'" in page  # the browser itself refuses any request
     # Every figure is embedded whole, and every embedded image is a PNG that decodes.
@@ -81,7 +89,7 @@ def test_the_page_is_self_contained(report):
     assert set(embedded) == {path.read_bytes() for path in report.figures}
     assert len(embedded) == len(report.figures) + 1  # the summary shows the first scores chart again
     for data in embedded:
-        assert Image.open(io.BytesIO(data)).size[0] > 300
+        assert Image.open(io.BytesIO(data)).size[0] >= THUMBNAIL[0]
 
 
 def test_markdown_has_the_same_tables_and_links_every_figure(report, comparison):
@@ -94,14 +102,14 @@ def test_markdown_has_the_same_tables_and_links_every_figure(report, comparison)
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert {report.markdown.parent / link for link in links} == set(report.figures)
     page = report.html.read_text()
-    for heading in re.findall(r"<h[23]>(.*?)</h[23]>", page):
+    for heading in re.findall(r"<h[23][^>]*>(.*?)</h[23]>", page):
         assert html.unescape(heading) in text
 
 
 def test_synthetic_runs_are_flagged_at_the_top(report):
     page = report.html.read_text()
     banner = page.index('class="banner"')
-    assert banner < page.index("<h2>") and "SYNTHETIC DATA" in page[banner : banner + 200]
+    assert banner < page.index("<h2") and "SYNTHETIC DATA" in page[banner : banner + 200]
     assert report.markdown.read_text().splitlines()[2].startswith("> **SYNTHETIC DATA")
     assert report.synthetic
 
@@ -257,14 +265,16 @@ def test_a_comparison_fold_points_to_its_runs_and_no_report_folder_is_left(cross
 
 def test_the_report_opens_with_the_answer_and_ends_with_provenance(report, comparison):
     page = report.html.read_text()
-    headings = re.findall(r"<h2>(.*?)</h2>", page)
+    headings = re.findall(r"<h2[^>]*>(.*?)</h2>", page)
     assert headings[0] == "Summary" and headings[-1] == "Appendix: data, runs and versions"
-    summary = page[page.index("<h2>Summary</h2>") : page.index("<h2>", page.index("<h2>Summary</h2>") + 1)]
+    assert page.index("Contents") < page.index('<h2 id="summary">Summary</h2>')  # a table of contents first
+    start = page.index('<h2 id="summary">Summary</h2>')
+    summary = page[start : page.index("<h2", start + 1)]
     holdout = pd.read_csv(comparison.directory / "comparison.csv", index_col=0)
     best = holdout["macro_f1"].idxmax()
     assert f"best {best}, macro-F1 {holdout.loc[best, 'macro_f1']:.3f}" in summary
     assert "fusion (fused)" in summary and "weakest genres" in summary and "<img" in summary
-    assert page.index("Package and library versions") > page.index("<h2>Configs</h2>")
+    assert page.index("Package and library versions") > page.index('<h2 id="configs">Configs</h2>')
 
 
 def test_every_config_change_is_shown_a_null_included(report):
@@ -293,7 +303,7 @@ def test_the_report_renders_in_a_real_browser(chromium, report):
     check = check_in_browser(report.html, report.html.parent / "screenshot.png")
     assert check.problems == []
     assert len(check.images) == len(report.figures) + 1  # the summary shows the first scores chart again
-    assert all(image["width"] > 300 for image in check.images)
+    assert all(image["width"] >= THUMBNAIL[0] for image in check.images)
     page = report.html.read_text()
     assert len(check.tables) == page.count("<table>") and min(check.tables) >= 2
     assert check.text.startswith("multimodal_genre report") and "SYNTHETIC DATA" in check.text
@@ -314,3 +324,76 @@ def test_the_browser_check_catches_broken_and_outside_images(chromium, tmp_path)
     check = check_in_browser(page, tmp_path / "shot.png")
     assert check.broken_images == ["broken", "outside"]
     assert check.requests == ["http://127.0.0.1:9/x.png"]
+
+
+def test_the_corrected_t_test_widens_the_plain_one_by_the_folds_overlap():
+    differences = np.array([0.02, 0.03, 0.01, 0.04, 0.02])
+    t, p = corrected_t_test(differences, test_to_train=0.25)  # 5 folds: a fifth tested, four fifths trained on
+    plain = differences.mean() / (differences.std(ddof=1) / np.sqrt(5))
+    assert t == pytest.approx(plain * np.sqrt((1 / 5) / (1 / 5 + 0.25)))
+    assert p == pytest.approx(2 * stats.t.sf(t, 4)) and 0 < p < 0.05
+    assert corrected_t_test(np.zeros(5), 0.25) == (0.0, 1.0)
+
+
+def test_models_are_paired_with_the_best_fold_by_fold_or_by_bootstrap(crossval, comparison):
+    (group,) = groups_of(read_sources([crossval.directory]))
+    table = paired_table(group)
+    best, other = group.entries
+    scores = crossval.scores.pivot(index="fold", columns="model", values="macro_f1")
+    expected = " ".join(f"{value:+.3f}" for value in scores[best.model] - scores[other.model])
+    assert table.loc[f"{best.label} - {other.label}", "per fold"] == expected
+    (holdout,) = groups_of(read_sources([comparison.directory]))
+    low, high, difference = bootstrap_interval(holdout.entries[0], holdout.entries[-1])
+    assert low <= difference <= high and difference >= 0  # the best first
+    assert bootstrap_interval(holdout.entries[0], holdout.entries[-1]) == (low, high, difference)  # seeded
+    assert "95% bootstrap interval" in paired_table(holdout).columns
+
+
+def test_reliability_bins_measure_how_far_confidence_is_from_accuracy(crossval):
+    (group,) = groups_of(read_sources([crossval.directory]))
+    entry = group.entries[0]
+    found = reliability(entry)
+    table = entry.predictions()
+    assert found.tracks.sum() == len(table) and np.all(np.diff(found.confidence) > 0)
+    confidence = table[[f"p_{genre}" for genre in GENRES]].max(axis=1)
+    accuracy = (table["true_genre"] == table["predicted_genre"]).mean()
+    assert found.error >= abs(confidence.mean() - accuracy) - 1e-12  # no less than the gap over all tracks
+    right = dataclasses.replace(entry.results[0], predictions=_certain(entry.results[0].predictions, right=True))
+    assert reliability(dataclasses.replace(entry, results=[right])).error == pytest.approx(0.0)
+    wrong = dataclasses.replace(entry.results[0], predictions=_certain(entry.results[0].predictions, right=False))
+    assert reliability(dataclasses.replace(entry, results=[wrong])).error == pytest.approx(1.0)
+
+
+def _certain(table: pd.DataFrame, right: bool) -> pd.DataFrame:
+    """Every track predicted with probability 1: its true genre, or the next genre in order."""
+    codes = table["true_genre"].map(GENRES.index)
+    predicted = codes if right else (codes + 1) % len(GENRES)
+    probabilities = np.eye(len(GENRES))[predicted]
+    columns = {f"p_{genre}": probabilities[:, index] for index, genre in enumerate(GENRES)}
+    return table.assign(predicted_genre=[GENRES[code] for code in predicted], **columns)
+
+
+def test_the_most_confident_mistakes_come_first_with_their_pictures(report, crossval, comparison, tmp_path):
+    (group,) = groups_of(read_sources([crossval.directory]))
+    mistakes = confident_mistakes(group.entries[0])
+    assert len(mistakes) and (mistakes["true genre"] != mistakes["predicted"]).all() and len(mistakes) <= 8
+    assert list(mistakes["p(predicted)"]) == sorted(mistakes["p(predicted)"], reverse=True)
+    assert (mistakes["p(predicted)"] >= mistakes["p(true)"]).all()
+    page = report.html.read_text()
+    # A section for each group whose best model made mistakes, with pictures: the dataset is still there.
+    assert page.count('<div class="gallery thumbnails">') == page.count("Most confidently wrong: ") >= 1
+    track = mistakes.index[0]
+    assert f'alt="{track}: {mistakes.iloc[0]["true genre"]}, predicted' in page
+    moved = Path(shutil.copytree(comparison.directory / "mlp", tmp_path / "run"))
+    record = json.loads((moved / "run.json").read_text())
+    record["dataset"]["root"] = str(tmp_path / "gone")
+    (moved / "run.json").write_text(json.dumps(record))
+    elsewhere = write_report([moved], tmp_path / "out").markdown.read_text()
+    assert f"Their pictures are not shown: no dataset at {tmp_path / 'gone'}" in elsewhere
+
+
+def test_every_model_of_the_package_and_one_of_a_users_own_get_colours_of_their_own():
+    models = ["fused", "cnn", "mlp", "musicnn", "svm", "xgboost", "stack", "logreg", "forest"]
+    entries = [SimpleNamespace(label=name, model=name) for name in models]
+    colors = entry_colors(entries)
+    assert len(set(colors.values())) == len(models)

@@ -22,6 +22,8 @@ from multimodal_genre.records import ComparisonRecord, ModelRecord, StudyRecord,
 from multimodal_genre.report import write_report
 from multimodal_genre.runs import load_model_run
 
+from conftest import one_error
+
 PROBABILITIES = [f"p_{genre}" for genre in GENRES]
 
 FORMAT1 = Path(__file__).parent / "fixtures" / "format1"
@@ -59,7 +61,9 @@ def test_a_report_builds_from_run_folders_of_format_1(tmp_path, monkeypatch):
     assert then - made == Counter({"## Data and runs": 1})
     added = made - then
     assert {"## Summary", "## Appendix: data, runs and versions"} <= set(added)
-    assert all(line.startswith(("## ", "- ", "![Test macro-F1")) for line in added)
+    new = {"**Contents**", "### Paired comparison with the best model", "### Precision, recall and F1 per genre"}
+    assert new | {"### Reliability"} <= set(added)
+    assert any(line.startswith("### Most confidently wrong: ") for line in added)
     text = report.markdown.read_text()
     holdout = pd.read_csv(HOLDOUT / "comparison.csv", index_col="model")
     scores = text[text.index("Test scores") :].splitlines()
@@ -68,7 +72,8 @@ def test_a_report_builds_from_run_folders_of_format_1(tmp_path, monkeypatch):
         assert row.split("|")[-2].strip() == f"{holdout.loc[model, 'macro_f1']:.3f}"
     assert "| small-cnn-nadam | accuracy | 0.709 " in text  # the published figure beside ours
     assert "## Tuning study: fixture-xgboost" in text and report.synthetic
-    assert len(report.figures) == 16 and all(path.stat().st_size > 0 for path in report.figures)
+    # Since format 1: a reliability chart for each of the two groups.
+    assert len(report.figures) == 18 and all(path.stat().st_size > 0 for path in report.figures)
 
 
 def _lines(markdown: str) -> Counter[str]:
@@ -120,8 +125,8 @@ def test_a_damaged_record_is_one_error_naming_the_file_and_the_field(tmp_path, c
         read_record(run)
     for command in (["report", str(run), "--out", str(tmp_path / "out")], ["predict", str(run)]):
         assert main(command) == 2
-        error = capsys.readouterr().err.strip()
-        assert error.count("\n") == 0 and str(run / "run.json") in error and message.split(": ", 1)[1] in error
+        error = one_error(capsys.readouterr().err)
+        assert str(run / "run.json") in error and message.split(": ", 1)[1] in error
     assert not (tmp_path / "out").exists()
 
 
@@ -134,7 +139,7 @@ def test_a_record_that_is_not_an_object_is_refused(tmp_path):
 
 def test_a_run_folder_without_its_model_file_cannot_predict(capsys):
     assert main(["predict", str(MODEL)]) == 2  # the fixtures keep no weights
-    assert capsys.readouterr().err.strip().endswith(f"{MODEL}: the mlp model's model.keras is missing")
+    assert one_error(capsys.readouterr().err).endswith(f"{MODEL}: the mlp model's model.keras is missing")
 
 
 def test_a_recorded_command_names_paths_beside_the_checkout_relatively(tmp_path, monkeypatch):

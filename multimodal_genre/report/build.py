@@ -1,10 +1,12 @@
 """``multimodal-genre report``: run folders in, ``report.html`` + ``report.md`` + ``figures/`` out.
 
-The order of the report, answer first: a summary (the best model, what fusion gained, the weakest
-genres, one chart), the published figures beside ours for runs made from a recipe, each group of
-comparable results with its models best first (scores, F1 per genre, the genre pairs most confused,
-confusion matrices, learning curves), the tuning studies, the configs every run used, and last an
-appendix of provenance (datasets, run folders, commands, versions).
+The order of the report, answer first: a table of contents, a summary (the best model, what fusion
+gained, the weakest genres, one chart), the published figures beside ours for runs made from a
+recipe, each group of comparable results with its models best first (scores, each model paired with
+the best over the same folds, F1 per genre, precision, recall, F1 and support per genre, the genre
+pairs most confused, row-normalised confusion matrices, reliability diagrams, learning curves, the
+best model's most confident mistakes with their pictures), the tuning studies, the configs every run
+used, and last an appendix of provenance (datasets, run folders, commands, versions).
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ from multimodal_genre.data import GENRES
 from multimodal_genre.files import new_run_dir, writing_into
 from multimodal_genre.records import ComparisonRecord, StudyRecord
 from multimodal_genre.report.figures import entry_colors, entry_figures, group_figures, study_figures
+from multimodal_genre.report.mistakes import confident_mistakes, thumbnail
+from multimodal_genre.report.paired import RESAMPLES, paired_table
 from multimodal_genre.report.render import (
     BEST_MARK,
     Banner,
     Block,
+    Contents,
     Gallery,
     Heading,
     Image,
@@ -37,7 +42,7 @@ from multimodal_genre.report.render import (
     write_html,
     write_markdown,
 )
-from multimodal_genre.report.sources import Entry, Group, Source, groups_of, read_sources
+from multimodal_genre.report.sources import Entry, Group, Source, groups_of, mean_std, read_sources
 from multimodal_genre.report.summary import summary_blocks
 
 TITLE = "multimodal_genre report"
@@ -72,12 +77,13 @@ def _write_page(sources: Sequence[Source], out: Path, command: str | None) -> Re
     folder.mkdir(parents=True, exist_ok=True)
 
     figures = [group_figures(group, number, colors, folder) for number, group in enumerate(groups, start=1)]
-    blocks: list[Block] = [Heading(1, TITLE), *_synthetic_warning(sources)]
+    blocks: list[Block] = [Heading(1, TITLE), *_synthetic_warning(sources), Contents()]
     blocks += summary_blocks(groups, figures[0]["scores"] if figures else None)
     blocks += _recipe_blocks(sources)
     for number, (group, group_paths) in enumerate(zip(groups, figures, strict=True), start=1):
         entry_paths = {entry.label: entry_figures(entry, number, colors, folder) for entry in group.entries}
         blocks += _group_blocks(group, group_paths, entry_paths)
+        blocks += _mistake_blocks(group.entries[0], folder / f"group{number}-mistakes")
     for source in sources:
         if source.study:
             blocks += _study_blocks(source, study_figures(source, folder))
@@ -204,7 +210,7 @@ def _recipe_blocks(sources: Sequence[Source]) -> list[Block]:
                     "recipe": recipe.name,
                     "metric": metric,
                     "published": "not published" if published is None else f"{published:.3f}",
-                    "ours": _mean_std(ours[metric]),
+                    "ours": mean_std(ours[metric]),
                     "ours measured on": measured,
                     "folder": source.folder,
                 }
@@ -245,17 +251,33 @@ def _group_blocks(group: Group, group_paths: dict[str, Path], entry_paths: dict[
         ),
         Table(scores, caption=f"Test scores{spread}"),
         Image(group_paths["scores"], f"Test macro-F1{spread}"),
+        *_paired_blocks(group),
         Heading(3, "F1 per genre"),
         Table(per_genre, best, caption=f"F1 per genre{spread}; {BEST_NOTE}"),
         Image(group_paths["per_genre_f1"], f"F1 per genre{spread}, one colour per model"),
+        Heading(3, "Precision, recall and F1 per genre"),
+        *(
+            Table(entry.per_genre(), caption=f"{entry.label}{spread}; support: test tracks of the genre")
+            for entry in group.entries
+        ),
         Heading(3, "Genres most often confused"),
         Items([f"{entry.label}: {'; '.join(_confused_pairs(entry.confusion()))}" for entry in group.entries]),
         Heading(3, "Confusion matrices"),
+        Paragraph("Each row is a true genre's tracks, shared out over the genres they were predicted as."),
     ]
     summed = " (summed over folds: every track once)" if cross_validated else ""
     blocks.append(
         Gallery([Image(entry_paths[entry.label]["confusion"], f"{entry.label}{summed}") for entry in group.entries])
     )
+    blocks += [
+        Heading(3, "Reliability"),
+        Paragraph(
+            "Test tracks in bins by the probability of their predicted genre: a calibrated model's accuracy in "
+            "each bin equals that probability (the dotted diagonal). The calibration error is the gap, averaged "
+            "over the tracks."
+        ),
+        Image(group_paths["reliability"], "Reliability diagrams: accuracy against confidence, one colour per model"),
+    ]
     blocks.append(Heading(3, "Learning curves"))
     blocks += [
         Image(
@@ -271,6 +293,50 @@ def _group_blocks(group: Group, group_paths: dict[str, Path], entry_paths: dict[
         for entry in group.entries
     ]
     return blocks
+
+
+def _paired_blocks(group: Group) -> list[Block]:
+    """Each model against the best on the same folds (or tracks): is the gap more than chance?"""
+    table = paired_table(group)
+    if table is None:
+        return []
+    if group.entries[0].folds:
+        why = (
+            "Macro-F1 of the best model minus each other's, fold by fold, and Nadeau and Bengio's corrected "
+            "resampled t-test of the mean difference (the folds' training sets overlap, so a plain t-test "
+            "would be overconfident); p below 0.05: the gap is unlikely to be chance."
+        )
+    else:
+        why = (
+            "Macro-F1 of the best model minus each other's on the same test tracks, with a 95% interval from "
+            f"{RESAMPLES} paired bootstrap resamples of the tracks; an interval that holds 0: the gap may be chance."
+        )
+    return [Heading(3, "Paired comparison with the best model"), Paragraph(why), Table(table)]
+
+
+def _mistake_blocks(entry: Entry, stem: Path) -> list[Block]:
+    """The best model's most confident mistakes, with their pictures where the dataset still is."""
+    mistakes = confident_mistakes(entry)
+    if mistakes.empty:
+        return []
+    shown = mistakes.assign(**{column: mistakes[column].map("{:.2f}".format) for column in ("p(predicted)", "p(true)")})
+    pictures = [
+        Image(path, f"{track}: {row['true genre']}, predicted {row['predicted']} {row['p(predicted)']:.2f}")
+        for track, row in mistakes.iterrows()
+        if (path := thumbnail(entry, track, row["true genre"], Path(f"{stem}-{track}.png"))) is not None
+    ]
+    root = entry.results[0].record.dataset.root
+    blocks: list[Block] = [
+        Heading(3, f"Most confidently wrong: {entry.label}"),
+        Paragraph(
+            f"The {len(mistakes)} test tracks the best model got wrong with the highest probability on its "
+            "predicted genre: mislabelled tracks, songs between two genres, or views it misreads."
+        ),
+        Table(shown),
+    ]
+    if pictures:
+        return [*blocks, Gallery(pictures, thumbnails=True)]
+    return [*blocks, Paragraph(f"Their pictures are not shown: no dataset at {root}, where the runs recorded it.")]
 
 
 def _lines_per(entry: Entry, cross_validated: bool) -> str:
@@ -289,7 +355,7 @@ def _score_table(group: Group) -> pd.DataFrame:
             "test tracks": sum(len(result.test_tracks) for result in entry.results),
         }
         for metric, name in SCORE_COLUMNS.items():
-            row[name] = _mean_std(table[metric])
+            row[name] = mean_std(table[metric])
         rows[entry.label] = row
     frame = pd.DataFrame(rows).T
     frame.index.name = "model"
@@ -298,14 +364,10 @@ def _score_table(group: Group) -> pd.DataFrame:
 
 def _per_genre_table(group: Group) -> tuple[pd.DataFrame, pd.DataFrame]:
     means = pd.DataFrame({entry.label: entry.f1_table().mean(axis=1) for entry in group.entries})
-    text = pd.DataFrame({entry.label: entry.f1_table().apply(_mean_std, axis=1) for entry in group.entries})
+    text = pd.DataFrame({entry.label: entry.f1_table().apply(mean_std, axis=1) for entry in group.entries})
     best = means.eq(means.max(axis=1), axis=0)
     text.index.name = best.index.name = "genre"
     return text, best
-
-
-def _mean_std(values: pd.Series) -> str:
-    return f"{values.mean():.3f}" + (f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else "")
 
 
 def _confused_pairs(counts: np.ndarray) -> list[str]:

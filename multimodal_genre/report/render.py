@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,12 +56,19 @@ class Image:
 
 @dataclasses.dataclass(frozen=True)
 class Gallery:
-    """Images side by side where the page is wide enough (one after another in Markdown)."""
+    """Images side by side where the page is wide enough (one after another in Markdown); many
+    to a row where they are ``thumbnails``."""
 
     images: list[Image]
+    thumbnails: bool = False
 
 
-Block = Heading | Paragraph | Banner | Items | Table | Image | Gallery
+@dataclasses.dataclass(frozen=True)
+class Contents:
+    """Links to the page's sections: its headings of level 2, in order."""
+
+
+Block = Heading | Paragraph | Banner | Items | Table | Image | Gallery | Contents
 BEST_MARK = "★"
 
 _STYLE = """
@@ -78,6 +86,9 @@ th { background: #f0f0f0; }
 td.best { font-weight: bold; background: #e3f4e1; }
 figure { margin: 12px 0 24px; }
 .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 0 16px; }
+.gallery.thumbnails { grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); }
+nav { display: inline-block; background: #f7f7f7; border: 1px solid #ddd; border-radius: 6px;
+      padding: 4px 24px 4px 8px; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e2e2e2; }
 figcaption { font-size: 13px; color: #555; }
 @media print {
@@ -90,8 +101,29 @@ figcaption { font-size: 13px; color: #555; }
 _POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
+def anchors(blocks: Sequence[Block]) -> dict[int, str]:
+    """An anchor for each heading of level 2, by its place in ``blocks``: its text in GitHub's way
+    (lower case, spaces as hyphens, punctuation dropped), ``-1``, ``-2``... after a repeat, so the
+    HTML page's ids and the Markdown's links agree."""
+    found: dict[int, str] = {}
+    taken: dict[str, int] = {}
+    for index, block in enumerate(blocks):
+        if isinstance(block, Heading) and block.level == 2:
+            slug = re.sub(r"[^\w\- ]", "", block.text.lower()).replace(" ", "-")
+            found[index] = slug if slug not in taken else f"{slug}-{taken[slug]}"
+            taken[slug] = taken.get(slug, 0) + 1
+    return found
+
+
+def _contents(blocks: Sequence[Block], ids: dict[int, str]) -> list[tuple[str, str]]:
+    """(heading, anchor) of each section, for a ``Contents`` block."""
+    return [(blocks[index].text, anchor) for index, anchor in ids.items()]
+
+
 def write_html(path: Path, title: str, blocks: Sequence[Block]) -> None:
-    body = "\n".join(_html_block(block) for block in blocks)
+    ids = anchors(blocks)
+    links = _contents(blocks, ids)
+    body = "\n".join(_html_block(block, ids.get(index), links) for index, block in enumerate(blocks))
     write_text(
         path,
         "<!DOCTYPE html>\n"
@@ -105,13 +137,18 @@ def write_html(path: Path, title: str, blocks: Sequence[Block]) -> None:
 
 def write_markdown(path: Path, blocks: Sequence[Block]) -> None:
     """Figures are linked relative to ``path``'s folder."""
-    write_text(path, "\n".join(_markdown_block(block, path.parent) for block in blocks))
+    links = _contents(blocks, anchors(blocks))
+    write_text(path, "\n".join(_markdown_block(block, path.parent, links) for block in blocks))
 
 
-def _html_block(block: Block) -> str:
+def _html_block(block: Block, anchor: str | None = None, links: Sequence[tuple[str, str]] = ()) -> str:
     match block:
         case Heading(level, text):
-            return f"<h{level}>{html.escape(text)}</h{level}>"
+            named = f' id="{anchor}"' if anchor else ""
+            return f"<h{level}{named}>{html.escape(text)}</h{level}>"
+        case Contents():
+            items = "".join(f'<li><a href="#{anchor}">{html.escape(text)}</a></li>' for text, anchor in links)
+            return f'<nav aria-label="Contents"><p><strong>Contents</strong></p><ol>{items}</ol></nav>'
         case Paragraph(text):
             return f"<p>{html.escape(text)}</p>"
         case Banner(text):
@@ -126,8 +163,9 @@ def _html_block(block: Block) -> str:
                 f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(caption, quote=True)}">'
                 f"<figcaption>{html.escape(caption)}</figcaption></figure>"
             )
-        case Gallery(images):
-            return '<div class="gallery">' + "".join(_html_block(image) for image in images) + "</div>"
+        case Gallery(images, thumbnails):
+            kind = "gallery thumbnails" if thumbnails else "gallery"
+            return f'<div class="{kind}">' + "".join(_html_block(image) for image in images) + "</div>"
     raise TypeError(f"not a report block: {block!r}")
 
 
@@ -146,10 +184,13 @@ def _html_table(frame: pd.DataFrame, best: pd.DataFrame | None, caption: str) ->
     return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _markdown_block(block: Block, folder: Path) -> str:
+def _markdown_block(block: Block, folder: Path, links: Sequence[tuple[str, str]] = ()) -> str:
     match block:
         case Heading(level, text):
             return f"{'#' * level} {text}\n"
+        case Contents():
+            entries = "".join(f"{number}. [{text}](#{anchor})\n" for number, (text, anchor) in enumerate(links, 1))
+            return f"**Contents**\n\n{entries}"
         case Paragraph(text):
             return f"{text}\n"
         case Banner(text):
@@ -164,7 +205,7 @@ def _markdown_block(block: Block, folder: Path) -> str:
             return (f"{caption}\n\n" if caption else "") + table + "\n"
         case Image(path, caption):
             return f"![{caption}]({path.relative_to(folder).as_posix()})\n"
-        case Gallery(images):
+        case Gallery(images, _):
             return "\n".join(_markdown_block(image, folder) for image in images)
     raise TypeError(f"not a report block: {block!r}")
 

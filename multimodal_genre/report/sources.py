@@ -45,6 +45,7 @@ class ModelResult:
     confusion: np.ndarray  # rows: true genres, columns: predicted
     history: pd.DataFrame
     test_tracks: frozenset[str]
+    predictions: pd.DataFrame  # index track; true_genre, predicted_genre and a p_<genre> column per genre
 
     @property
     def model(self) -> str:
@@ -144,6 +145,22 @@ class Entry:
         """Counts summed over folds: with K-fold every track is tested exactly once."""
         return sum(result.confusion for result in self.results)
 
+    def predictions(self) -> pd.DataFrame:
+        """Every test track's prediction, each fold's tracks in turn (every track once with K-fold)."""
+        return pd.concat([result.predictions for result in self.results])
+
+    def per_genre(self) -> pd.DataFrame:
+        """Precision, recall and F1 per genre, mean ± standard deviation over folds, and the support summed."""
+        tables = [result.per_genre for result in self.results]
+        text = {
+            name: pd.concat([table[column] for table in tables], axis=1).apply(mean_std, axis=1)
+            for name, column in (("precision", "precision"), ("recall", "recall"), ("F1", "f1-score"))
+        }
+        frame = pd.DataFrame(text)
+        frame["support"] = sum(table["support"].astype(int) for table in tables)
+        frame.index.name = "genre"
+        return frame
+
 
 @dataclasses.dataclass(frozen=True)
 class Group:
@@ -221,6 +238,7 @@ def _read_model_result(directory: Path, record: RunRecord | None = None) -> Mode
         confusion=confusion.to_numpy(dtype=int),
         history=_read_csv(directory / "history.csv"),
         test_tracks=frozenset(split.loc[split["side"] == "test", "track"]),
+        predictions=_read_csv(directory / "predictions.csv", index_col="track"),
     )
 
 
@@ -236,6 +254,11 @@ def _read_csv(path: Path, **options) -> pd.DataFrame:
         return pd.read_csv(path, **options)
     except (OSError, ValueError) as error:
         raise RunError(f"{path}: cannot read ({error})") from None
+
+
+def mean_std(values: pd.Series) -> str:
+    """``0.812 ± 0.031`` over folds, or ``0.812`` for one value."""
+    return f"{values.mean():.3f}" + (f" ± {values.std(ddof=1):.3f}" if len(values) > 1 else "")
 
 
 def _tested_on(results: Sequence[ModelResult]) -> str:
