@@ -27,7 +27,7 @@ from multimodal_genre import __version__
 from multimodal_genre.backend import describe
 from multimodal_genre.config import load_config
 from multimodal_genre.records import portable_command
-from multimodal_genre.views import needed_views, with_views
+from multimodal_genre.views import needed_views, with_sources, with_views
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
         started = time.perf_counter()
         viewed = with_views(dataset, cold, args.models)
         seconds = time.perf_counter() - started
-    views = needed_views(config, args.models)
+    views = needed_views(with_sources(config, dataset), args.models)
     figures = {
         "command": portable_command(["python", *sys.argv]),
         "version": __version__,

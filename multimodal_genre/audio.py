@@ -224,9 +224,10 @@ class Extracted:
 
     path: Path
     seconds: float
-    lengths: list[int]  # samples in each window
+    lengths: list[int]  # samples in each window, as drawn
     rows: list[dict[str, float]]
     images: list[Image.Image]
+    samples: list[np.ndarray]  # each window's own audio (not repeated), for a network that reads audio
 
 
 def extract_audio(path: str | Path, every_window: bool = True) -> Extracted:
@@ -244,6 +245,7 @@ def extract_audio(path: str | Path, every_window: bool = True) -> Extracted:
         [len(piece) for piece in drawn],
         [feature_row(piece) for piece in pieces],
         [spectrogram_image(piece) for piece in drawn],
+        pieces,
     )
 
 

@@ -30,7 +30,7 @@ from multimodal_genre.report.comparison import ComparisonResult, write_compariso
 from multimodal_genre.runs import finished_run_scores, write_config, write_run_files
 from multimodal_genre.stacking import build_stack
 from multimodal_genre.training import RunContext, run_model_files, section, where, write_trained_run
-from multimodal_genre.views import with_views
+from multimodal_genre.views import prepared
 from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def run_comparison(
     if resume:
         check_resumable(out)
     started = time.perf_counter()
-    dataset = with_views(dataset, config, models)
+    dataset, config = prepared(dataset, config, models)
     splits = _splits(dataset, config, folds)
     setup = Setup(dataset, config, out, folds, command, recipe, tensorboard)
     scores, reused_seconds = _finished_runs(setup, models, splits) if resume else ({}, 0.0)

@@ -1,8 +1,16 @@
 """Errors a user can fix: each message names the file, row or key at fault, on one line.
 
-The command line prints these as a single line and exits with status 2; anything else is a bug
-and keeps its traceback.
+The command line prints these as one message, folded to 80 columns, and exits with status 2;
+anything else is a bug and keeps its traceback.
 """
+
+from collections.abc import Sequence
+
+
+def some_of(names: Sequence[str], shown: int = 5) -> str:
+    """The first ``shown`` of ``names``, then how many more: ``a, b, c and 4 more``."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def first_line(error: BaseException) -> str:

@@ -17,10 +17,11 @@ from multimodal_genre.audio import extract_audio
 from multimodal_genre.data import FEATURE_COLUMNS, GENRES, GenreDataset, Tracks
 from multimodal_genre.data.images import open_image, preprocess, to_unit_float
 from multimodal_genre.data.layout import CLIP_SAMPLES
-from multimodal_genre.errors import DataError
-from multimodal_genre.musicnn.embeddings import RMS_MEAN, RMS_VAR, Clip, embed
+from multimodal_genre.errors import DataError, RunError
+from multimodal_genre.musicnn import Embedding
+from multimodal_genre.musicnn.embeddings import RMS_MEAN, RMS_VAR, Clip, embed, embed_audio
 from multimodal_genre.runs import ModelRun, predictions_table
-from multimodal_genre.views import needed_views, with_views
+from multimodal_genre.views import needed_views, prepared
 
 
 def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] | None = None) -> pd.DataFrame:
@@ -36,7 +37,9 @@ def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] |
         rows = np.array([position[track] for track in wanted])
     else:
         rows = np.arange(len(dataset))
-    dataset = with_views(dataset, run.config, [run.name])
+    dataset, _ = prepared(
+        dataset, run.config, [run.name]
+    )  # by the route the model trained on, where the dataset has it
     expected = run.record.dataset.image_shape
     if "image" in run.family.views and expected != dataset.images.shape[1:]:
         raise DataError(
@@ -85,18 +88,32 @@ def predict_one(
     image: Image.Image | str | Path,
     features: Mapping[str, float] | Sequence[float],
     length: int = CLIP_SAMPLES,
+    samples: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Genre -> probability for one spectrogram (a PNG path or a Pillow image in the Kaggle layout)
     and its feature row (the 57 CSV features by name, or as a sequence in CSV order); ``length`` is
     the clip's in samples at 22,050 Hz (the CSV's length column), which places a pre-trained
-    network's patches along the picture."""
+    network's patches along the picture. A model whose pre-trained network reads audio
+    (``source: audio``) needs the clip's ``samples`` (mono, 22,050 Hz) too."""
     picture = open_image(Path(image)) if isinstance(image, (str, Path)) else image
     pixels = to_unit_float(preprocess(picture, run.config.data.image))[np.newaxis]
     row = _feature_row(features)[np.newaxis]
     clip = Clip(length, float(row[0, RMS_MEAN]), float(row[0, RMS_VAR]))
-    views = {view.key: embed([picture], [clip], view) for view in needed_views(run.config, [run.name])}
+    views = {view.key: _view(view, picture, clip, samples, run) for view in needed_views(run.config, [run.name])}
     probabilities = run.predict_proba(Tracks(pixels, row, views))[0]
     return {genre: float(probability) for genre, probability in zip(GENRES, probabilities, strict=True)}
+
+
+def _view(view: Embedding, picture: Image.Image, clip: Clip, samples: np.ndarray | None, run: ModelRun) -> np.ndarray:
+    """One clip's pre-trained view, by the route the model trained on."""
+    if view.source == "picture":
+        return embed([picture], [clip], view)
+    if samples is None:
+        raise RunError(
+            f"{run.directory}: its pre-trained network reads the audio (source: audio); give the audio "
+            "(predict_audio, or predict_one with samples=)"
+        )
+    return embed_audio([samples], view)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,8 +144,8 @@ def predict_audio(run: ModelRun, path: str | Path) -> AudioPrediction:
     """Genre probabilities for an audio file, from its GTZAN-style features and picture; audio longer
     than a clip is scored on 30 s windows and the probabilities averaged."""
     found = extract_audio(path)
-    windows = zip(found.images, found.rows, found.lengths, strict=True)
-    scored = [predict_one(run, image, row, length) for image, row, length in windows]
+    windows = zip(found.images, found.rows, found.lengths, found.samples, strict=True)
+    scored = [predict_one(run, image, row, length, samples) for image, row, length, samples in windows]
     mean = {genre: float(np.mean([window[genre] for window in scored])) for genre in GENRES}
     return AudioPrediction(found.path, found.seconds, len(scored), mean)
 

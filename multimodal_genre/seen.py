@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from multimodal_genre.data import GenreDataset, Split, Tracks
-from multimodal_genre.errors import RunError
+from multimodal_genre.errors import RunError, some_of
 from multimodal_genre.evaluation import score
 
 _NAMED = 5  # tracks named in an error
@@ -87,7 +87,7 @@ def refuse_seen(seen: Seen, tracks: Iterable[str], model: str, *, validating: bo
     watched = [] if validating else sorted(tracks & seen.watched)
     for found, how in ((trained, "trained on"), (watched, "watched for early stopping")):
         if found:
-            named = ", ".join(found[:_NAMED]) + (f" and {len(found) - _NAMED} more" if len(found) > _NAMED else "")
+            named = some_of(found, _NAMED)
             raise SeenRowsError(
                 f"{model} {how} {len(found)} of the {len(tracks)} tracks it was to be scored on ({named}); "
                 "a model is scored only on tracks it has not seen"

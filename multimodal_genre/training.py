@@ -30,7 +30,7 @@ from multimodal_genre.records import RecipeRecord, SplitRecord
 from multimodal_genre.runs import write_model_run
 from multimodal_genre.seen import refuse_seen, unseen_probabilities
 from multimodal_genre.settings import Settings, replaced
-from multimodal_genre.views import with_views
+from multimodal_genre.views import prepared
 from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
@@ -64,8 +64,8 @@ def train_model(
     ``step_logs`` gets each step for TensorBoard, where the family writes them. With an empty
     validation side there is no early stopping: the model trains for its configured length."""
     _check_genres(dataset, split)
+    dataset, config = prepared(dataset, config, [name])
     owner, settings, plan = family(name), section(config, name), config.bagging.get(name)
-    dataset = with_views(dataset, config, [name])
     count = 1 if plan is None else plan.members
     if lengths is not None and len(lengths) != count:
         raise ValueError(f"{name}: {len(lengths)} lengths for {count} model(s)")
@@ -108,7 +108,7 @@ def run_model(
     members side by side; else they are checkpointed in ``checkpoints`` as each finishes, for
     ``--resume``. With ``tensorboard``, the run folder gets the training's steps as TensorBoard reads
     them (``tensorboard/``)."""
-    dataset, split = with_views(dataset, config, [name]), fitting_split(family(name), split)
+    (dataset, config), split = prepared(dataset, config, [name]), fitting_split(family(name), split)
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         step_logs = Path(scratch) / "tensorboard" if tensorboard else None
         trained = train_model(

@@ -9,12 +9,17 @@ dataset.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 
 from multimodal_genre.config import Config
 from multimodal_genre.data import GenreDataset
+from multimodal_genre.errors import DataError, some_of
 from multimodal_genre.families import family
 from multimodal_genre.musicnn import Embedding
+from multimodal_genre.settings import Settings
+
+_NAMED = 3  # tracks without audio named in an error
 
 
 def needed_views(config: Config, models: Iterable[str]) -> list[Embedding]:
@@ -29,9 +34,58 @@ def needed_views(config: Config, models: Iterable[str]) -> list[Embedding]:
     return list(found.values())
 
 
+def prepared(dataset: GenreDataset, config: Config, models: Sequence[str]) -> tuple[GenreDataset, Config]:
+    """``config`` with its sources resolved against ``dataset`` (``with_sources``), and ``dataset``
+    with the views ``models`` read under it: what a run trains on and records."""
+    config = with_sources(config, dataset)
+    return with_views(dataset, config, models), config
+
+
+def with_sources(config: Config, dataset: GenreDataset) -> Config:
+    """``config`` with every ``source: auto`` of a model's pre-trained view made ``audio`` where every
+    track of ``dataset`` has its audio, else ``picture``; a source of ``audio`` on a dataset whose
+    tracks lack it is an error naming them."""
+    source = "audio" if dataset.has_audio else "picture"
+    models = {name: _resolved(settings, source) for name, settings in config.models.items()}
+    if not dataset.has_audio:
+        asking = [name for name, settings in models.items() if _reads_audio(settings)]
+        if asking:
+            missing = dataset.track_ids[dataset.audio == ""]
+            named = some_of(list(missing), _NAMED)
+            raise DataError(
+                f"{dataset.root}: models.{asking[0]} reads musicnn's input from the audio (source: audio), but "
+                f"{len(missing)} of {len(dataset)} tracks have none under genres_original/ ({named})"
+            )
+    return dataclasses.replace(config, models=models)
+
+
+def _resolved(settings: Settings, source: str) -> Settings:
+    """``settings`` with each ``source: auto`` in it, at any depth, made ``source``."""
+    changes = {}
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if field.name == "source" and value == "auto":
+            changes[field.name] = source
+        elif isinstance(value, Settings):
+            inner = _resolved(value, source)
+            if inner is not value:
+                changes[field.name] = inner
+    return dataclasses.replace(settings, **changes) if changes else settings
+
+
+def _reads_audio(settings: Settings) -> bool:
+    return any(
+        (field.name == "source" and getattr(settings, field.name) == "audio")
+        or (isinstance(getattr(settings, field.name), Settings) and _reads_audio(getattr(settings, field.name)))
+        for field in dataclasses.fields(settings)
+    )
+
+
 def with_views(dataset: GenreDataset, config: Config, models: Sequence[str]) -> GenreDataset:
-    """``dataset`` with the pre-trained views ``models`` read and it lacks (none: itself)."""
-    missing = [view for view in needed_views(config, models) if view.key not in dataset.embeddings]
+    """``dataset`` with the pre-trained views ``models`` read and it lacks (none: itself), their
+    sources resolved against it (``with_sources``)."""
+    wanted = needed_views(with_sources(config, dataset), models)
+    missing = [view for view in wanted if view.key not in dataset.embeddings]
     if not missing:
         return dataset
     from multimodal_genre.musicnn.embeddings import dataset_embedding  # PIL, librosa and Keras behind it

@@ -25,7 +25,7 @@ from multimodal_genre.musicnn import embeddings
 from multimodal_genre.musicnn.network import pretrained
 from multimodal_genre.runs import load_model_run
 from multimodal_genre.training import train_model
-from multimodal_genre.views import with_views
+from multimodal_genre.views import with_sources, with_views
 
 from conftest import FAST_CONFIG, required_by_ci, tone
 
@@ -72,7 +72,7 @@ def small(small_root, config_file, module_cache):
         dataset = load_dataset(small_root, dataclasses.replace(config.data, cache=False))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MULTIMODAL_GENRE_CACHE", str(module_cache))
-        return with_views(dataset, config, ["musicnn"]), config
+        return with_views(dataset, config, ["musicnn"]), with_sources(config, dataset)  # the pictures: no audio
 
 
 @pytest.fixture

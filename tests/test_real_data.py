@@ -209,3 +209,16 @@ def test_a_clip_gets_the_same_top_genre_as_wav_mp3_ogg_and_its_first_12_seconds(
     # default fused network: 9 of 10; hiphop.00000's first 12 s read as disco, by both pictures of it).
     assert agree["mp3"] == agree["ogg"] == 10, agree
     assert agree["first 12 s"] >= 8, agree
+
+
+def test_gtzan_without_its_audio_is_read_by_the_picture_route(loaded, config):
+    from multimodal_genre.errors import DataError
+    from multimodal_genre.settings import replaced
+    from multimodal_genre.views import with_sources
+
+    dataset, _ = loaded
+    assert not dataset.has_audio and (dataset.audio != "").sum() == 10  # the ten clips in genres_original
+    assert with_sources(config, dataset).models["svm"].pretrained.source == "picture"
+    asked = config.with_model("svm", replaced(config.models["svm"], "pretrained.source", "audio"))
+    with pytest.raises(DataError, match=r"models.svm reads musicnn's input from the audio .* 989 of 999 tracks"):
+        with_sources(asked, dataset)

@@ -16,10 +16,18 @@ from PIL import Image
 from multimodal_genre.data import cache
 from multimodal_genre.data.duplicates import duplicate_groups
 from multimodal_genre.data.images import read_images, to_unit_float
-from multimodal_genre.data.layout import FEATURE_COLUMNS, FEATURES_CSV, GENRES, IMAGES_DIR, image_path, track_id
+from multimodal_genre.data.layout import (
+    FEATURE_COLUMNS,
+    FEATURES_CSV,
+    GENRES,
+    IMAGES_DIR,
+    audio_path,
+    image_path,
+    track_id,
+)
 from multimodal_genre.data.settings import DataConfig
 from multimodal_genre.data.table import read_features_table
-from multimodal_genre.errors import DataError, DatasetNotFoundError
+from multimodal_genre.errors import DataError, DatasetNotFoundError, some_of
 
 # A dataset folder holding this file was made by the synthetic generator; reports say so.
 SYNTHETIC_MARKER = "SYNTHETIC.md"
@@ -55,6 +63,7 @@ class GenreDataset:
     groups: np.ndarray  # int64 duplicate-group id; identical tracks share one
     lengths: np.ndarray  # int64 samples of each clip at 22,050 Hz (the CSV's length)
     pictures: np.ndarray  # str path of each track's PNG
+    audio: np.ndarray  # str path of each track's audio under genres_original/, "" where it has none
     root: Path
     dropped: tuple[str, ...]  # CSV file names that had no image
     source_image_size: tuple[int, int]  # (width, height) of the PNG files
@@ -91,8 +100,15 @@ class GenreDataset:
             groups=self.groups[indices],
             lengths=self.lengths[indices],
             pictures=self.pictures[indices],
+            audio=self.audio[indices],
             embeddings={name: array[indices] for name, array in self.embeddings.items()},
         )
+
+    @property
+    def has_audio(self) -> bool:
+        """Whether every track has its audio (the full Kaggle download), so a pre-trained network may
+        read its input from the audio rather than from the picture."""
+        return bool(len(self)) and all(self.audio)
 
     def duplicate_sets(self) -> list[list[str]]:
         """Track ids of every group with more than one track, in dataset order."""
@@ -128,6 +144,9 @@ def load_dataset(root: str | Path, config: DataConfig) -> GenreDataset:
         groups=duplicate_groups(features, digests),
         lengths=table["length"].to_numpy(np.int64),
         pictures=np.array([str(path) for path in paths]),
+        audio=np.array(
+            [_audio_of(root, label, name) for label, name in zip(table["label"], table["filename"], strict=True)]
+        ),
         root=root,
         dropped=dropped,
         source_image_size=source_size,
@@ -144,10 +163,9 @@ def _rows_with_images(root: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, li
     present = np.array([path.is_file() for path in paths])
     dropped = tuple(table["filename"][~present])
     if dropped:
-        named = ", ".join(dropped[:_NAMED_IN_WARNING])
-        more = f" and {len(dropped) - _NAMED_IN_WARNING} more" if len(dropped) > _NAMED_IN_WARNING else ""
+        named = some_of(dropped, _NAMED_IN_WARNING)
         warnings.warn(
-            MissingImageWarning(f"{root / IMAGES_DIR}: no image for {_rows(len(dropped))}, left out: {named}{more}"),
+            MissingImageWarning(f"{root / IMAGES_DIR}: no image for {_rows(len(dropped))}, left out: {named}"),
             stacklevel=3,
         )
         table = table[present].reset_index(drop=True)
@@ -155,6 +173,11 @@ def _rows_with_images(root: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, li
     if table.empty:
         raise DataError(f"{root}: no track has both a CSV row and an image")
     return table, paths, dropped
+
+
+def _audio_of(root: Path, label: str, filename: str) -> str:
+    path = audio_path(root, label, filename)
+    return str(path) if path.is_file() else ""
 
 
 def _rows(count: int) -> str:

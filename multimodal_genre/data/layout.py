@@ -11,6 +11,7 @@ from pathlib import Path
 
 FEATURES_CSV = "features_30_sec.csv"
 IMAGES_DIR = "images_original"
+AUDIO_DIR = "genres_original"  # each track's audio, where the download has it (the full Kaggle one does)
 # The Kaggle spectrogram PNG: 432x288 RGBA, the plot inside these inclusive pixel ranges, a blank
 # white border around it.
 IMAGE_SIZE = (432, 288)
@@ -89,6 +90,11 @@ def image_stem(filename: str) -> str:
 def track_id(filename: str) -> str:
     """``blues.00000.wav`` -> ``blues.00000``: the name reports and predictions use."""
     return Path(filename).stem
+
+
+def audio_path(root: Path, label: str, filename: str) -> Path:
+    """``blues``, ``blues.00000.wav`` -> ``<root>/genres_original/blues/blues.00000.wav``."""
+    return root / AUDIO_DIR / label / filename
 
 
 def image_path(root: Path, label: str, filename: str) -> Path:

@@ -30,15 +30,19 @@ class Embedding:
     activations: tuple[str, ...]
     patches: int | None = None  # 3 s patches a clip: None, every whole one; a number, that many evenly spaced
     trainable: bool = False  # fine-tuned in the model: the track's view is its patches, not their activations
+    # Where the network's input comes from: the track's picture (``inputs.from_picture``) or its audio
+    # (``inputs.from_audio``); a model keeps to the route it trained on.
+    source: Literal["picture", "audio"] = "picture"
 
     @property
     def key(self) -> str:
         """The name of this view of a track: a network's input, and a dataset's array."""
         spaced = () if self.patches is None else (f"{self.patches}patches",)
+        heard = ("audio",) if self.source == "audio" else ()
         if self.trainable:
-            return "_".join((self.network, "input", *spaced))
+            return "_".join((self.network, "input", *heard, *spaced))
         weights = self.weights if self.weights in ("msd", "mtt") else checkpoint_id(self.weights)
-        return "_".join((self.network, weights, *self.activations, *spaced))
+        return "_".join((self.network, weights, *heard, *self.activations, *spaced))
 
     @property
     def blocks(self) -> list[int]:
@@ -50,6 +54,14 @@ class Embedding:
     def width(self) -> int:
         """Values per track."""
         return sum(self.blocks)
+
+
+def resolved_source(source: str) -> Literal["picture", "audio"]:
+    """A view's source once a run has resolved ``auto`` against its dataset (``views.with_sources``);
+    ``auto`` here is a bug: a model would not know which route it trained on."""
+    if source == "auto":
+        raise RuntimeError("source 'auto' is resolved against a dataset (views.with_sources) before a view is read")
+    return source  # type: ignore[return-value]
 
 
 def network_of(name: str) -> Literal["musicnn", "vgg"]:

@@ -1,7 +1,8 @@
 """A pre-trained music network's view of each track, computed once.
 
-A track's embedding is what a frozen musicnn (or its VGG) makes of the clip's picture: the chosen
-activations of each 3 s patch, pooled over the clip by their mean and their max. Nothing in it is
+A track's embedding is what a frozen musicnn (or its VGG) makes of the clip, read from its picture
+or from its audio (``Embedding.source``): the chosen activations of each 3 s patch, pooled over the
+clip by their mean and their max. Nothing in it is
 trained, so it is computed once per dataset and cached on disk like the decoded images, keyed by
 the dataset's content (pictures and CSV), the network, its weights and the activations; every
 training, fold and trial after that trains only the heads on top. A branch that fine-tunes the
@@ -11,27 +12,30 @@ network reads the patches themselves instead (``Embedding.trainable``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from multimodal_genre import progress
+from multimodal_genre.audio import ShortAudioWarning, load_audio
 from multimodal_genre.data import FEATURE_COLUMNS, GenreDataset, cache
 from multimodal_genre.data.images import open_image
 from multimodal_genre.data.settings import DataConfig
 from multimodal_genre.musicnn import ACTIVATIONS, Embedding, checkpoint_id
-from multimodal_genre.musicnn.inputs import from_picture, patches
+from multimodal_genre.musicnn.inputs import from_audio, from_picture, patches
 
 # Bump when the code changes what it computes for the same pictures and settings.
 EMBEDDING_FORMAT = 1
 _BATCH = 16  # patches through the network at once (a 30 s clip's 10 at a time; about 0.5 GB of activations)
 TRAINABLE_PATCHES = 10  # a 30 s clip's whole patches
-_LOGGED = 100  # pictures between two logged lines
+_LOGGED = 100  # tracks between two logged lines
+UNITS = {"picture": "picture", "audio": "clip"}  # what a pass counts as done, by the source it reads
 RMS_MEAN, RMS_VAR = FEATURE_COLUMNS.index("rms_mean"), FEATURE_COLUMNS.index("rms_var")
 
 
@@ -51,25 +55,43 @@ def clip_patches(picture: Image.Image, clip: Clip, count: int | None = None) -> 
 
 
 def embed(pictures: Sequence[Image.Image | Path], clips: Sequence[Clip], embedding: Embedding) -> np.ndarray:
+    """``embed_patches`` of tracks by the picture route."""
+    count = _patch_count(embedding)
+    tracks = zip(pictures, clips, strict=True)
+    return embed_patches((clip_patches(_opened(picture), clip, count) for picture, clip in tracks), embedding)
+
+
+def embed_audio(samples: Iterable[np.ndarray], embedding: Embedding) -> np.ndarray:
+    """``embed_patches`` of tracks by the audio route: mono samples at 22,050 Hz, one array a track."""
+    count = _patch_count(embedding)
+    return embed_patches((patches(from_audio(clip), count) for clip in samples), embedding)
+
+
+def _patch_count(embedding: Embedding) -> int | None:
+    """Patches a track: a fine-tuned branch's view has one shape for every track (a 30 s clip's 10
+    unless told otherwise); a frozen one pools however many the clip has."""
+    return embedding.patches or TRAINABLE_PATCHES if embedding.trainable else embedding.patches
+
+
+def embed_patches(cuts: Iterable[np.ndarray], embedding: Embedding) -> np.ndarray:
     """(tracks, width) float32, or for a trainable embedding (tracks, patches, 187, 96): each track's
-    view, its patches run through the network in batches; each picture counts as done in the job."""
-    if embedding.trainable:  # one shape for every track: a 30 s clip's 10 patches unless told otherwise
-        count = embedding.patches or TRAINABLE_PATCHES
-        tracks = zip(pictures, clips, strict=True)
-        return np.stack([clip_patches(_opened(picture), clip, count) for picture, clip in tracks])
+    view from its patches (``cuts``, one array a track), run through the network in batches; each
+    track counts as done in the job."""
+    if embedding.trainable:
+        return np.stack(list(cuts))
     from multimodal_genre.musicnn.network import pretrained  # Keras: only where a network runs
 
     network = pretrained(embedding.network, embedding.weights)
     rows = []
-    for picture, clip in zip(pictures, clips, strict=True):
-        cut = clip_patches(_opened(picture), clip, embedding.patches)
+    for cut in cuts:
         # predict_on_batch runs a compiled graph: a quarter faster than calling the network eagerly.
         outputs = [network.predict_on_batch(cut[start : start + _BATCH]) for start in range(0, len(cut), _BATCH)]
         per_patch = np.concatenate(
             [np.concatenate([part[name] for name in embedding.activations], axis=1) for part in outputs]
         )
         rows.append(np.concatenate([per_patch.mean(axis=0), per_patch.max(axis=0)]))
-        progress.done("picture", f"{embedding.key} of {len(rows)} pictures" if len(rows) % _LOGGED == 0 else "")
+        unit = UNITS[embedding.source]
+        progress.done(unit, f"{embedding.key} of {len(rows)} {unit}s" if len(rows) % _LOGGED == 0 else "")
     return np.asarray(rows, dtype=np.float32)
 
 
@@ -78,19 +100,24 @@ def dataset_embedding(dataset: GenreDataset, embedding: Embedding, data: DataCon
     and it holds this dataset's (counted as a job of pictures where none is open). A frozen network's
     pass keeps all its activations, so the views of one network and weights (the fused network's
     ``mean_pool``, the SVM's ``mean_pool`` and ``max_pool``) share one pass and one cache entry."""
-    clips = [
-        Clip(int(length), float(row[RMS_MEAN]), float(row[RMS_VAR]))
-        for length, row in zip(dataset.lengths, dataset.features, strict=True)
-    ]
-    pictures = [Path(path) for path in dataset.pictures]
     directory = (Path(data.cache_dir) if data.cache_dir else cache.default_cache_dir()) if data.cache else None
     whole = (
         embedding
         if embedding.trainable
         else dataclasses.replace(embedding, activations=tuple(ACTIVATIONS[embedding.network]))
     )
-    with progress.job(len(pictures), "picture"):
-        pooled = cached_embed(pictures, clips, whole, dataset.fingerprint, directory)
+    if embedding.source == "audio":  # the CSV and pictures' hash says nothing of the audio
+        fingerprint = hashlib.sha256(" ".join([dataset.fingerprint, *map(_digest, dataset.audio)]).encode()).hexdigest()
+        compute = functools.partial(embed_audio, (_dataset_audio(path) for path in dataset.audio), whole)
+    else:
+        clips = [
+            Clip(int(length), float(row[RMS_MEAN]), float(row[RMS_VAR]))
+            for length, row in zip(dataset.lengths, dataset.features, strict=True)
+        ]
+        fingerprint = dataset.fingerprint
+        compute = functools.partial(embed, [Path(path) for path in dataset.pictures], clips, whole)
+    with progress.job(len(dataset), UNITS[embedding.source]):
+        pooled = cached_embed(compute, len(dataset), whole, fingerprint, directory)
     return pooled if whole == embedding else activations_of(pooled, whole, embedding.activations)
 
 
@@ -109,17 +136,17 @@ def activations_of(pooled: np.ndarray, whole: Embedding, wanted: Sequence[str]) 
 
 
 def cached_embed(
-    pictures: Sequence[Path], clips: Sequence[Clip], embedding: Embedding, fingerprint: str, cache_dir: Path | None
+    compute: Callable[[], np.ndarray], tracks: int, embedding: Embedding, fingerprint: str, cache_dir: Path | None
 ) -> np.ndarray:
-    """``embed`` of a dataset whose content hashes to ``fingerprint``, through the on-disk cache in
-    ``cache_dir`` (None: no cache)."""
+    """``compute()``, the ``embedding`` of the ``tracks`` of a dataset whose content hashes to
+    ``fingerprint``, through the on-disk cache in ``cache_dir`` (None: no cache)."""
     if cache_dir is None:
-        return embed(pictures, clips, embedding)
+        return compute()
     key = _cache_key(fingerprint, embedding)
     cached = cache.load_array(cache_dir, key, kind="embedding")
-    if cached is not None and len(cached) == len(pictures):
+    if cached is not None and len(cached) == tracks:
         return cached
-    computed = embed(pictures, clips, embedding)
+    computed = compute()
     try:
         cache.save_array(cache_dir, key, computed, kind="embedding")
     except OSError as error:
@@ -134,6 +161,18 @@ def _cache_key(fingerprint: str, embedding: Embedding) -> str:
     weights = embedding.weights if embedding.weights in ("msd", "mtt") else checkpoint_id(embedding.weights)
     payload = {"format": EMBEDDING_FORMAT, "dataset": fingerprint, **dataclasses.asdict(embedding), "weights": weights}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _dataset_audio(path: str) -> np.ndarray:
+    """A dataset track's audio; a short clip is read without a warning (its picture is the dataset's
+    own, and the picture route reads it without one)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ShortAudioWarning)
+        return load_audio(path)
+
+
+def _digest(path: str) -> str:
+    return cache.file_digest(Path(path))
 
 
 def _opened(picture: Image.Image | Path) -> Image.Image:

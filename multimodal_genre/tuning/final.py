@@ -21,7 +21,7 @@ from multimodal_genre.families.bag import averaged
 from multimodal_genre.search import apply
 from multimodal_genre.settings import replaced
 from multimodal_genre.training import RunContext, train_model, write_trained_run
-from multimodal_genre.views import with_views
+from multimodal_genre.views import with_sources, with_views
 
 
 def retrain(
@@ -38,7 +38,7 @@ def retrain(
     and written into ``out``."""
     pool = np.union1d(outer.train, outer.validation)
     refit = Split(train=pool, validation=outer.validation[:0], test=outer.test)
-    tuned = [apply(config, model, trial.params) for trial in top]
+    tuned = [with_sources(apply(config, model, trial.params), dataset) for trial in top]
     for trial_config in tuned:  # the views the averaged models read, each added once
         dataset = with_views(dataset, trial_config, [model])
     trained = [

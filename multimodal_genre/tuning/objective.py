@@ -23,7 +23,7 @@ from multimodal_genre.search import SearchConfig, apply, suggest
 from multimodal_genre.seen import validation_score
 from multimodal_genre.settings import to_data
 from multimodal_genre.training import train_model
-from multimodal_genre.views import with_views
+from multimodal_genre.views import prepared
 
 
 @dataclasses.dataclass
@@ -39,7 +39,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         params = suggest(trial, self.search.spaces[self.model])
         config = apply(self.config, self.model, params)
-        dataset = with_views(self.dataset, config, [self.model])  # a trial's settings may read another view
+        dataset, config = prepared(self.dataset, config, [self.model])  # a trial's settings may read another view
         pruning = config.family(self.model).pruning_callback(trial, config.models[self.model])
         scores, kept = [], []
         for index, split in enumerate(self.splits):

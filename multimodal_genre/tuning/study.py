@@ -38,6 +38,7 @@ from multimodal_genre.tuning.storage import (
     stopping_on_lost_storage,
     study_storage,
 )
+from multimodal_genre.views import with_sources
 from multimodal_genre.workers import Workers
 
 
@@ -106,7 +107,7 @@ def tune(
     study's storage."""
     options = StudyOptions(trials, timeout, study_name, folds, repeats)
     name = options.study_name or model
-    outer = split_for(dataset, config.split)
+    outer, config = split_for(dataset, config.split), with_sources(config, dataset)  # tuned.yaml says the route
     study = Study(model, dataset, config, search, options, storage_url, command, recipe, workers)
     return study.run(name, outer, out / name)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from multimodal_genre.musicnn import Embedding, network_of, view_problems
+from multimodal_genre.musicnn import Embedding, network_of, resolved_source, view_problems
 from multimodal_genre.settings import Problems, Settings
 
 
@@ -168,6 +168,10 @@ class PretrainedBranchConfig(Settings):
     # 3 s patches of a clip the network reads: null, every whole one (10 of a 30 s clip); a number, that
     # many evenly spaced (a quicker pass over the pictures).
     patches: int | None = None
+    # Where musicnn reads each clip: auto, from its audio where every track of the dataset has one (the
+    # full Kaggle download), else from its picture; picture; or audio. Resolved against the dataset
+    # when a run starts and recorded in its config, so prediction takes the same route.
+    source: Literal["auto", "picture", "audio"] = "picture"
     # How a frozen view is standardised on the training rows: columns, each column to unit variance;
     # blocks, as the SVM reads it (``scaling.py``): each block of columns (an activation's mean or max
     # over the patches) weighing the same, units that never fire read as 0.
@@ -179,7 +183,8 @@ class PretrainedBranchConfig(Settings):
         clip's patches where it is fine-tuned inside the model."""
         backbone = self.backbone
         trainable = backbone.fine_tune_from is not None
-        return Embedding(backbone.network, backbone.weights, self.activations, self.patches, trainable)
+        source = resolved_source(self.source)
+        return Embedding(backbone.network, backbone.weights, self.activations, self.patches, trainable, source)
 
     def problems(self) -> Problems:
         yield from view_problems(self.backbone.network, self.activations, self.patches)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from multimodal_genre.musicnn import Embedding, network_of, view_problems
+from multimodal_genre.musicnn import Embedding, network_of, resolved_source, view_problems
 from multimodal_genre.settings import Problems, Settings
 
 
@@ -18,10 +18,12 @@ class MusicViewConfig(Settings):
     weights: str  # msd, mtt, or the prefix of a checkpoint of the same network
     activations: tuple[str, ...]  # musicnn: mean_pool, max_pool, penultimate, tags; musicnn_vgg: pool5, tags
     patches: int | None = None  # 3 s patches a clip: null, every whole one; a number, that many evenly spaced
+    source: Literal["auto", "picture", "audio"] = "picture"  # as a network's pre-trained branch reads it
 
     @property
     def embedding(self) -> Embedding:
-        return Embedding(network_of(self.name), self.weights, self.activations, self.patches)
+        source = resolved_source(self.source)
+        return Embedding(network_of(self.name), self.weights, self.activations, self.patches, source=source)
 
     def problems(self) -> Problems:
         if not self.weights:
