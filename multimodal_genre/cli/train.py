@@ -12,6 +12,7 @@ import dataclasses
 
 from multimodal_genre import log, progress
 from multimodal_genre.cli.common import (
+    PROG,
     add_data_options,
     add_out_option,
     add_split_option,
@@ -88,7 +89,7 @@ def train_one(args: argparse.Namespace) -> int:
         log.say(training_on(workers))
         context = RunContext(None, command_line(), recipe.info if recipe else None)
         run_model(model, dataset, config, split, out, context, workers, tensorboard="tensorboard" in args.track)
-    log.say(f"Run folder: {out}")
+    log.say(f"Run folder: {out}", f"Its report: {PROG} report {out}")
     if "mlflow" in args.track:
         from multimodal_genre.tracking import track_model_run, tracking_uri
 
