@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", metavar="ATTEMPT", help="attempts to run (default: every one)")
     parser.add_argument("--again", action="store_true", help="run attempts that have results already")
     args = parse_with_data(parser)
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results = read_results()
     attempts = yaml.safe_load(ATTEMPTS.read_text())
     unknown = sorted(set(args.only or ()) - set(attempts))
     if unknown:
@@ -50,9 +50,18 @@ def main() -> None:
         if (args.only and name not in args.only) or (name in results and not args.again and not args.only):
             continue
         config = ATTEMPTS.parent / plan["config"] if plan.get("config") else None
-        results[name] = {"about": plan["about"], **attempt(name, plan["model"], config, args.data)}
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-        RESULTS.with_suffix(".md").write_text(markdown(results))
+        save_result(name, {"about": plan["about"], **attempt(name, plan["model"], config, args.data)})
+
+
+def read_results() -> dict:
+    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+
+
+def save_result(name: str, found: dict) -> None:
+    """One attempt's figures into the results (read again here: another script may have added its
+    own since), and the table made again."""
+    results = {**read_results(), name: found}
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     RESULTS.with_suffix(".md").write_text(markdown(results))
 
 

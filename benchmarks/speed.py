@@ -8,6 +8,8 @@ Three parts, each writing its section of reports/benchmarks/speed.json (speed.md
         # `compare --folds 5`: the code checked out at --old (a git worktree, installed in its own .venv:
         # python3 -m venv /tmp/old/.venv && /tmp/old/.venv/bin/pip install -e "/tmp/old[cpu]")
         # against this one, run side by side
+    python benchmarks/speed.py compare --data ../shared/gtzan --old /tmp/old --folds 0 --rounds 1
+        # the default `compare` (one grouped split), old then new from empty caches, one at a time
     python benchmarks/speed.py parallel --data ../shared/gtzan  # --jobs, --threads and a Dask LocalCluster
     python benchmarks/speed.py recipe --data ../shared/gtzan    # the fused model and cnn-mlp-hybrid, one fold
     KERAS_BACKEND=jax python benchmarks/speed.py backend --data ../shared/gtzan
@@ -51,6 +53,9 @@ def main() -> None:
         "--old-python", type=Path, help="compare: the interpreter that imports --old (default: OLD/.venv)"
     )
     parser.add_argument("--jobs", type=int, default=2, help="compare: --jobs of both runs")
+    parser.add_argument(
+        "--rounds", type=int, default=0, help="compare: old then new, this many times, one at a time (0: side by side)"
+    )
     parser.add_argument("--folds", type=int, default=5, help="compare: grouped folds")
     args = parser.parse_args()
     if args.part != "markdown" and args.data is None:
@@ -69,9 +74,18 @@ def main() -> None:
         section["machine"] = machine()
         section["command"] = portable_command(["python", *sys.argv])
         section["seconds"] = round(time.perf_counter() - started, 1)
-        results[args.part if args.part != "backend" else f"backend-{section['backend']}"] = section
+        results[_section_name(args, section)] = section
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     Path("reports/benchmarks/speed.md").write_text(markdown(results))
+
+
+def _section_name(args: argparse.Namespace, section: dict[str, Any]) -> str:
+    """Where a part's figures go in speed.json: the default comparison (one split) apart from K folds."""
+    if args.part == "backend":
+        return f"backend-{section['backend']}"
+    if args.part == "compare" and not args.folds:
+        return "compare-holdout"
+    return args.part
 
 
 def machine() -> dict[str, Any]:
@@ -86,11 +100,13 @@ def machine() -> dict[str, Any]:
 def load(args: argparse.Namespace):
     from multimodal_genre.config import load_config
     from multimodal_genre.data import MissingImageWarning, kfold_splits, load_dataset
+    from multimodal_genre.views import prepared
 
     config = load_config()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingImageWarning)
         dataset = load_dataset(args.data, config.data)
+    dataset, config = prepared(dataset, config, list(config.models))  # sources resolved, views computed
     return config, dataset, kfold_splits(dataset.labels, dataset.groups, config.split)[0]
 
 
@@ -291,39 +307,73 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def compare(args: argparse.Namespace) -> dict[str, Any]:
-    """The same `compare --folds N --jobs J` of the default models by the old checkout and by this
-    code, started together so that both meet the same load on a shared machine, each from an empty
-    cache (the new code's first pass over the pictures included); wall and CPU seconds of each."""
+    """The same `compare [--folds N] --jobs J` of the default models by the old checkout and by this
+    code, each from an empty cache (the new code's first pass over the pictures included); wall and
+    CPU seconds of each. Side by side (both started together, so that both meet the same load on a
+    shared machine), or with ``--rounds R`` one after the other, old then new, R times."""
     if args.old is None:
         raise SystemExit("compare needs --old, a checkout of the code to measure against (git worktree add)")
-    pythons = {"new": sys.executable, "old": str(args.old_python or args.old / ".venv" / "bin" / "python")}
+    pythons = {"old": str(args.old_python or args.old / ".venv" / "bin" / "python"), "new": sys.executable}
     checkouts = {"new": Path(__file__).resolve().parent.parent, "old": args.old.resolve()}
     for arm, code in checkouts.items():
         _check_imports(pythons[arm], code)
-    options = ["--folds", str(args.folds), "--jobs", str(args.jobs)]
-    result: dict[str, Any] = {"folds": args.folds, "jobs": args.jobs, "old": str(args.old), "arms": {}}
+    options = [*(["--folds", str(args.folds)] if args.folds else []), "--jobs", str(args.jobs)]
+    result: dict[str, Any] = {"folds": args.folds or None, "jobs": args.jobs, "old": str(args.old), "arms": {}}
     with tempfile.TemporaryDirectory() as scratch:
-        running, started = {}, time.perf_counter()
-        for arm, python in pythons.items():
-            out = Path(scratch) / arm
-            command = [python, "-m", "multimodal_genre", "compare", "--data", str(args.data.resolve()), *options]
-            env = {**os.environ, "MULTIMODAL_GENRE_CACHE": str(Path(scratch) / f"cache-{arm}")}
+
+        def start(arm: str, run: str) -> tuple[subprocess.Popen, Path]:
+            out = Path(scratch) / run
+            command = [pythons[arm], "-m", "multimodal_genre", "compare", "--data", str(args.data.resolve()), *options]
+            env = {**os.environ, "MULTIMODAL_GENRE_CACHE": str(Path(scratch) / f"cache-{run}")}
             process = subprocess.Popen(
                 [*command, "--out", str(out)], cwd=checkouts[arm], env=env, stdout=subprocess.DEVNULL
             )
-            running[process.pid] = (arm, process, out)
-        while running:
-            pid, status, usage = os.wait4(-1, 0)  # whichever ends first, with its own CPU seconds
-            arm, process, out = running.pop(pid)
-            process.returncode = os.waitstatus_to_exitcode(status)
-            if process.returncode != 0:
-                raise SystemExit(f"the {arm} code's compare failed (exit status {process.returncode})")
-            result["arms"][arm] = _arm(out, time.perf_counter() - started, usage.ru_utime + usage.ru_stime, options)
-            print(arm, result["arms"][arm], flush=True)
-    new, old = result["arms"]["new"], result["arms"]["old"]
-    result["speedup"] = round(old["wall_seconds"] / new["wall_seconds"], 2)
-    result["cpu_speedup"] = round(old["cpu_seconds"] / new["cpu_seconds"], 2)
+            return process, out
+
+        if args.rounds:
+            for round_ in range(1, args.rounds + 1):
+                for arm in pythons:
+                    started = time.perf_counter()
+                    process, out = start(arm, f"{arm}{round_}")
+                    _, status, usage = os.wait4(process.pid, 0)
+                    _check_status(arm, status)
+                    found = _arm(out, time.perf_counter() - started, usage.ru_utime + usage.ru_stime, options)
+                    result["arms"][f"{arm} {round_}"] = found
+                    print(arm, round_, found, flush=True)
+        else:
+            running, started = {}, time.perf_counter()
+            for arm in pythons:
+                process, out = start(arm, arm)
+                running[process.pid] = (arm, out)
+            while running:
+                pid, status, usage = os.wait4(-1, 0)  # whichever ends first, with its own CPU seconds
+                arm, out = running.pop(pid)
+                _check_status(arm, status)
+                result["arms"][arm] = _arm(out, time.perf_counter() - started, usage.ru_utime + usage.ru_stime, options)
+                print(arm, result["arms"][arm], flush=True)
+    if args.rounds:
+        result["ratio"] = _ratios(result["arms"])
+    else:
+        new, old = result["arms"]["new"], result["arms"]["old"]
+        result["speedup"] = round(old["wall_seconds"] / new["wall_seconds"], 2)
+        result["cpu_speedup"] = round(old["cpu_seconds"] / new["cpu_seconds"], 2)
     return result
+
+
+def _check_status(arm: str, status: int) -> None:
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"the {arm} code's compare failed (exit status {code})")
+
+
+def _ratios(arms: dict[str, Any]) -> dict[str, float]:
+    """New over old, of the wall and the CPU seconds (summed over the rounds): below 1 is faster."""
+    total = {
+        (side, kind): sum(found[f"{kind}_seconds"] for name, found in arms.items() if name.split()[0] == side)
+        for side in ("old", "new")
+        for kind in ("wall", "cpu")
+    }
+    return {kind: round(total["new", kind] / total["old", kind], 3) for kind in ("wall", "cpu")}
 
 
 def _check_imports(python: str, code: Path) -> None:
@@ -338,9 +388,9 @@ def _check_imports(python: str, code: Path) -> None:
 
 
 def _arm(out: Path, wall: float, cpu: float, options: list[str]) -> dict[str, Any]:
-    folds = pd.read_csv(out / "folds.csv")
+    folds = pd.read_csv(out / "folds.csv") if (out / "folds.csv").is_file() else pd.read_csv(out / "comparison.csv")
     trainings = []
-    for run in sorted(out.glob("fold*/*/run.json")):
+    for run in sorted([*out.glob("fold*/*/run.json"), *out.glob("*/run.json")]):
         record = json.loads(run.read_text())
         trainings.append({"model": record["model"], **record["training"]})
     table = pd.DataFrame(trainings)
@@ -408,6 +458,7 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
     from multimodal_genre.families import family
     from multimodal_genre.recipes import load_recipe
     from multimodal_genre.seen import score_unseen
+    from multimodal_genre.views import prepared
 
     hybrid = load_recipe("cnn-mlp-hybrid")
     systems = {"default fused": (load_config(), "fused"), "cnn-mlp-hybrid": (hybrid.config, hybrid.info.model)}
@@ -416,6 +467,7 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingImageWarning)
             dataset = load_dataset(args.data, config.data)
+        dataset, config = prepared(dataset, config, [name])
         split = kfold_splits(dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=5))[0]
         trained = family(name).fit(config.models[name], dataset, split, config.seed)
         result["systems"][label] = {
@@ -439,6 +491,8 @@ def markdown(results: dict[str, Any]) -> str:
         "Made by `benchmarks/speed.py` (see its docstring); figures in speed.json.",
         "",
     ]
+    if "compare-holdout" in results:
+        lines += _rounds_lines(results["compare-holdout"])
     if "compare" in results:
         lines += _compare_lines(results["compare"])
     if "profile" in results:
@@ -481,6 +535,23 @@ def _compare_lines(section: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+def _rounds_lines(section: dict[str, Any]) -> list[str]:
+    """The default comparison (one grouped split), old then new from empty caches, round by round."""
+    lines = ["## The default `compare` from an empty cache: old code against new", "", *_header(section)]
+    lines += [
+        f"Old: the checkout `{section['old']}`. Each run from an empty cache, one at a time, old then new, "
+        f"`{' '.join(next(iter(section['arms'].values()))['options'])}`. New over old: wall "
+        f"**{section['ratio']['wall']:.2f}**, CPU {section['ratio']['cpu']:.2f} (summed over the rounds).",
+        "",
+        "| run | wall s | CPU s | macro-F1 by model |",
+        "|---|---|---|---|",
+    ]
+    for name, found in section["arms"].items():
+        scores = ", ".join(f"{model} {value:.3f}" for model, value in found["macro_f1"].items())
+        lines.append(f"| {name} | {found['wall_seconds']:.0f} | {found['cpu_seconds']:.0f} | {scores} |")
+    return [*lines, ""]
 
 
 def _cpu_sentence(section: dict[str, Any]) -> str:

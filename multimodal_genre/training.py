@@ -108,7 +108,8 @@ def run_model(
     members side by side; else they are checkpointed in ``checkpoints`` as each finishes, for
     ``--resume``. With ``tensorboard``, the run folder gets the training's steps as TensorBoard reads
     them (``tensorboard/``)."""
-    (dataset, config), split = prepared(dataset, config, [name]), fitting_split(family(name), split)
+    dataset, config = prepared(dataset, config, [name])
+    split = fitting_split(family(name), section(config, name), split)
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         step_logs = Path(scratch) / "tensorboard" if tensorboard else None
         trained = train_model(
@@ -120,10 +121,11 @@ def run_model(
             return write_trained_run(trained, dataset, config, split, partial, context or RunContext())
 
 
-def fitting_split(owner: Family, split: Split) -> Split:
-    """``split`` as a run of ``owner`` trains on it: a model that stops early on nothing (an SVM) fits
-    on the validation rows too, rather than leave them unused; the test side stays as it is."""
-    if owner.watches_validation or not len(split.validation):
+def fitting_split(owner: Family, settings: Settings, split: Split) -> Split:
+    """``split`` as a run of ``owner`` with ``settings`` trains on it: a model that stops early on
+    nothing (an SVM, a network without early stopping) fits on the validation rows too, rather than
+    leave them unused; the test side stays as it is."""
+    if owner.watches_validation(settings) or not len(split.validation):
         return split
     return Split(np.union1d(split.train, split.validation), split.validation[:0], split.test)
 

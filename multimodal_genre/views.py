@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 from multimodal_genre.config import Config
 from multimodal_genre.data import GenreDataset
@@ -45,10 +46,9 @@ def with_sources(config: Config, dataset: GenreDataset) -> Config:
     """``config`` with every ``source: auto`` of a model's pre-trained view made ``audio`` where every
     track of ``dataset`` has its audio, else ``picture``; a source of ``audio`` on a dataset whose
     tracks lack it is an error naming them."""
-    source = "audio" if dataset.has_audio else "picture"
-    models = {name: _resolved(settings, source) for name, settings in config.models.items()}
+    resolved = sources_as(config, "audio" if dataset.has_audio else "picture")
     if not dataset.has_audio:
-        asking = [name for name, settings in models.items() if _reads_audio(settings)]
+        asking = [name for name, settings in resolved.models.items() if _reads_audio(settings)]
         if asking:
             missing = dataset.track_ids[dataset.audio == ""]
             named = some_of(list(missing), _NAMED)
@@ -56,7 +56,13 @@ def with_sources(config: Config, dataset: GenreDataset) -> Config:
                 f"{dataset.root}: models.{asking[0]} reads musicnn's input from the audio (source: audio), but "
                 f"{len(missing)} of {len(dataset)} tracks have none under genres_original/ ({named})"
             )
-    return dataclasses.replace(config, models=models)
+    return resolved
+
+
+def sources_as(config: Config, source: Literal["picture", "audio"]) -> Config:
+    """``config`` with every ``source: auto`` of its models made ``source``: as a run on a dataset
+    with (audio) or without (picture) every track's audio records it."""
+    return dataclasses.replace(config, models={name: _resolved(value, source) for name, value in config.models.items()})
 
 
 def _resolved(settings: Settings, source: str) -> Settings:

@@ -167,10 +167,10 @@ def conforming(request, fast_dataset, fast_config):
 
 def quick_settings(name: str, fast_config: Config) -> Settings:
     """The quick settings of ``name``; for a model they leave out (the pre-trained one), its default
-    settings reading one patch a clip."""
+    settings reading one patch a clip, of the picture (a run resolves ``source: auto`` so)."""
     if name in fast_config.models:
         return fast_config.models[name]
-    return replaced(load_config().models[name], "pretrained.patches", 1)
+    return replaced(replaced(load_config().models[name], "pretrained.patches", 1), "pretrained.source", "picture")
 
 
 def test_a_family_predicts_one_probability_row_per_track(conforming):

@@ -39,6 +39,7 @@ def test_a_family_imports_nothing_above_the_families(path):
         "workers",
         "backend",
         "musicnn",
+        "scaling",
         "families",
     }
     assert _package_modules_imported(path) <= below

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from multimodal_genre.cli import main
 
-from conftest import FAST_CONFIG
+from conftest import FAST_CONFIG, one_error
 
 
 def free_port() -> int:
@@ -160,5 +160,5 @@ def test_tensorboard_logs_are_keras_own_in_each_network_run_folder(synthetic_roo
 def test_a_study_refuses_what_it_cannot_track_before_training(extra, message, synthetic_root, tmp_path, capsys):
     arguments = ["tune", "--model", "xgboost", "--trials", "1", "--data", str(synthetic_root), "--out", str(tmp_path)]
     assert main([*arguments, *extra]) == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"multimodal-genre: error: {message}")
+    assert one_error(capsys.readouterr().err).startswith(f"multimodal-genre: error: {message}")
     assert not any(tmp_path.iterdir())  # nothing trained, nothing written

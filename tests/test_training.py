@@ -10,7 +10,7 @@ from multimodal_genre.data import GENRES, holdout_split
 from multimodal_genre.errors import DataError
 from multimodal_genre.families.networks.build import build_network, model_inputs
 from multimodal_genre.families.networks.training import settle_batch_norm
-from multimodal_genre.training import train_model
+from multimodal_genre.training import run_model, train_model
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,17 @@ def test_a_cosine_schedule_warms_up_then_decays_to_the_last_epoch(fast_dataset, 
     rates = trained.history["learning_rate"].to_numpy()
     assert rates[:3] == pytest.approx([0.001, 0.002, 0.003])
     assert np.all(np.diff(rates[2:]) < 0) and 0 < rates[-1] < 0.0003
+
+
+def test_a_network_without_early_stopping_trains_its_epochs_on_the_validation_rows_too(
+    fast_dataset, fast_config, split, tmp_path
+):
+    config = with_training(fast_config, "mlp", epochs=6, early_stopping=None, schedule="cosine")
+    run_model("mlp", fast_dataset, config, split, tmp_path / "mlp")
+    sides = pd.read_csv(tmp_path / "mlp" / "split.csv")["side"].value_counts().to_dict()
+    assert sides == {"train": len(split.train) + len(split.validation), "test": len(split.test)}
+    history = pd.read_csv(tmp_path / "mlp" / "history.csv")
+    assert len(history) == 6 and not history.filter(like="val_").notna().any().any()
 
 
 def batch_norm_gaps(model, images):

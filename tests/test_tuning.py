@@ -38,7 +38,7 @@ from multimodal_genre.search import apply, configured_values, load_search
 from multimodal_genre.tuning import objective, study_splits, tune
 from multimodal_genre.tuning.storage import stopping_on_lost_storage
 
-from conftest import FAST_CONFIG, required_by_ci
+from conftest import FAST_CONFIG, one_error, required_by_ci
 
 # A small space per model; the pruning test enqueues hopeless settings from outside it.
 SMALL_SPACES = {
@@ -294,7 +294,7 @@ def test_a_study_is_never_resumed_on_other_rows(synthetic_root, search_file, tmp
     assert main([*arguments, "--outer-folds", "3"]) == 0
     capsys.readouterr()
     assert main([*arguments, "--outer-folds", "2"]) == 2
-    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the warning about the track without image
+    error = one_error(capsys.readouterr().err)  # after the warning about the track without image
     assert error.startswith("multimodal-genre: error: study 'xgboost-outer1'")
     assert "outer: outer fold 1 of 3, now outer fold 1 of 2" in error
 
@@ -347,7 +347,7 @@ def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, searc
 def test_bad_tune_options_are_one_line_errors(args, message, synthetic_root, tmp_path, capsys):
     assert main(["tune", *args, "--data", str(synthetic_root), "--out", str(tmp_path)]) == 2
     stderr = capsys.readouterr().err
-    error = stderr.strip().splitlines()[-1]
+    error = one_error(stderr)
     assert error.startswith("multimodal-genre: error: ") and message in error
     assert "secret" not in stderr and "Traceback" not in stderr
 
@@ -517,11 +517,7 @@ def test_a_study_survives_its_postgresql_server_restarting(synthetic_root, searc
     assert "Traceback" not in stderr
     if worker.returncode != 0:  # the restart caught a write in flight
         assert worker.returncode == 2
-        assert (
-            stderr.strip()
-            .splitlines()[-1]
-            .endswith("the finished trials are saved there: run the same command again to go on")
-        )
+        assert one_error(stderr).endswith("the finished trials are saved there: run the same command again to go on")
     assert set(before) <= set(finished(storage, "restarted"))
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

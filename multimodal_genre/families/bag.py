@@ -102,6 +102,10 @@ class BaggedFamily(Family):
     def embeddings(self, settings: Settings) -> tuple[Embedding, ...]:
         return self.inner.embeddings(settings)
 
+    def watches_validation(self, settings: Settings) -> bool:
+        """The inner family's answer; a fold bag pools the validation rows into its members' folds either way."""
+        return self.inner.watches_validation(settings)
+
     def step_loggers(self, directory: Path) -> Sequence[Any]:
         return self.inner.step_loggers(directory)
 

@@ -40,12 +40,15 @@ class Family(abc.ABC):
     files: tuple[str, ...]  # what save() writes into a folder
     # True for a model that trains nothing itself and is built from the runs of its members().
     built_from_runs: bool = False
-    # False for a model that stops early on nothing: a run fits it on the validation rows too.
-    watches_validation: bool = True
 
     def problems(self, settings: Settings) -> Problems:
         """(key, problem) for settings of the right type that this model still cannot use."""
         return iter(())
+
+    def watches_validation(self, settings: Settings) -> bool:
+        """Whether ``settings`` stop early on a split's validation rows; a model that stops early on
+        nothing fits on them too (``training.fitting_split``) rather than leave them unused."""
+        return True
 
     def embeddings(self, settings: Settings) -> tuple[Embedding, ...]:
         """The pre-trained views of the tracks its models read (``Tracks.embeddings``), computed

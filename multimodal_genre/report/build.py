@@ -12,22 +12,18 @@ used, and last an appendix of provenance (datasets, run folders, commands, versi
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from multimodal_genre import __version__
-from multimodal_genre.config import config_dict, load_config
 from multimodal_genre.data import GENRES
 from multimodal_genre.files import new_run_dir, writing_into
-from multimodal_genre.records import ComparisonRecord, StudyRecord
 from multimodal_genre.report.figures import entry_colors, entry_figures, group_figures, study_figures
 from multimodal_genre.report.mistakes import confident_mistakes, thumbnail
 from multimodal_genre.report.paired import RESAMPLES, paired_table
+from multimodal_genre.report.provenance import appendix_blocks, config_blocks, setting_text
 from multimodal_genre.report.render import (
     BEST_MARK,
     Banner,
@@ -87,19 +83,8 @@ def _write_page(sources: Sequence[Source], out: Path, command: str | None) -> Re
     for source in sources:
         if source.study:
             blocks += _study_blocks(source, study_figures(source, folder))
-    blocks += [
-        Heading(2, "Configs"),
-        Paragraph(
-            "Settings each run changed from this version's defaults (configs/default.yaml), for the models it "
-            "trained; the complete config is config.yaml in each run folder (tuned.yaml for a study)."
-        ),
-    ]
-    defaults = config_dict(load_config())
-    for source in sources:
-        changes = _config_changes(source, defaults)
-        blocks += [Heading(3, str(source.directory))]
-        blocks.append(Table(changes) if len(changes) else Paragraph("No changes: the defaults."))
-    blocks += _appendix(sources, command)
+    blocks += config_blocks(sources)
+    blocks += appendix_blocks(sources, command)
 
     html, markdown = out / "report.html", out / "report.md"
     write_html(html, TITLE, blocks)
@@ -120,71 +105,6 @@ def _synthetic_warning(sources: Sequence[Source]) -> list[Block]:
             "The figures below say nothing about how well any model classifies genres."
         )
     ]
-
-
-def _appendix(sources: Sequence[Source], command: str | None) -> list[Block]:
-    """Provenance: when and how the report was made, each run's dataset, folder and command, versions."""
-    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    blocks: list[Block] = [
-        Heading(2, "Appendix: data, runs and versions"),
-        Paragraph(f"Made {made} by multimodal_genre {__version__} from {len(sources)} run folder(s) alone."),
-    ]
-    if command:
-        blocks.append(Paragraph(f"Command: {command}"))
-
-    datasets = pd.DataFrame(
-        [
-            {
-                "folder": source.folder,
-                "dataset": source.record.dataset.root,
-                "tracks": source.record.dataset.tracks,
-                "genres": len(GENRES),
-                "data hash": source.record.dataset.fingerprint,
-                "synthetic": "YES" if source.synthetic else "no",
-                "image input": "x".join(map(str, source.record.dataset.image_shape)),
-            }
-            for source in sources
-        ]
-    ).set_index("folder")
-    runs = pd.DataFrame(
-        [
-            {
-                "folder": source.folder,
-                "kind": _kind(source),
-                "path": str(source.location),
-                "created": source.record.created,
-                "command": source.record.command or "(not recorded)",
-            }
-            for source in sources
-        ]
-    ).set_index("folder")
-    blocks += [
-        Paragraph("Genres: " + ", ".join(GENRES) + "."),
-        Table(datasets, caption="Dataset of each run (the data hash covers every feature row and image)"),
-        Table(runs, caption="Run folders and the commands that made them"),
-        Table(_versions(sources), caption="Package and library versions"),
-    ]
-    return blocks
-
-
-def _kind(source: Source) -> str:
-    record = source.record
-    if isinstance(record, ComparisonRecord):
-        return "comparison, " + (f"grouped {record.folds}-fold" if record.folds else "hold-out split")
-    if isinstance(record, StudyRecord):
-        return f"tuning study of {record.model}, re-trained and tested once"
-    return f"{next(iter(source.results))} model run"
-
-
-def _versions(sources: Sequence[Source]) -> pd.DataFrame:
-    """One column per distinct set of versions, named by the folders that share it."""
-    sets: dict[tuple, list[str]] = {}
-    for source in sources:
-        sets.setdefault(tuple(sorted(source.record.versions.items())), []).append(source.folder)
-    columns = {", ".join(names) if len(sets) > 1 else "all runs": dict(versions) for versions, names in sets.items()}
-    table = pd.DataFrame(columns).fillna("")
-    table.index.name = "library"
-    return table
 
 
 def _recipe_blocks(sources: Sequence[Source]) -> list[Block]:
@@ -269,7 +189,13 @@ def _group_blocks(group: Group, group_paths: dict[str, Path], entry_paths: dict[
     blocks.append(
         Gallery([Image(entry_paths[entry.label]["confusion"], f"{entry.label}{summed}") for entry in group.entries])
     )
-    blocks += [
+    return blocks + _curve_blocks(group, group_paths, entry_paths)
+
+
+def _curve_blocks(group: Group, group_paths: dict[str, Path], entry_paths: dict[str, dict[str, Path]]) -> list[Block]:
+    """Reliability diagrams of the group's models, then each one's learning curves."""
+    cross_validated = group.entries[0].folds is not None
+    blocks: list[Block] = [
         Heading(3, "Reliability"),
         Paragraph(
             "Test tracks in bins by the probability of their predicted genre: a calibrated model's accuracy in "
@@ -383,31 +309,6 @@ def _confused_pairs(counts: np.ndarray) -> list[str]:
     ] or ["no track confused"]
 
 
-def _config_changes(source: Source, defaults: dict[str, object]) -> pd.DataFrame:
-    """The settings of ``source``'s config that differ from ``defaults``, for its models; a section
-    replaced by null (one network instead of a bag) is a change like any other."""
-    used = yaml.safe_load(source.config)
-    wanted = {f"models.{model}" for model in source.results}
-    rows = {
-        key: {"value": _setting(value), "default": _setting(default)}
-        for key, value, default in _differences(used, defaults)
-        if not key.startswith("models.") or ".".join(key.split(".")[:2]) in wanted
-    }
-    table = pd.DataFrame(rows, columns=list(rows), index=["value", "default"]).T
-    table.index.name = "setting"
-    return table
-
-
-def _differences(used: object, default: object, key: str = "") -> Iterator[tuple[str, object, object]]:
-    """(dotted key, value, default) of each setting of ``used`` that differs, at the depth where it
-    does: a mapping against a mapping is compared key by key, anything else as a whole."""
-    if isinstance(used, dict) and isinstance(default, dict):
-        for name, value in used.items():
-            yield from _differences(value, default.get(name), f"{key}.{name}" if key else str(name))
-    elif used != default:
-        yield key, used, default
-
-
 def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
     study = source.study.record
     trials = study.trials
@@ -427,7 +328,7 @@ def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
         }
     )
     summary.index.name = "study"
-    params = pd.DataFrame({"best value": {name: _setting(value) for name, value in study.best_params.items()}})
+    params = pd.DataFrame({"best value": {name: setting_text(value) for name, value in study.best_params.items()}})
     params.index.name = "setting"
     captions = {
         "optimization_history": "Optimisation history: each trial's validation macro-F1 and the best so far",
@@ -444,9 +345,3 @@ def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
         Table(params, caption="Best settings"),
         *(Image(path, captions[name]) for name, path in paths.items()),
     ]
-
-
-def _setting(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "null" if value is None else str(value)

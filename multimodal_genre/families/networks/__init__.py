@@ -58,6 +58,9 @@ class NetworkFamily(Family):
     def embeddings(self, settings: NetworkConfig) -> tuple[Embedding, ...]:
         return settings.embeddings()
 
+    def watches_validation(self, settings: NetworkConfig) -> bool:
+        return settings.training.early_stopping is not None
+
     def fit(
         self, settings: NetworkConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
     ) -> TrainedModel:

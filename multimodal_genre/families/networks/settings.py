@@ -245,7 +245,8 @@ class TrainingConfig(Settings):
     # plateau: the learning rate is cut when the monitored loss stalls (reduce_lr); cosine: it rises
     # linearly for warmup_epochs, then falls along a half cosine to zero at the last epoch, so
     # ``epochs`` is the training's length (early stopping may still end it sooner).
-    early_stopping: EarlyStoppingConfig
+    # null: no early stopping; a run trains for ``epochs`` on the training and validation rows together.
+    early_stopping: EarlyStoppingConfig | None
     reduce_lr: ReduceLRConfig  # plateau only
     schedule: Literal["plateau", "cosine"] = "plateau"
     warmup_epochs: int = 0  # cosine only

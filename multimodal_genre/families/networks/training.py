@@ -51,7 +51,8 @@ def train_network(
     shape = dataset.images.shape[1:]
     model = build_network(family.name, config, shape, training.features, seed=seed, training_views=training.embeddings)
     _compile(model, config)
-    stopping = _early_stopping(config) if len(split.validation) else None
+    watching = config.training.early_stopping is not None and len(split.validation)
+    stopping = _early_stopping(config) if watching else None
     started = time.perf_counter()
     train_inputs = model_inputs(model, training)
     fitted = model.fit(

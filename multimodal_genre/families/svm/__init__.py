@@ -40,7 +40,9 @@ class SVMFamily(Family):
     unit = "fit"
     length_setting = None
     files = (SETTINGS_FILE, ROWS_FILE)
-    watches_validation = False
+
+    def watches_validation(self, settings: SVMConfig) -> bool:
+        return False
 
     def embeddings(self, settings: SVMConfig) -> tuple[Embedding, ...]:
         return () if settings.pretrained is None else (settings.pretrained.embedding,)

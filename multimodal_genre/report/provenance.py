@@ -1,0 +1,131 @@
+"""The report's last sections: the settings each run changed from the defaults, and an appendix of
+where the runs came from (datasets, run folders, commands, versions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+import pandas as pd
+import yaml
+
+from multimodal_genre import __version__
+from multimodal_genre.config import config_dict, load_config
+from multimodal_genre.data import GENRES
+from multimodal_genre.records import ComparisonRecord, StudyRecord
+from multimodal_genre.report.render import Block, Heading, Paragraph, Table
+from multimodal_genre.report.sources import Source
+
+
+def config_blocks(sources: Sequence[Source]) -> list[Block]:
+    """For each run, the settings it changed from this version's defaults, for the models it trained."""
+    blocks: list[Block] = [
+        Heading(2, "Configs"),
+        Paragraph(
+            "Settings each run changed from this version's defaults (configs/default.yaml), for the models it "
+            "trained; the complete config is config.yaml in each run folder (tuned.yaml for a study)."
+        ),
+    ]
+    defaults = config_dict(load_config())
+    for source in sources:
+        changes = _config_changes(source, defaults)
+        blocks += [Heading(3, str(source.directory))]
+        blocks.append(Table(changes) if len(changes) else Paragraph("No changes: the defaults."))
+    return blocks
+
+
+def appendix_blocks(sources: Sequence[Source], command: str | None) -> list[Block]:
+    """Provenance: when and how the report was made, each run's dataset, folder and command, versions."""
+    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    blocks: list[Block] = [
+        Heading(2, "Appendix: data, runs and versions"),
+        Paragraph(f"Made {made} by multimodal_genre {__version__} from {len(sources)} run folder(s) alone."),
+    ]
+    if command:
+        blocks.append(Paragraph(f"Command: {command}"))
+
+    datasets = pd.DataFrame(
+        [
+            {
+                "folder": source.folder,
+                "dataset": source.record.dataset.root,
+                "tracks": source.record.dataset.tracks,
+                "genres": len(GENRES),
+                "data hash": source.record.dataset.fingerprint,
+                "synthetic": "YES" if source.synthetic else "no",
+                "image input": "x".join(map(str, source.record.dataset.image_shape)),
+            }
+            for source in sources
+        ]
+    ).set_index("folder")
+    runs = pd.DataFrame(
+        [
+            {
+                "folder": source.folder,
+                "kind": _kind(source),
+                "path": str(source.location),
+                "created": source.record.created,
+                "command": source.record.command or "(not recorded)",
+            }
+            for source in sources
+        ]
+    ).set_index("folder")
+    blocks += [
+        Paragraph("Genres: " + ", ".join(GENRES) + "."),
+        Table(datasets, caption="Dataset of each run (the data hash covers every feature row and image)"),
+        Table(runs, caption="Run folders and the commands that made them"),
+        Table(_versions(sources), caption="Package and library versions"),
+    ]
+    return blocks
+
+
+def _kind(source: Source) -> str:
+    record = source.record
+    if isinstance(record, ComparisonRecord):
+        return "comparison, " + (f"grouped {record.folds}-fold" if record.folds else "hold-out split")
+    if isinstance(record, StudyRecord):
+        return f"tuning study of {record.model}, re-trained and tested once"
+    return f"{next(iter(source.results))} model run"
+
+
+def _versions(sources: Sequence[Source]) -> pd.DataFrame:
+    """One column per distinct set of versions, named by the folders that share it."""
+    sets: dict[tuple, list[str]] = {}
+    for source in sources:
+        sets.setdefault(tuple(sorted(source.record.versions.items())), []).append(source.folder)
+    columns = {", ".join(names) if len(sets) > 1 else "all runs": dict(versions) for versions, names in sets.items()}
+    table = pd.DataFrame(columns).fillna("")
+    table.index.name = "library"
+    return table
+
+
+def _config_changes(source: Source, defaults: dict[str, object]) -> pd.DataFrame:
+    """The settings of ``source``'s config that differ from ``defaults``, for its models; a section
+    replaced by null (one network instead of a bag) is a change like any other."""
+    used = yaml.safe_load(source.config)
+    wanted = {f"models.{model}" for model in source.results}
+    rows = {
+        key: {"value": setting_text(value), "default": setting_text(default)}
+        for key, value, default in _differences(used, defaults)
+        if not key.startswith("models.") or ".".join(key.split(".")[:2]) in wanted
+    }
+    table = pd.DataFrame(rows, columns=list(rows), index=["value", "default"]).T
+    table.index.name = "setting"
+    return table
+
+
+def _differences(used: object, default: object, key: str = "") -> Iterator[tuple[str, object, object]]:
+    """(dotted key, value, default) of each setting of ``used`` that differs, at the depth where it
+    does: a mapping against a mapping is compared key by key, anything else as a whole."""
+    if isinstance(used, dict) and isinstance(default, dict):
+        for name, value in used.items():
+            yield from _differences(value, default.get(name), f"{key}.{name}" if key else str(name))
+    elif used != default:
+        yield key, used, default
+
+
+def setting_text(value: object) -> str:
+    """A setting as a report cell: floats to 4 significant digits, None as YAML writes it."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "null" if value is None else str(value)
