@@ -100,9 +100,9 @@ class MidEndInputs:
 
         network = _network()
         front = keras.Input((FRAMES, FRONT))
-        first = _mid_end_layer(network, 1, front)
-        second = keras.layers.Add()([_mid_end_layer(network, 2, first), first])
-        early = keras.Model(front, [front, first, second])
+        layer1 = _mid_end_layer(network, 1, front)
+        layer2 = keras.layers.Add()([_mid_end_layer(network, 2, layer1), layer1])
+        early = keras.Model(front, [front, layer1, layer2])
         second = np.empty((len(fronts), PATCHES, FRAMES, WIDTH), np.float16)
         fixed = np.empty((len(fronts), PATCHES, 2 * FIXED), np.float32)
         for row in range(len(fronts)):
