@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--again", action="store_true", help="run attempts that have results already")
     args = parse_with_data(parser)
     results = read_results()
-    attempts = yaml.safe_load(ATTEMPTS.read_text())
+    attempts = _plans()
     unknown = sorted(set(args.only or ()) - set(attempts))
     if unknown:
         parser.error(f"no attempt named {', '.join(unknown)} in {ATTEMPTS} (known: {', '.join(attempts)})")
@@ -51,6 +51,11 @@ def main() -> None:
             continue
         config = ATTEMPTS.parent / plan["config"] if plan.get("config") else None
         save_result(name, {"about": plan["about"], **attempt(name, plan["model"], config, args.data)})
+
+
+def _plans() -> dict:
+    """attempts.yaml: each attempt's model, config and what it tries."""
+    return yaml.safe_load(ATTEMPTS.read_text())
 
 
 def read_results() -> dict:
@@ -105,6 +110,10 @@ def markdown(results: dict) -> str:
         seconds = sum(found[f"seed{seed}"]["seconds"] for seed in SEEDS)
         row = [name, f"{found['model']}: {found['about']}", *cells, f"{found['mean_of_seeds']:.3f}", f"{seconds:.0f}"]
         lines.append("| " + " | ".join([*row, f"`{found['config']}`"]) + " |")
+    waiting = [f"{name} ({plan['about']})" for name, plan in _plans().items() if name not in results]
+    if waiting:
+        lines += ["", "Listed in attempts.yaml but not run yet: " + "; ".join(waiting) + "."]
+    lines += ["", "Quick prototypes that led to some of these: fused_exploratory.md."]
     return "\n".join(lines) + "\n"
 
 
