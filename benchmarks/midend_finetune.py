@@ -82,7 +82,7 @@ def main() -> None:
 
 def _about(trains: bool) -> str:
     if not trains:
-        return "musicnn's mid-end frozen over cached front-end activations, the baseline of the one below"
+        return "musicnn's mid-end frozen over cached front-end activations, the baseline midend3 must beat"
     return "musicnn's third mid-end layer (midend3_conv) fine-tuned on cached front-end activations"
 
 
