@@ -51,8 +51,7 @@ def train_network(
     shape = dataset.images.shape[1:]
     model = build_network(family.name, config, shape, training.features, seed=seed, training_views=training.embeddings)
     _compile(model, config)
-    watching = config.training.early_stopping is not None and len(split.validation)
-    stopping = _early_stopping(config) if watching else None
+    stopping = _early_stopping(config) if family.watches_validation(config) and len(split.validation) else None
     started = time.perf_counter()
     train_inputs = model_inputs(model, training)
     fitted = model.fit(
