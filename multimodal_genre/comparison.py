@@ -29,7 +29,7 @@ from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeReco
 from multimodal_genre.report.comparison import ComparisonResult, write_comparison_tables
 from multimodal_genre.runs import finished_run_scores, write_config, write_run_files
 from multimodal_genre.stacking import build_stack
-from multimodal_genre.training import RunContext, run_model_files, section, where, write_trained_run
+from multimodal_genre.training import RunContext, fitting_split, run_model_files, section, where, write_trained_run
 from multimodal_genre.views import prepared
 from multimodal_genre.workers import Workers
 
@@ -74,7 +74,7 @@ def run_comparison(
     _build_stacks(setup, splits, stacks, scores, failed)
     seconds = time.perf_counter() - started + reused_seconds
     result = _result(setup, models, scores, failed, seconds)
-    compared = write_comparison_tables(result, folds, dataset, command)
+    compared = write_comparison_tables(result, folds, dataset, command, config.split.lists, len(splits[0].test))
     write_config(out, config)
     record = ComparisonRecord.new(
         command=command,
@@ -177,7 +177,8 @@ def _finished_runs(setup: Setup, models: Sequence[str], splits: Sequence[Split])
     for index, split in enumerate(splits, start=1):
         for name in models:
             run_dir = setup.run_dir(index, name)
-            finished = finished_run_scores(run_dir, name, setup.config, setup.dataset, split)
+            fitted = fitting_split(family(name), section(setup.config, name), split)  # the sides its split.csv has
+            finished = finished_run_scores(run_dir, name, setup.config, setup.dataset, fitted)
             if finished is not None:
                 scores[index, name], spent = finished
                 seconds += spent

@@ -221,8 +221,11 @@ def test_compare_on_lists_records_and_reports_the_split(synthetic_root, fast_dat
     assert f"Test macro-F1 (the test list of {lists}), best first:" in " ".join(capsys.readouterr().out.split())
     record = json.loads((out / "mlp" / "run.json").read_text())["split"]
     assert record["kind"] == "lists" and record["lists"] == str(lists) and record["test"] == len(sides["test"])
+    named = f"{lists} lists, {len(sides['test'])} test tracks"
+    assert (out / "comparison.md").read_text().startswith(f"# Model comparison: {named}\n")
     assert main(["report", str(out), "--out", str(tmp_path / "report")]) == 0
-    assert f"Test list of the lists in {lists}" in (tmp_path / "report" / "report.md").read_text()
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert f"Test list of the lists in {lists}" in report and f"comparison, {named}" in report
     capsys.readouterr()
     assert main(["compare", *common, "--folds", "3", "--out", str(tmp_path / "folds")]) == 2
     assert "--folds: split.lists" in capsys.readouterr().err

@@ -68,6 +68,18 @@ def test_a_run_fits_the_machine_on_the_validation_rows_too(fast_dataset, fast_co
     assert sides == {"train": len(split.train) + len(split.validation), "test": len(split.test)}
 
 
+def test_a_comparison_resumed_takes_back_a_finished_machine(fast_dataset, fast_config, tmp_path, caplog):
+    """Its split.csv has the validation rows among the training rows, as it fitted on them."""
+    from multimodal_genre.comparison import run_comparison
+
+    config = fast_config.with_model("svm", FEATURES_ONLY)
+    first = run_comparison(fast_dataset, config, tmp_path / "compare", ["svm"])
+    caplog.set_level("INFO", logger="multimodal_genre")
+    again = run_comparison(fast_dataset, config, tmp_path / "compare", ["svm"], resume=True)
+    assert any("took back the finished run" in record.getMessage() for record in caplog.records)
+    assert again.scores["macro_f1"].tolist() == first.scores["macro_f1"].tolist()
+
+
 def test_a_study_tunes_the_machine_and_re_trains_the_best(fast_dataset, fast_config, tmp_path):
     config = fast_config.with_model("svm", FEATURES_ONLY)
     result = tune("svm", fast_dataset, config, load_search(config), trials=3, out=tmp_path)

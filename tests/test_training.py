@@ -90,6 +90,17 @@ def test_a_network_without_early_stopping_trains_its_epochs_on_the_validation_ro
     assert len(history) == 6 and not history.filter(like="val_").notna().any().any()
 
 
+def test_a_comparison_resumed_takes_back_a_network_without_early_stopping(fast_dataset, fast_config, tmp_path, caplog):
+    from multimodal_genre.comparison import run_comparison
+
+    config = with_training(fast_config, "mlp", epochs=3, early_stopping=None, schedule="cosine")
+    first = run_comparison(fast_dataset, config, tmp_path / "compare", ["mlp"])
+    caplog.set_level(logging.INFO, logger="multimodal_genre")
+    again = run_comparison(fast_dataset, config, tmp_path / "compare", ["mlp"], resume=True)
+    assert any("took back the finished run" in record.getMessage() for record in caplog.records)
+    assert again.scores["macro_f1"].tolist() == first.scores["macro_f1"].tolist()
+
+
 def batch_norm_gaps(model, images):
     """Per BN layer: largest |moving mean - mean of its inputs on ``images``| in units of their spread."""
     gaps = []

@@ -30,10 +30,16 @@ class ComparisonResult:
 
 
 def write_comparison_tables(
-    result: ComparisonResult, folds: int | None, dataset: GenreDataset, command: str | None
+    result: ComparisonResult,
+    folds: int | None,
+    dataset: GenreDataset,
+    command: str | None,
+    lists: str | None = None,
+    test_tracks: int = 0,
 ) -> tuple[str, ...]:
-    """Write the comparison's tables, Markdown and figure into its folder; return its models, in order."""
-    kind = "hold-out split" if folds is None else f"grouped stratified {folds}-fold cross-validation"
+    """Write the comparison's tables, Markdown and figure into its folder; return its models, in order.
+    ``lists`` names a listed split, whose ``test_tracks`` the title gives."""
+    kind = split_words(folds, lists, test_tracks)
     spread = " (mean ± standard deviation over folds)" if folds else ""
     blocks: list[Block] = [
         Heading(1, f"Model comparison: {kind}"),
@@ -88,6 +94,16 @@ def _write_tables(
         overall, per_genre = _with_spread(means, stds), _with_spread(genre_means, genre_stds)
     plot_per_genre_f1(out / "per_genre_f1.png", genre_means, genre_stds, title)
     return overall, per_genre, means
+
+
+def split_words(folds: int | None, lists: str | None, test_tracks: int) -> str:
+    """What a comparison was tested on, for its title: folds, a listed split and its test size, or
+    the hold-out split."""
+    if folds is not None:
+        return f"grouped stratified {folds}-fold cross-validation"
+    if lists is not None:
+        return f"{lists} lists, {test_tracks} test tracks"
+    return "hold-out split"
 
 
 def summary_lines(result: ComparisonResult, folds: int | None, lists: str | None = None) -> list[str]:

@@ -13,6 +13,7 @@ from multimodal_genre import __version__
 from multimodal_genre.config import config_dict, load_config
 from multimodal_genre.data import GENRES
 from multimodal_genre.records import ComparisonRecord, StudyRecord
+from multimodal_genre.report.comparison import split_words
 from multimodal_genre.report.render import Block, Heading, Paragraph, Table
 from multimodal_genre.report.sources import Source
 
@@ -82,7 +83,9 @@ def appendix_blocks(sources: Sequence[Source], command: str | None) -> list[Bloc
 def _kind(source: Source) -> str:
     record = source.record
     if isinstance(record, ComparisonRecord):
-        return "comparison, " + (f"grouped {record.folds}-fold" if record.folds else "hold-out split")
+        split = next(iter(source.results.values()))[0].record.split if source.results else None
+        lists = split.lists if split is not None and split.kind == "lists" else None
+        return "comparison, " + split_words(record.folds, lists, split.test if split else 0)
     if isinstance(record, StudyRecord):
         return f"tuning study of {record.model}, re-trained and tested once"
     return f"{next(iter(source.results))} model run"
