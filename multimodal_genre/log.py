@@ -44,21 +44,21 @@ class _Folded(logging.Formatter):
 
 
 @contextlib.contextmanager
-def to_console(stream: TextIO | None = None) -> Iterator[None]:
-    """Print the package's records of level INFO and above, bare, to ``stream`` (standard output)
-    while the block runs: the command line's own output."""
+def to_console(stream: TextIO | None = None, level: int = logging.INFO) -> Iterator[None]:
+    """Print the package's records of ``level`` and above (INFO; DEBUG adds a line per epoch), bare,
+    to ``stream`` (standard output) while the block runs: the command line's own output."""
     logger = logging.getLogger(PACKAGE)
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.set_name(_CONSOLE)
     handler.setFormatter(_Folded("%(message)s"))
-    level = logger.level
+    before = logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(level)
     try:
         yield
     finally:
         logger.removeHandler(handler)
-        logger.setLevel(level)
+        logger.setLevel(before)
 
 
 def watched() -> bool:

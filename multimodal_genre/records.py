@@ -135,6 +135,29 @@ class SessionRecord(Settings):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class DecisionRecord(Settings):
+    """A study's winner weighed against the configured settings on the same inner folds, and which
+    the study kept (``tuning/decision.py``)."""
+
+    rule: str  # corrected_t, one_se or always
+    level: float
+    default_trial: int
+    winner_trial: int
+    default_score: float  # mean held-out macro-F1 over the inner folds
+    winner_score: float
+    difference: float  # winner minus configured, mean of the per-fold differences
+    low: float  # the difference's interval; its low end is the one-sided bound at ``level``
+    high: float
+    p_value: float  # one-sided: that the winner is no better
+    method: str  # how the noise was measured, in words
+    adopted: bool  # the winner replaced the configured settings
+
+    @property
+    def kept(self) -> str:
+        return "winner" if self.adopted else "configured"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class RunRecord(Settings):
     """The header every run.json has; ``new`` fills in the format, the time and the versions."""
 
@@ -193,6 +216,10 @@ class StudyRecord(RunRecord):
     this_run: SessionRecord
     final_run: str  # the folder name, inside the study's folder
     test: dict[str, float]  # the re-trained model's test metrics
+    # Studies before the configured settings were scored first have none of these.
+    decision: DecisionRecord | None = None
+    default_test_macro_f1: float | None = None  # the configured settings re-trained as the final model is
+    winner_test_macro_f1: float | None = None
 
 
 KINDS: dict[str, type[RunRecord]] = {"model": ModelRecord, "comparison": ComparisonRecord, "study": StudyRecord}

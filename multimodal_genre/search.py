@@ -1,9 +1,12 @@
-"""Search spaces for tuning, read from ``configs/search.yaml`` (data, not code).
+"""Search spaces for tuning: each family's own (``search.yaml`` in its folder, data, not code), the
+study's settings from ``configs/search.yaml``, and a user's changes to either (``--search``).
 
-A space maps settings of one model's config section to Optuna distributions. Every range is
-checked when the file is read: each bound and each choice is applied to the model's config and
-validated there, so a range that would produce an invalid model fails before any trial runs, with
-the file and the key in the message.
+A space maps settings of one model's config section to Optuna distributions, most of them centred
+on the configured value (``factor``, ``spread``): a study scores the configured settings first and
+weighs every trial against them, so the space must hold them. Every range is checked when the file
+is read: each bound and each choice is applied to the model's config and validated there, so a
+range that would produce an invalid model fails before any trial runs, with the file and the key in
+the message.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import optuna
 
 from multimodal_genre.config import Config, config_dict, config_from_data
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.families import FAMILIES
+from multimodal_genre.families import FAMILIES, family
 from multimodal_genre.settings import Problems, Settings, from_data, merge, read_yaml
 
 # Settings that stand for a list in the config: (count key, size key) -> list key and how sizes step.
@@ -117,20 +120,36 @@ class FinalConfig(Settings):
 
 
 @dataclasses.dataclass(frozen=True)
+class DecisionConfig(Settings):
+    """The rule a study's winner must pass to replace the default settings (``tuning/decision.py``), and its level."""
+
+    rule: Literal["corrected_t", "one_se", "always"]
+    level: float  # one-sided: the chance that noise alone passes corrected_t
+
+    def problems(self) -> Problems:
+        if not 0.0 < self.level < 0.5:
+            yield "level", f"must be between 0 and 0.5 (one-sided), got {self.level}"
+
+
+@dataclasses.dataclass(frozen=True)
 class SearchConfig:
     pruner: PrunerConfig
     storage: StorageConfig
     final: FinalConfig
+    decision: DecisionConfig
     spaces: Mapping[str, Mapping[str, Distribution]]  # model -> dotted setting -> distribution
 
 
 def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
-    """The packaged search spaces, overlaid with ``path``'s keys, each range checked against ``config``."""
-    data = _for_branches(read_yaml(files("multimodal_genre.configs") / "search.yaml", "search.yaml"), config)
+    """The study settings and each model's family's space, overlaid with ``path``'s keys, each range
+    checked against ``config`` and centred on its values."""
+    packaged = read_yaml(files("multimodal_genre.configs") / "search.yaml", "search.yaml")
+    spaces = {model: family(model).search_space(model) for model in config.models}
+    data = _for_branches(merge(packaged, {"spaces": spaces}), config)
     source = "search.yaml"
     if path is not None:
-        data, source = merge(data, read_yaml(Path(path), str(path))), str(path)
-    _only_keys(data, {"pruner", "storage", "final", "spaces"}, "", source)
+        data, source = _overlay(data, read_yaml(Path(path), str(path))), str(path)
+    _only_keys(data, {"pruner", "storage", "final", "decision", "spaces"}, "", source)
     spaces = data.get("spaces")
     if not isinstance(spaces, Mapping):
         raise ConfigError(f"{source}: 'spaces' must be a mapping of model names to search spaces")
@@ -139,8 +158,27 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
         pruner=from_data(PrunerConfig, data.get("pruner"), source, "pruner"),
         storage=from_data(StorageConfig, data.get("storage"), source, "storage"),
         final=from_data(FinalConfig, data.get("final"), source, "final"),
+        decision=from_data(DecisionConfig, data.get("decision"), source, "decision"),
         spaces={model: _space(config, model, spaces.get(model) or {}, source) for model in config.models},
     )
+
+
+def _overlay(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with a search file's ``changes``: sections merge key by key, and a setting's
+    distribution given there replaces the packaged one whole."""
+    spaces = changes.get("spaces")
+    if not isinstance(spaces, Mapping):
+        return merge(data, changes)
+    merged = merge(data, {key: value for key, value in changes.items() if key != "spaces"})
+    packaged = data.get("spaces") or {}
+    merged["spaces"] = {
+        **packaged,
+        **{
+            model: {**(packaged.get(model) or {}), **space} if isinstance(space, Mapping) else space
+            for model, space in spaces.items()
+        },
+    }
+    return merged
 
 
 def _for_branches(packaged: dict[str, Any], config: Config) -> dict[str, Any]:
@@ -160,12 +198,25 @@ def suggest(trial: optuna.Trial, space: Mapping[str, Distribution]) -> dict[str,
     return {key: distribution.suggest(trial, key) for key, distribution in space.items()}
 
 
-def configured_values(config: Config, model: str, space: Mapping[str, Distribution]) -> dict[str, Any]:
-    """The values ``config`` gives the searched settings, where the space holds them: a study's
-    first trial, so that tuning starts from the configured model and can only improve on it."""
+def default_values(config: Config, model: str, space: Mapping[str, Distribution]) -> dict[str, Any]:
+    """The values ``config`` gives the searched settings: a study's first trial, against which every
+    other is weighed. A value the space cannot hold is an error naming the setting; a setting with
+    no value (the width of a head without layers) is left to the sampler, as it changes nothing."""
+    values = {key: value for key, value in _configured(config, model, space).items() if value is not None}
+    for key, value in values.items():
+        if not space[key].contains(value):
+            raise ConfigError(
+                f"'spaces.{model}.{key}' does not hold the configured value {value!r}; a study scores the "
+                "configured settings first and weighs every trial against them, so its space must hold them"
+            )
+    return values
+
+
+def _configured(config: Config, model: str, keys: Any) -> dict[str, Any]:
+    """The configured value of each searched setting of ``model`` (derived ones included)."""
     section = config_dict(config)["models"][model]
     values = {}
-    for key in space:
+    for key in keys:
         for target, (count_key, size_key, _) in DERIVED.items():
             if key in (count_key, size_key):
                 branch, name = target.split(".")
@@ -177,7 +228,7 @@ def configured_values(config: Config, model: str, space: Mapping[str, Distributi
             for part in key.split("."):
                 value = value[part]
             values[key] = value
-    return {key: value for key, value in values.items() if space[key].contains(value)}
+    return values
 
 
 def apply(config: Config, model: str, params: Mapping[str, Any], source: str = "tuned parameters") -> Config:
@@ -217,7 +268,8 @@ def _space(config: Config, model: str, raw: Mapping[str, Any], source: str) -> d
         if value is None:
             continue
         _check_setting(str(key), section, where, source)
-        distribution = _distribution(value, where, source)
+        configured = _configured(config, model, [str(key)])[str(key)]
+        distribution = _distribution(value, where, source, configured)
         for extreme in distribution.extremes():
             try:
                 apply(config, model, {key: extreme}, source)
@@ -245,7 +297,12 @@ def _check_setting(key: str, section: Mapping[str, Any], where: str, source: str
         raise ConfigError(f"{source}: '{where}' is a list or section, not a single setting{hint}")
 
 
-def _distribution(raw: Any, where: str, source: str) -> Distribution:
+def _distribution(raw: Any, where: str, source: str, configured: Any) -> Distribution:
+    """A distribution as the search file gives it: absolute (``low``, ``high``), or centred on the
+    ``configured`` value (``factor``: log-scaled from value / factor to value x factor; ``spread``:
+    value - spread to value + spread, cut at ``min`` and ``max``); a categorical one holds the
+    configured value among its choices."""
+
     def fail(problem: str) -> ConfigError:
         return ConfigError(f"{source}: '{where}' {problem}")
 
@@ -259,7 +316,12 @@ def _distribution(raw: Any, where: str, source: str) -> Distribution:
             raise fail("needs a non-empty list of choices")
         if not all(isinstance(choice, (bool, int, float, str)) for choice in choices):
             raise fail("choices must be numbers, strings or booleans")
-        return Distribution("categorical", choices=tuple(choices))
+        held = configured is None or any(
+            choice == configured and type(choice) is type(configured) for choice in choices
+        )
+        return Distribution("categorical", choices=tuple(choices if held else [*choices, configured]))
+    if "factor" in raw or "spread" in raw:
+        return _centred(raw, kind, configured, fail, where, source)
     _only_keys(raw, {"type", "low", "high", "log", "step"}, where, source)
     low, high, log, step = raw.get("low"), raw.get("high"), raw.get("log", False), raw.get("step")
     number = int if kind == "int" else (int, float)
@@ -275,6 +337,35 @@ def _distribution(raw: Any, where: str, source: str) -> Distribution:
     if step is not None and (not isinstance(step, number) or isinstance(step, bool) or step <= 0 or log):
         raise fail(f"'step' must be a positive {kind} (and not combined with log), got {step!r}")
     return Distribution(kind, low=low, high=high, log=log, step=step)
+
+
+def _centred(raw: Mapping[str, Any], kind: str, configured: Any, fail: Any, where: str, source: str) -> Distribution:
+    """A range around ``configured``: ``factor`` (log-scaled) or ``spread`` (cut at ``min``, ``max``)."""
+    if isinstance(configured, bool) or not isinstance(configured, (int, float)):
+        raise fail(f"is centred on the configured value, which is not a number: {configured!r}")
+    if "factor" in raw:
+        _only_keys(raw, {"type", "factor"}, where, source)
+        factor = raw["factor"]
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor <= 1:
+            raise fail(f"'factor' must be a number above 1, got {factor!r}")
+        if configured <= 0:
+            raise fail(f"is log-scaled around the configured value, which must be positive, got {configured}")
+        low, high = configured / factor, configured * factor
+        if kind == "int":
+            low, high = max(1, math.floor(low)), math.ceil(high)
+        return Distribution(kind, low=low, high=high, log=True)
+    _only_keys(raw, {"type", "spread", "min", "max"}, where, source)
+    spread, floor, ceiling = raw["spread"], raw.get("min", -math.inf), raw.get("max", math.inf)
+    for name, value in (("spread", spread), ("min", floor), ("max", ceiling)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(f"'{name}' must be a number, got {value!r}")
+    if spread <= 0 or (kind == "int" and not float(spread).is_integer()):
+        raise fail(f"'spread' must be a positive {'integer' if kind == 'int' else 'number'}, got {spread!r}")
+    low, high = max(floor, configured - spread), min(ceiling, configured + spread)
+    if not low <= configured <= high or low >= high:
+        raise fail(f"cannot be centred on the configured value {configured} within min {floor} and max {ceiling}")
+    cast = int if kind == "int" else float
+    return Distribution(kind, low=cast(low), high=cast(high))
 
 
 def _only_keys(data: Mapping[str, Any], allowed: set[str], prefix: str, source: str) -> None:

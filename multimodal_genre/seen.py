@@ -108,19 +108,34 @@ def score_unseen(model: Scored, dataset: GenreDataset, rows: np.ndarray) -> dict
 
 
 def refuse_seen_out_of_fold(members: Sequence[Seen], tracks: np.ndarray, predicted_by: np.ndarray, model: str) -> None:
-    """``refuse_seen`` for out-of-fold predictions: each track against the member that predicted it."""
+    """``refuse_seen`` for out-of-fold predictions: each track against the member that predicted it,
+    which may neither have trained on it nor watched it for early stopping."""
     for index, seen in enumerate(members):
-        refuse_seen(seen, tracks[predicted_by == index], f"{model} member {index + 1}", validating=True)
+        refuse_seen(seen, tracks[predicted_by == index], f"{model} member {index + 1}")
 
 
-def validation_score(model: Bagged, dataset: GenreDataset, split: Split) -> float:
-    """The macro-F1 a study scores a trial by: a fold-bagged model's out-of-fold predictions over the
-    whole training pool, else the predictions of the validation side (which early stopping may
-    have watched, but no model trained on)."""
+@dataclasses.dataclass(frozen=True)
+class HeldOut:
+    """Predictions of rows that a model (or the member of a bag that made them) never trained on:
+    what a study scores a trial by, one per inner fold."""
+
+    rows: np.ndarray  # dataset row indices
+    probabilities: np.ndarray  # (len(rows), 10)
+    test_to_train: float  # held-out rows per row the predicting model trained on
+
+
+def held_out(model: Bagged, dataset: GenreDataset, split: Split) -> list[HeldOut]:
+    """A fold-bagged model's out-of-fold predictions, one part per member (the fold it held out);
+    else the predictions of the validation side (which early stopping may have watched, but no
+    model trained on)."""
     oof = model.out_of_fold
     if oof is None:
         probabilities = unseen_probabilities(model, dataset, split.validation, validating=True)
-        return score(dataset.labels[split.validation], probabilities)["macro_f1"]
+        return [HeldOut(split.validation, probabilities, len(split.validation) / len(model.seen.trained))]
     member_seen = [member.seen for member in model.members]
     refuse_seen_out_of_fold(member_seen, dataset.track_ids[oof.rows], oof.members, model.name)
-    return score(dataset.labels[oof.rows], oof.probabilities)["macro_f1"]
+    return [
+        HeldOut(oof.rows[mine], oof.probabilities[mine], int(mine.sum()) / len(seen.trained))
+        for index, seen in enumerate(member_seen)
+        if (mine := oof.members == index).any()
+    ]

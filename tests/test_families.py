@@ -210,6 +210,19 @@ def test_a_family_is_reproducible_from_its_seed(conforming):
     )
 
 
+def test_a_family_never_reads_the_genres_of_its_test_rows(conforming):
+    """The same fit with the test rows' genres shuffled gives the same predictions on every row: a
+    family that fitted on test rows, whatever it declares it saw, fails here."""
+    owner, settings, split, dataset = conforming.owner, conforming.settings, conforming.split, conforming.dataset
+    labels = dataset.labels.copy()
+    labels[split.test] = np.random.default_rng(0).permutation(labels[split.test])
+    assert (labels[split.test] != dataset.labels[split.test]).mean() > 0.5
+    shuffled = dataclasses.replace(dataset, labels=labels)
+    again = owner.fit(settings, shuffled, split, seed=3)
+    everything = dataset.tracks()
+    np.testing.assert_allclose(again.predict_proba(everything), conforming.trained.predict_proba(everything), atol=1e-5)
+
+
 def test_a_family_says_which_tracks_it_saw(conforming):
     split, trained, dataset = conforming.split, conforming.trained, conforming.dataset
     assert trained.seen.trained == set(dataset.track_ids[split.train])
@@ -233,7 +246,11 @@ def test_a_family_bags(conforming, tmp_path):
     bag = fit_bag(owner, BaggingConfig(2, "folds"), [settings] * 2, dataset, split, seed=3)
     pool = np.union1d(split.train, split.validation)
     np.testing.assert_array_equal(bag.out_of_fold.rows, pool)
-    assert bag.seen.trained == set(dataset.track_ids[pool])  # every pool track trained some member
+    assert bag.seen.trained | bag.seen.watched <= set(dataset.track_ids[pool])  # no test track
+    oof = bag.out_of_fold
+    for index, member in enumerate(bag.members):  # each predicts only rows it neither fitted on nor stopped on
+        predicted = set(dataset.track_ids[oof.rows[oof.members == index]])
+        assert predicted and not predicted & (member.seen.trained | member.seen.watched)
     rows = split.test
     members = [member.predict_proba(dataset.tracks(rows)) for member in bag.members]
     probabilities = bag.predict_proba(dataset.tracks(rows))

@@ -32,9 +32,10 @@ from multimodal_genre.report.browser import check_in_browser, find_chromium
 from multimodal_genre.report.calibration import reliability
 from multimodal_genre.report.figures import entry_colors
 from multimodal_genre.report.mistakes import THUMBNAIL, confident_mistakes
-from multimodal_genre.report.paired import bootstrap_interval, corrected_t_test, paired_table
+from multimodal_genre.report.paired import bootstrap_interval, paired_table
 from multimodal_genre.report.sources import groups_of, read_sources
 from multimodal_genre.search import load_search
+from multimodal_genre.statistics import corrected_t_test
 from multimodal_genre.tuning import tune
 
 from conftest import one_error

@@ -1,14 +1,16 @@
-"""Search spaces from configs/search.yaml: what they cover, how they apply, and bad ranges."""
+"""Search spaces: each family's own, centred on the configured values; what they cover, how they
+apply, and bad ranges."""
 
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 import yaml
 
 from multimodal_genre.config import load_config
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.search import Distribution, apply, configured_values, load_search, suggest
+from multimodal_genre.search import Distribution, apply, default_values, load_search, suggest
 
 REQUIRED = {
     "training.learning_rate",
@@ -26,11 +28,11 @@ def test_the_default_spaces_cover_what_every_model_needs(config):
         assert REQUIRED <= set(spaces[network])
     for network in ("fused", "cnn"):
         assert {"image.blocks", "image.first_filters", "image.kernel_size", "image.dropout"} <= set(spaces[network])
-        assert spaces[network]["image.kernel_size"].choices == (3, 5, 7)
+        assert spaces[network]["image.kernel_size"].choices == (3, 5)
     assert {"tabular.width", "tabular.dropout", "head.width", "head.dropout"} <= set(spaces["fused"])
     assert spaces["fused"]["training.learning_rate"].log
     assert spaces["fused"]["training.optimizer"].choices == ("adam", "nadam", "adamw")
-    assert spaces["mlp"]["tabular.dropout"] == Distribution("float", low=0.2, high=0.7)
+    assert spaces["mlp"]["tabular.dropout"] == Distribution("float", low=0.3, high=0.7)
     pruner = load_search(config).pruner
     assert (pruner.type, pruner.warmup_epochs, pruner.warmup_rounds) == ("median", 10, 200)
     assert isinstance(pruner.build("xgboost"), optuna.pruners.MedianPruner)
@@ -153,10 +155,56 @@ def test_a_bad_search_file_names_the_file_and_key(config, tmp_path, change, mess
 
 def test_the_configured_values_are_those_the_space_can_hold(config):
     spaces = load_search(config).spaces
-    values = configured_values(config, "fused", spaces["fused"])
+    values = default_values(config, "fused", spaces["fused"])
     assert values["image.blocks"] == len(config.models["fused"].image.filters)
     assert values["image.first_filters"] == config.models["fused"].image.filters[0]
     assert values["training.learning_rate"] == config.models["fused"].training.learning_rate
     assert apply(config, "fused", values) == config
-    # XGBoost's reg_alpha of 0 lies outside its log-scaled range, so a study samples it instead.
-    assert "reg_alpha" not in configured_values(config, "xgboost", spaces["xgboost"])
+    for model, space in spaces.items():  # every packaged space holds every configured value
+        assert apply(config, model, default_values(config, model, space)) == config
+
+
+def test_the_packaged_spaces_are_centred_on_the_configured_values(config):
+    spaces = load_search(config).spaces
+    rate = spaces["fused"]["training.learning_rate"]
+    assert rate.log and np.sqrt(rate.low * rate.high) == pytest.approx(config.models["fused"].training.learning_rate)
+    c = spaces["svm"]["c"]
+    assert np.sqrt(c.low * c.high) == pytest.approx(config.models["svm"].c) and c.high / c.low == pytest.approx(100)
+    depth = spaces["xgboost"]["max_depth"]
+    assert (depth.low + depth.high) / 2 == config.models["xgboost"].max_depth
+    alpha = spaces["xgboost"]["reg_alpha"]  # centred on 0 and cut at 0: it still holds the configured 0
+    assert (alpha.low, alpha.high) == (0.0, 1.0)
+
+
+def test_a_space_centres_on_another_config_and_holds_its_categorical_value(config, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("models:\n  svm: {c: 0.5}\n  mlp: {training: {batch_size: 48}}\n")
+    other = load_config(path)
+    spaces = load_search(other).spaces
+    assert (spaces["svm"]["c"].low, spaces["svm"]["c"].high) == pytest.approx((0.05, 5.0))
+    assert spaces["mlp"]["training.batch_size"].choices == (16, 32, 64, 48)
+    assert apply(other, "mlp", default_values(other, "mlp", spaces["mlp"])) == other
+
+
+def test_a_fixed_range_must_hold_the_configured_value(config, tmp_path):
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump({"spaces": {"svm": {"c": {"type": "float", "low": 10.0, "high": 100.0}}}}))
+    space = load_search(config, path).spaces["svm"]
+    with pytest.raises(ConfigError, match="'spaces.svm.c' does not hold the configured value 3.0"):
+        default_values(config, "svm", space)
+
+
+@pytest.mark.parametrize(
+    ("distribution", "message"),
+    [
+        ({"type": "float", "factor": 1.0}, "'factor' must be a number above 1, got 1.0"),
+        ({"type": "float", "spread": 0.1, "min": 5.0}, "cannot be centred on the configured value 3.0"),
+        ({"type": "float", "factor": 2, "low": 1.0}, "unknown key 'spaces.svm.c.low'"),
+    ],
+)
+def test_a_bad_centred_range_names_its_key(config, tmp_path, distribution, message):
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump({"spaces": {"svm": {"c": distribution}}}))
+    with pytest.raises(ConfigError, match=f"^{path}: ") as raised:
+        load_search(config, path)
+    assert message in str(raised.value)

@@ -13,7 +13,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +30,10 @@ from multimodal_genre import tuning
 from multimodal_genre.cli import main
 from multimodal_genre.config import load_config
 from multimodal_genre.errors import RunError
-from multimodal_genre.families import family
+from multimodal_genre.families import FAMILIES, family
 from multimodal_genre.families.bag import load_saved
 from multimodal_genre.records import read_record
-from multimodal_genre.search import apply, configured_values, load_search
+from multimodal_genre.search import apply, default_values, load_search
 from multimodal_genre.tuning import objective, study_splits, tune
 from multimodal_genre.tuning.storage import stopping_on_lost_storage
 
@@ -59,9 +58,9 @@ SMALL_SPACES = {
 
 
 def small_search_file(path: Path, **changes) -> Path:
-    """A search file that drops every default setting but those of SMALL_SPACES."""
-    defaults = yaml.safe_load((files("multimodal_genre.configs") / "search.yaml").read_text())
-    spaces = {model: {key: None for key in space} for model, space in defaults["spaces"].items()}
+    """A search file that drops every packaged setting but those of SMALL_SPACES."""
+    models = [name for name, owner in FAMILIES.items() if not owner.built_from_runs]
+    spaces = {model: {key: None for key in family(model).search_space(model)} for model in models}
     for model, space in SMALL_SPACES.items():
         spaces[model].update(space)
     content = {
@@ -99,7 +98,9 @@ def test_a_tiny_study_completes_and_writes_its_reports(model, fast_dataset, fast
     assert trials.loc[trials["state"] == "COMPLETE", "value"].max() == pytest.approx(result.best_value)
     assert (directory / "optimization_history.png").stat().st_size > 0
     tuned = load_config(directory / "tuned.yaml")
-    assert tuned == apply(fast_config, model, result.best_params)
+    decision = result.decision
+    assert decision.default_trial == 0 and decision.winner_trial == result.best_trial
+    assert tuned == (apply(fast_config, model, result.best_params) if decision.adopted else fast_config)
     # The re-trained model's run folder is a normal run folder, scored once on the test split.
     metrics = yaml.safe_load((result.final_run / "metrics.json").read_text())
     assert metrics["macro_f1"] == pytest.approx(result.test_scores["macro_f1"])
@@ -113,6 +114,7 @@ def test_a_tiny_study_completes_and_writes_its_reports(model, fast_dataset, fast
     summary = read_record(directory)
     assert summary.kind == "study" and summary.final_run == result.final_run.name
     assert summary.trials["complete"] == result.counts["complete"] and summary.best_params == result.best_params
+    assert summary.decision == decision
 
 
 @pytest.mark.parametrize(
@@ -157,7 +159,7 @@ def test_a_study_resumes_under_its_name(fast_dataset, fast_config, search, tmp_p
     assert sum(first.counts.values()) == 2 and sum(second.counts.values()) == 4
     trials = optuna.load_study(study_name="resumable", storage=storage).trials
     # A new study starts from the configured model; resuming it does not start over.
-    assert trials[0].params == configured_values(fast_config, "xgboost", search.spaces["xgboost"])
+    assert trials[0].params == default_values(fast_config, "xgboost", search.spaces["xgboost"])
     assert [trial.params == trials[0].params for trial in trials] == [True, False, False, False]
     # The first session's trials are kept as they were, and the best is taken over both sessions.
     assert [(trial.number, trial.params, trial.value) for trial in trials[:2]] == before
@@ -218,7 +220,8 @@ def test_a_trial_records_the_mean_and_spread_over_its_folds(fast_dataset, fast_c
 
 def test_a_study_can_hand_back_its_top_trials_averaged(fast_dataset, fast_config, tmp_path):
     no_pruning = {"type": "none", "startup_trials": 0, "warmup_epochs": 0, "warmup_rounds": 0}
-    search_file = small_search_file(tmp_path / "search.yaml", final={"top_k": 2}, pruner=no_pruning)
+    always = {"rule": "always", "level": 0.05}  # the winner, so that its final model is the top trials'
+    search_file = small_search_file(tmp_path / "search.yaml", final={"top_k": 2}, pruner=no_pruning, decision=always)
     search = load_search(fast_config, search_file)
     settings = fast_config.models["mlp"]
     config = fast_config.with_model(
@@ -232,26 +235,44 @@ def test_a_study_can_hand_back_its_top_trials_averaged(fast_dataset, fast_config
     assert result.test_scores["macro_f1"] > 0.2  # chance: 0.1; the synthetic features carry half the answer
 
 
-def test_outer_folds_test_each_study_beside_the_untuned_model(synthetic_root, search_file, tmp_path, capsys):
-    args = ["tune", "--model", "xgboost", "--trials", "2", "--outer-folds", "2", "--data", str(synthetic_root)]
-    assert main([*args, "--config", str(FAST_CONFIG), "--search", str(search_file), "--out", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out
-    assert "xgboost: over 2 outer folds, tuned macro-F1" in printed
+def test_outer_folds_test_the_decision_beside_the_configured_settings_refitted_alike(synthetic_root, tmp_path, capsys):
+    """The configured settings go through the same re-train as the winner, so the table's difference
+    measures tuning alone; with rule 'always' the decision is the winner, wherever one beat them."""
+    no_pruning = {"type": "none", "startup_trials": 0, "warmup_epochs": 0, "warmup_rounds": 0}
+    always = {"rule": "always", "level": 0.05}
+    search_file = small_search_file(tmp_path / "search.yaml", decision=always, pruner=no_pruning)
+    config = yaml.safe_load(FAST_CONFIG.read_text())
+    config["models"]["xgboost"].update(max_depth=2, min_child_weight=4.0)  # weak settings, which trials beat
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    args = ["tune", "--model", "xgboost", "--trials", "4", "--outer-folds", "2", "--data", str(synthetic_root)]
+    assert (
+        main([*args, "--config", str(tmp_path / "config.yaml"), "--search", str(search_file), "--out", str(tmp_path)])
+        == 0
+    )
+    printed = " ".join(capsys.readouterr().out.split())
     table = pd.read_csv(tmp_path / "xgboost" / "outer_folds.csv")
     assert table["fold"].tolist() == [1, 2]
+    difference = table["tuned_macro_f1"].mean() - table["untuned_macro_f1"].mean()
+    assert f"xgboost over 2 outer folds. Tuned minus configured: {difference:+.3f} macro-F1" in printed
     summary = (tmp_path / "xgboost" / "outer_folds.md").read_text()
-    gain = table["tuned_macro_f1"].mean() - table["untuned_macro_f1"].mean()
-    assert f"Tuning {'gained' if gain > 0 else 'did not gain'}: {gain:+.3f} macro-F1" in summary
-    for fold in (1, 2):
-        directory = tmp_path / "xgboost" / f"outer{fold}"
+    assert f"Tuned minus configured: {difference:+.3f} macro-F1" in summary and "always taken" in summary
+    for row in table.itertuples():
+        directory = tmp_path / "xgboost" / f"outer{row.fold}"
         final = next(directory.glob("*-final"))
-        sides = {
-            run: pd.read_csv(run / "split.csv").query("side == 'test'")["track"].tolist()
-            for run in (final, directory / "untuned")
-        }
-        assert sides[final] == sides[directory / "untuned"]  # tuned and untuned tested on the same rows
-        trials = pd.read_csv(directory / "trials.csv")
-        assert len(trials) == 2
+        assert read_record(final).metrics["macro_f1"] == pytest.approx(row.tuned_macro_f1)
+        assert row.tuned_macro_f1 == pytest.approx(row.winner_macro_f1)  # rule 'always'
+        storage = tuning.default_storage(tmp_path / "xgboost")
+        study = optuna.load_study(study_name=f"xgboost-outer{row.fold}", storage=storage)
+        if row.winner_trial == 0:  # the configured settings won: nothing else to re-train
+            assert row.untuned_macro_f1 == row.tuned_macro_f1 and not list(directory.glob("*-default"))
+            continue
+        configured = next(directory.glob("*-default"))
+        assert read_record(configured).metrics["macro_f1"] == pytest.approx(row.untuned_macro_f1)
+        sides = [pd.read_csv(run / "split.csv") for run in (final, configured)]
+        pd.testing.assert_frame_equal(sides[0], sides[1])  # the same rows, the same re-train
+        kept = np.median(np.atleast_2d(study.trials[0].user_attrs["kept"]), axis=0)
+        assert read_record(configured).training.ran == int(kept[0])
+    assert (table["winner_trial"] > 0).any()  # the test saw a winner other than the configured settings
 
 
 def bag_config(folder: Path, subsets: str, members: int = 3) -> Path:
@@ -271,12 +292,17 @@ def bag_config(folder: Path, subsets: str, members: int = 3) -> Path:
 
 
 def test_a_fold_bagged_trial_is_scored_on_rows_none_of_its_members_trained_on(synthetic_root, search_file, tmp_path):
-    """Its value is the macro-F1 of the bag's out-of-fold predictions, not of the validation rows
-    that most of its members trained on."""
+    """Its value is the mean macro-F1 of each member's out-of-fold predictions (of the fold it held
+    out, neither trained nor stopped on), not of the validation rows that most of its members trained on."""
     common = ["--model", "mlp", "--data", str(synthetic_root), "--config", str(bag_config(tmp_path, "folds"))]
     assert main(["train", *common, "--out", str(tmp_path / "bag")]) == 0
     held_out = pd.read_csv(tmp_path / "bag" / "out_of_fold.csv")
-    expected = f1_score(held_out["true_genre"], held_out["predicted_genre"], average="macro")
+    expected = np.mean(
+        [
+            f1_score(part["true_genre"], part["predicted_genre"], average="macro")
+            for _, part in held_out.groupby("member")
+        ]
+    )
     tuning_dir = tmp_path / "tuning"
     assert main(["tune", *common, "--trials", "1", "--search", str(search_file), "--out", str(tuning_dir)]) == 0
     (trial,) = optuna.load_study(study_name="mlp", storage=tuning.default_storage(tuning_dir)).trials
@@ -318,8 +344,22 @@ def test_the_command_prints_a_line_per_trial_and_a_summary(synthetic_root, searc
     printed = capsys.readouterr().out
     assert "xgboost trial 0: validation macro-F1" in printed and "xgboost trial 1: " in printed
     assert "; 2/2 trials, 0:" in " ".join(printed.split())  # the count and estimate end each trial's line
-    assert "Study 'xgboost': best validation macro-F1" in printed and "test macro-F1" in printed
+    ending = printed[printed.index("Study 'xgboost':") :].splitlines()
+    folded = [line for line in printed.splitlines() if str(tmp_path) not in line]  # a path is never broken
+    assert max(map(len, folded)) <= 80 and "trials/hour" not in printed
+    assert ending[1] == "Held-out macro-F1 (the validation split):"
+    assert ending[2].startswith("  configured settings (trial 0)  ") and ending[4].startswith("  winner - configured")
+    assert "90% interval" in ending[4] and ending[5].startswith("Decision: kept the configured settings")
+    assert "tested once: test macro-F1" in " ".join(ending)
     assert (tmp_path / "studies.db").is_file() and (tmp_path / "xgboost" / "tuned.yaml").is_file()
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_network_study_prints_its_epochs_only_when_asked(verbose, synthetic_root, search_file, tmp_path, capsys):
+    args = ["tune", "--model", "mlp", "--trials", "1", "--data", str(synthetic_root), "--config", str(FAST_CONFIG)]
+    assert main([*args, "--search", str(search_file), "--out", str(tmp_path), *(["--verbose"] if verbose else [])]) == 0
+    printed = capsys.readouterr().out
+    assert ("mlp epoch 1/" in printed) is verbose and "Decision: " in printed
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ traceback. The package's log lines print to standard output.
 from __future__ import annotations
 
 import argparse
+import logging
 import warnings
 from collections.abc import Sequence
 
@@ -23,7 +24,8 @@ COMMANDS = (data, train, tune, predict, report)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with warnings.catch_warnings(), log.to_console():
+    level = logging.DEBUG if getattr(args, "verbose", False) else logging.INFO
+    with warnings.catch_warnings(), log.to_console(level=level):
         # A user warning (a row left out, a short clip) is a line to read, whatever filters are set outside.
         warnings.simplefilter("default", UserWarning)
         warnings.showwarning = _show_warning

@@ -76,6 +76,12 @@ def training_on(workers: Workers) -> str:
     return f"Training on {workers.where}: {describe()}."
 
 
+def add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print a line per epoch of every network's training"
+    )
+
+
 def add_track_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--track",

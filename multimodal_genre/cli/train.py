@@ -17,6 +17,7 @@ from multimodal_genre.cli.common import (
     add_out_option,
     add_split_option,
     add_track_option,
+    add_verbose_option,
     add_worker_options,
     as_options,
     check_model_names,
@@ -47,6 +48,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add_out_option(train)
     add_worker_options(train)
     add_track_option(train)
+    add_verbose_option(train)
     train.set_defaults(handler=train_one)
 
     compare = commands.add_parser(
@@ -61,6 +63,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add_out_option(compare)
     add_worker_options(compare)
     add_track_option(compare)
+    add_verbose_option(compare)
     compare.add_argument(
         "--resume",
         action="store_true",

@@ -11,6 +11,7 @@ from multimodal_genre.cli.common import (
     add_data_options,
     add_split_option,
     add_track_option,
+    add_verbose_option,
     add_worker_options,
     as_options,
     check_model_names,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from multimodal_genre.data import GenreDataset
     from multimodal_genre.recipes import Recipe
     from multimodal_genre.search import SearchConfig
-    from multimodal_genre.tuning import StudyOptions
+    from multimodal_genre.tuning import StudyOptions, TuningResult
     from multimodal_genre.workers import Workers
 
 TUNING_DIR = Path("reports/tuning")
@@ -66,6 +67,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add_split_option(tune)
     add_worker_options(tune)
     add_track_option(tune)
+    add_verbose_option(tune)
     tune.add_argument("--out", type=Path, default=TUNING_DIR, help=f"folder for study reports (default: {TUNING_DIR})")
     tune.set_defaults(handler=tune_models)
 
@@ -127,23 +129,40 @@ def _tune_model(
     study = Study(model, dataset, config, search, options, args.storage, command_line(), info, workers)
     name = name or model
     if options.outer_folds:
+        from multimodal_genre.report.study import outer_verdict
+
         table = tune_outer_folds(study, name, args.out)
-        tuned, untuned = table["tuned_macro_f1"].mean(), table["untuned_macro_f1"].mean()
-        log.say(
-            f"{model}: over {len(table)} outer folds, tuned macro-F1 {tuned:.4f}, untuned {untuned:.4f} "
-            f"({tuned - untuned:+.4f}). Summary: {args.out / name / 'outer_folds.md'}"
-        )
+        verdict = outer_verdict(table).replace("**", "")
+        log.say(f"{model} over {len(table)} outer folds. {verdict}", f"Summary: {args.out / name / 'outer_folds.md'}")
         return
     result = study.run(name, split_for(dataset, config.split), args.out / name)
-    counts = result.counts
-    log.say(
-        f"Study '{result.study_name}': best validation macro-F1 {result.best_value:.4f}; "
-        f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['fail']} failed; "
-        f"{result.trials_per_hour:.1f} trials/hour. Re-trained on train + validation: test macro-F1 "
-        f"{result.test_scores['macro_f1']:.4f}. Tuned config: {result.directory / 'tuned.yaml'}"
-    )
+    log.say(*outcome_lines(result, options))
     if "mlflow" in args.track:
         _track(result.study_name, result.directory, args)
+
+
+def outcome_lines(result: TuningResult, options: StudyOptions) -> list[str]:
+    """How a study ended, within 80 columns: the configured settings' and the winner's inner scores,
+    their difference with its interval, the decision, and the test score of the settings kept."""
+    from multimodal_genre.tuning.decision import interval_words, words
+
+    counts, decision = result.counts, result.decision
+    over = f"mean over {options.folds} grouped inner folds" if options.folds else "the validation split"
+    rows = {
+        f"configured settings (trial {decision.default_trial})": f"{decision.default_score:.4f}",
+        f"winner (trial {decision.winner_trial})": f"{decision.winner_score:.4f}",
+        "winner - configured": f"{decision.difference:+.4f}, {interval_words(decision)}",
+    }
+    width = max(map(len, rows))
+    return [
+        f"Study '{result.study_name}': {counts['complete']} complete, {counts['pruned']} pruned, "
+        f"{counts['fail']} failed trials.",
+        f"Held-out macro-F1 ({over}):",
+        *(f"  {label:<{width}}  {value}" for label, value in rows.items()),
+        f"Decision: {words(decision)}.",
+        f"Re-trained on train + validation, tested once: test macro-F1 {result.test_scores['macro_f1']:.4f}.",
+        f"Tuned config: {result.directory / 'tuned.yaml'}",
+    ]
 
 
 def _track(study_name: str, directory: Path, args: argparse.Namespace) -> None:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from multimodal_genre.data.dataset import GenreDataset, MissingImageWarning, Tracks, load_dataset
     from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES, VARIANCE_COLUMNS
     from multimodal_genre.data.lists import split_for
-    from multimodal_genre.data.splits import Split, holdout_split, inner_splits, kfold_splits
+    from multimodal_genre.data.splits import Split, holdout_split, inner_splits, kfold_splits, member_splits
     from multimodal_genre.data.synthetic import write_synthetic_dataset
 
 _LAZY = {
@@ -29,6 +29,7 @@ _LAZY = {
     "inner_splits": "splits",
     "kfold_splits": "splits",
     "load_dataset": "dataset",
+    "member_splits": "splits",
     "split_for": "lists",
     "write_synthetic_dataset": "synthetic",
 }
@@ -52,6 +53,7 @@ __all__ = [
     "inner_splits",
     "kfold_splits",
     "load_dataset",
+    "member_splits",
     "split_for",
     "write_synthetic_dataset",
 ]

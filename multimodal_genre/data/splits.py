@@ -57,6 +57,22 @@ def inner_splits(labels: np.ndarray, groups: np.ndarray, split: Split, folds: in
     ]
 
 
+def member_splits(
+    labels: np.ndarray, groups: np.ndarray, split: Split, members: int, seed: int, stops_early: bool
+) -> list[Split]:
+    """A fold bag's members: the k-th holds out inner fold k of ``split``'s training and validation
+    rows as its test side (the rows its out-of-fold predictions are of) and trains on the rest, less,
+    where it ``stops_early``, one grouped fold of that rest (a quarter at most) that it stops on. So
+    no member predicts a row it trained on or stopped on."""
+    splits = []
+    for inner in inner_splits(labels, groups, split, members, seed):
+        train, validation = inner.train, inner.validation[:0]
+        if stops_early:
+            train, validation = _hold_out_fold(labels, groups, inner.train, max(members, 4), seed + 1)
+        splits.append(Split(train=np.sort(train), validation=np.sort(validation), test=inner.validation))
+    return splits
+
+
 def _with_validation(
     labels: np.ndarray, groups: np.ndarray, rest: np.ndarray, test: np.ndarray, config: SplitConfig
 ) -> Split:

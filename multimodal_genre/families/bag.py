@@ -1,10 +1,11 @@
 """Bagging: K models of any family averaged into one model.
 
 Members train on the same rows with their own seeds (``subsets: seeds``), or each on a split's
-training pool (train + validation) less one grouped inner fold, stopping early on that fold
-(``subsets: folds``). The second way keeps no rows aside in a fixed validation split, and each
-member's predictions of the fold it held out are out-of-fold: a study scores a trial on them and a
-stack chooses its weights on them, while the test predictions come from the same K models averaged
+training pool (train + validation) less one grouped inner fold (``subsets: folds``), stopping early
+on a slice of its own training rows, never on the fold it held out. The second way keeps no rows
+aside in a fixed validation split, and each member's predictions of the fold it held out are
+out-of-fold, of rows it neither trained nor stopped on: a study scores a trial on them and a stack
+chooses its weights on them, while the test predictions come from the same K models averaged
 (AutoGluon's bagged models, scikit-learn's ``BaggingClassifier``). The members are the family's own
 models, each saved in a folder of its own (``member1/``, ...) beside ``bag.json``, so a bag of any
 family saves, loads and predicts, and a bag of bags too.
@@ -14,14 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from multimodal_genre.data import GenreDataset, Split, Tracks, inner_splits
+from multimodal_genre.data import GenreDataset, Split, Tracks, member_splits
 from multimodal_genre.errors import RunError, first_line
 from multimodal_genre.families.base import Family, TrainedModel
 from multimodal_genre.files import write_json
@@ -102,6 +103,9 @@ class BaggedFamily(Family):
     def embeddings(self, settings: Settings) -> tuple[Embedding, ...]:
         return self.inner.embeddings(settings)
 
+    def search_space(self, model: str) -> Mapping[str, Any]:
+        return self.inner.search_space(model)
+
     def watches_validation(self, settings: Settings) -> bool:
         """The inner family's answer; a fold bag pools the validation rows into its members' folds either way."""
         return self.inner.watches_validation(settings)
@@ -149,11 +153,18 @@ def fit_in_turn(
 
 
 def member_tasks(
-    plan: BaggingConfig, settings: Sequence[Settings], dataset: GenreDataset, split: Split, seed: int
+    family: Family,
+    plan: BaggingConfig,
+    settings: Sequence[Settings],
+    dataset: GenreDataset,
+    split: Split,
+    seed: int,
 ) -> list[MemberTask]:
-    """The members ``plan`` trains on ``split``, member k with ``settings[k - 1]`` and seed ``seed + k - 1``."""
+    """The members ``plan`` trains on ``split``, member k with ``settings[k - 1]`` and seed ``seed + k - 1``;
+    a fold bag's member k has the fold it holds out as its test side."""
     if plan.subsets == "folds":
-        splits = inner_splits(dataset.labels, dataset.groups, split, plan.members, seed)
+        stops_early = family.watches_validation(settings[0])
+        splits = member_splits(dataset.labels, dataset.groups, split, plan.members, seed, stops_early)
     else:
         splits = [split] * plan.members
     return [
@@ -174,7 +185,7 @@ def fit_bag(
 ) -> TrainedModel:
     """``plan.members`` models of ``family`` (member k with ``settings[k - 1]``) trained on ``split``
     by ``fit_members`` and averaged; a fold bag comes with its out-of-fold predictions."""
-    tasks = member_tasks(plan, settings, dataset, split, seed)
+    tasks = member_tasks(family, plan, settings, dataset, split, seed)
     members = fit_members(family, tasks, dataset, callbacks)
     held_out = _out_of_fold(members, tasks, dataset) if plan.subsets == "folds" else None
     return averaged(members, plan, held_out)
@@ -202,11 +213,9 @@ def averaged(
 
 
 def _out_of_fold(members: Sequence[TrainedModel], tasks: Sequence[MemberTask], dataset: GenreDataset) -> OutOfFold:
-    """Each member's predictions of the inner fold it held out (and only watched)."""
-    held = [task.split.validation for task in tasks]
-    probabilities = [
-        unseen_probabilities(member, dataset, rows, validating=True) for member, rows in zip(members, held, strict=True)
-    ]
+    """Each member's predictions of the inner fold it held out (neither trained nor stopped on)."""
+    held = [task.split.test for task in tasks]
+    probabilities = [unseen_probabilities(member, dataset, rows) for member, rows in zip(members, held, strict=True)]
     rows = np.concatenate(held)
     predicted_by = np.concatenate([np.full(len(part), index) for index, part in enumerate(held)])
     order = np.argsort(rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Mapping, Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from multimodal_genre.seen import OutOfFold, Seen
-from multimodal_genre.settings import Problems, Settings
+from multimodal_genre.settings import Problems, Settings, read_yaml
 
 if TYPE_CHECKING:
     import optuna
@@ -58,6 +59,17 @@ class Family(abc.ABC):
     def members(self, settings: Settings) -> tuple[str, ...]:
         """The models whose runs this one is built from; () for a model that trains."""
         return ()
+
+    def search_space(self, model: str) -> Mapping[str, Any]:
+        """The search space of ``model`` for ``tune``, as its family's ``search.yaml`` gives it (a
+        section per model it serves, beside its settings); empty where the family has none."""
+        try:
+            resource = files(type(self).__module__) / "search.yaml"
+        except TypeError:  # a family defined in a module outside a package
+            return {}
+        if not resource.is_file():
+            return {}
+        return read_yaml(resource, f"{type(self).__module__.replace('.', '/')}/search.yaml").get(model) or {}
 
     def migrate(self, section: Mapping[str, Any], where: str) -> Mapping[str, Any]:
         """An older form of this family's section (``where`` names it in errors) as today's, so that

@@ -22,7 +22,7 @@ from multimodal_genre.data import GENRES
 from multimodal_genre.files import new_run_dir, writing_into
 from multimodal_genre.report.figures import entry_colors, entry_figures, group_figures, study_figures
 from multimodal_genre.report.mistakes import confident_mistakes, thumbnail
-from multimodal_genre.report.paired import RESAMPLES, paired_table
+from multimodal_genre.report.paired import paired_table
 from multimodal_genre.report.provenance import appendix_blocks, config_blocks, setting_text
 from multimodal_genre.report.render import (
     BEST_MARK,
@@ -40,6 +40,7 @@ from multimodal_genre.report.render import (
 )
 from multimodal_genre.report.sources import Entry, Group, Source, groups_of, mean_std, read_sources
 from multimodal_genre.report.summary import summary_blocks
+from multimodal_genre.statistics import RESAMPLES
 
 TITLE = "multimodal_genre report"
 REPORT_DIR = Path("reports/html")  # where a report goes without --out

@@ -2,8 +2,9 @@
 
 A trial trains on the training side of the outer split (or of each of its grouped inner folds) and is
 scored, through ``seen.py``'s door, on rows no model of it trained on: the validation side, or a
-fold-bagged model's out-of-fold predictions of its whole training pool. The test side never enters a
-study.
+fold-bagged model's out-of-fold predictions of its whole training pool, one score per held-out part.
+Its value is the mean of those scores; each is kept, so that ``decision.py`` can weigh the winner
+against the default fold by fold. The test side never enters a study.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import optuna
 from multimodal_genre.config import Config
 from multimodal_genre.data import GenreDataset, Split, inner_splits, split_for
 from multimodal_genre.errors import DivergedError
+from multimodal_genre.evaluation import score
 from multimodal_genre.search import SearchConfig, apply, suggest
-from multimodal_genre.seen import validation_score
+from multimodal_genre.seen import held_out
 from multimodal_genre.settings import to_data
 from multimodal_genre.training import train_model
 from multimodal_genre.views import prepared
@@ -28,7 +30,8 @@ from multimodal_genre.views import prepared
 
 @dataclasses.dataclass
 class Objective:
-    """Validation macro-F1 of ``model`` trained with one trial's settings (mean over ``splits``)."""
+    """Validation macro-F1 of ``model`` trained with one trial's settings (mean over its held-out
+    parts); the configured settings' trial is never pruned, so that every trial can be weighed against it."""
 
     model: str
     config: Config
@@ -39,9 +42,11 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         params = suggest(trial, self.search.spaces[self.model])
         config = apply(self.config, self.model, params)
+        configured = config.models[self.model] == self.config.models[self.model]
         dataset, config = prepared(self.dataset, config, [self.model])  # a trial's settings may read another view
-        pruning = config.family(self.model).pruning_callback(trial, config.models[self.model])
-        scores, kept = [], []
+        watched = _NeverPruned(trial) if configured else trial  # its steps still inform the pruner
+        pruning = config.family(self.model).pruning_callback(watched, config.models[self.model])
+        parts, kept = [], []
         for index, split in enumerate(self.splits):
             # Pruning steps are epochs (or rounds) of the first split; later folds run unpruned.
             callbacks = [pruning] if pruning is not None and index == 0 else []
@@ -50,12 +55,30 @@ class Objective:
             except DivergedError as error:  # these settings are hopeless: stopped like a pruned trial
                 trial.set_user_attr("diverged", str(error))
                 raise optuna.TrialPruned(str(error)) from None
-            scores.append(validation_score(trained, dataset, split))
+            parts += held_out(trained, dataset, split)
             kept.append([single.kept for single in trained.singles()])
+        scores = [score(dataset.labels[part.rows], part.probabilities)["macro_f1"] for part in parts]
         trial.set_user_attr("fold_macro_f1", scores)
         trial.set_user_attr("std_macro_f1", float(np.std(scores)))
+        trial.set_user_attr("test_to_train", float(np.mean([part.test_to_train for part in parts])))
         trial.set_user_attr("kept", kept)  # per split, the step each single model kept
+        if len(parts) == 1:  # one validation split: its predictions, for a paired bootstrap against the default
+            trial.set_user_attr("predicted", parts[0].probabilities.argmax(axis=1).tolist())
         return float(np.mean(scores))
+
+
+class _NeverPruned:
+    """A trial whose steps are reported to the pruner, but which is never pruned: the configured
+    settings' trial, which every other trial is weighed against."""
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self._trial = trial
+
+    def should_prune(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trial, name)
 
 
 def study_splits(

@@ -1,5 +1,7 @@
-"""One model's Optuna study: trials on the training side of an outer split, then the best settings
-re-trained and tested once (``final.py``), with the study's reports and record.
+"""One model's Optuna study: the configured settings scored first, then trials on the training side
+of an outer split; the winner replaces the configured settings only where it beats them by more
+than the inner folds' noise (``decision.py``); the settings kept are re-trained and tested once
+(``final.py``), with the study's reports and record.
 
 Follows the Optuna examples: an ``objective(trial)`` whose search space comes from
 ``configs/search.yaml``, pruning through optuna-integration's callbacks, and the study persisted in a
@@ -22,11 +24,19 @@ from multimodal_genre.data import GenreDataset, Split, split_for
 from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.families import BaggingConfig
 from multimodal_genre.files import new_run_dir, write_text
-from multimodal_genre.records import DatasetRecord, RecipeRecord, SessionRecord, StudyRecord, write_record
+from multimodal_genre.records import (
+    DatasetRecord,
+    DecisionRecord,
+    RecipeRecord,
+    SessionRecord,
+    StudyRecord,
+    write_record,
+)
 from multimodal_genre.report.study import write_study_reports
-from multimodal_genre.search import SearchConfig, apply, configured_values
+from multimodal_genre.search import SearchConfig, apply, default_values
 from multimodal_genre.settings import Problems, Settings
 from multimodal_genre.training import RunContext
+from multimodal_genre.tuning.decision import decide, interval_words, scored, words
 from multimodal_genre.tuning.final import retrain
 from multimodal_genre.tuning.objective import Objective, study_identity, study_splits
 from multimodal_genre.tuning.running import optimise, optimise_on
@@ -81,8 +91,13 @@ class TuningResult:
     best_params: dict[str, Any]
     counts: dict[str, int]  # trials by state: complete, pruned, fail, running, waiting
     trials_per_hour: float
-    test_scores: dict[str, float]
+    decision: DecisionRecord  # the winner against the configured settings on the inner folds
+    test_scores: dict[str, float]  # of the settings the decision kept
     final_run: Path
+    # Test macro-F1 of the configured settings and of the winner, each re-trained as the final model
+    # is, where the study was asked for both (outer folds); else None.
+    default_test: float | None = None
+    winner_test: float | None = None
 
 
 def tune(
@@ -127,9 +142,12 @@ class Study:
     recipe: RecipeRecord | None
     workers: Workers | None
 
-    def run(self, name: str, outer: Split, directory: Path, outer_fold: tuple[int, int] | None = None) -> TuningResult:
+    def run(
+        self, name: str, outer: Split, directory: Path, outer_fold: tuple[int, int] | None = None, both: bool = False
+    ) -> TuningResult:
         """The study ``name`` on ``outer``'s training side (``outer_fold`` of the outer folds, or the
-        hold-out split), its reports and final run in ``directory``."""
+        hold-out split), its reports and final run in ``directory``. With ``both``, the configured
+        settings and the winner are each re-trained and tested, whichever the decision kept."""
         model, config, search, options = self.model, self.config, self.search, self.options
         self._check(model)
         _, splits = study_splits(self.dataset, config, options.folds, options.repeats, outer)
@@ -138,7 +156,7 @@ class Study:
         )
         with study_storage(self.storage_url or default_storage(directory.parent), search) as storage:
             study = open_study(name, storage, search, identity, config.seed)
-            study.enqueue_trial(configured_values(config, model, search.spaces[model]), skip_if_exists=True)
+            study.enqueue_trial(default_values(config, model, search.spaces[model]), skip_if_exists=True)
             objective = Objective(model, config, search, self.dataset, splits)
             with stopping_on_lost_storage(storage.url):
                 if self.workers is None or self.workers.here:
@@ -148,20 +166,42 @@ class Study:
                         self.workers, storage.url, search, study, objective, options.trials, options.timeout,
                         identity, config.seed,
                     )  # fmt: skip
-            best = _best_trial(study)
+            best, default = _best_trial(study), self._default_trial(study)
+            labels = self.dataset.labels[splits[0].validation]  # with one validation split, for the bootstrap
+            decision = decide(
+                scored(default.number, default.user_attrs, labels),
+                scored(best.number, best.user_attrs, labels),
+                search.decision,
+            )
             directory.mkdir(parents=True, exist_ok=True)
-            _write_tuned_config(directory, name, best, apply(config, model, best.params))
+            kept = _top_trials(study, search.final.top_k) if decision.adopted else [default]
+            _write_tuned_config(directory, name, decision, apply(config, model, kept[0].params))
             write_study_reports(study, directory)
-            final_run = new_run_dir(directory, "final")
-            top = _top_trials(study, search.final.top_k)
             context = RunContext(outer_fold, self.command, self.recipe)
-            test_scores = retrain(model, self.dataset, config, top, outer, final_run, context)
-            result = _result(study, best, directory, session, test_scores, final_run)
+            final_run = new_run_dir(directory, "final")
+            test_scores = retrain(model, self.dataset, config, kept, outer, final_run, context)
+            other = None
+            if both and best.number != default.number:
+                unkept = [default] if decision.adopted else _top_trials(study, search.final.top_k)
+                other_run = new_run_dir(directory, "default" if decision.adopted else "winner")
+                other = retrain(model, self.dataset, config, unkept, outer, other_run, context)["macro_f1"]
+            result = _result(study, best, directory, session, decision, test_scores, final_run, other)
         objective_words = _objective_words(options, config.bagging.get(model))
         _write_study_record(
             result, model, self.dataset, storage.url, objective_words, session, self.command, self.recipe
         )
         return result
+
+    def _default_trial(self, study: optuna.Study) -> optuna.trial.FrozenTrial:
+        """The finished trial of the configured settings, which every other is weighed against."""
+        configured = self.config.models[self.model]
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            if apply(self.config, self.model, trial.params).models[self.model] == configured:
+                return trial
+        raise RunError(
+            f"study '{study.study_name}': the configured settings' trial did not finish (see trials.csv), so no "
+            "trial can be weighed against them"
+        )
 
     def _check(self, model: str) -> None:
         """A study needs a space to search, and a fold-bagged model is scored on its out-of-fold
@@ -181,11 +221,18 @@ def _result(
     best: optuna.trial.FrozenTrial,
     directory: Path,
     session: tuple[int, float],
+    decision: DecisionRecord,
     test_scores: dict[str, float],
     final_run: Path,
+    other_test: float | None,
 ) -> TuningResult:
+    """The study's outcome; ``other_test`` is the test macro-F1 of the settings the decision did not
+    keep, where both were re-trained (the same as the kept one's where the winner is the default)."""
     ran, seconds = session
     states = [trial.state for trial in study.trials]  # one read of the storage
+    kept_test = test_scores["macro_f1"]
+    if other_test is None and decision.winner_trial == decision.default_trial:
+        other_test = kept_test
     return TuningResult(
         study_name=study.study_name,
         directory=directory,
@@ -194,8 +241,11 @@ def _result(
         best_params=dict(best.params),
         counts={state.name.lower(): states.count(state) for state in TrialState},
         trials_per_hour=ran / seconds * 3600 if seconds > 0 else 0.0,
+        decision=decision,
         test_scores=test_scores,
         final_run=final_run,
+        default_test=other_test if decision.adopted else kept_test,
+        winner_test=kept_test if decision.adopted else other_test,
     )
 
 
@@ -223,10 +273,12 @@ def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
     return study.best_trial
 
 
-def _write_tuned_config(directory: Path, name: str, best: optuna.trial.FrozenTrial, tuned: Config) -> None:
+def _write_tuned_config(directory: Path, name: str, decision: DecisionRecord, tuned: Config) -> None:
     write_text(
         directory / "tuned.yaml",
-        f"# Tuned by study '{name}' (trial {best.number}, validation macro-F1 {best.value:.4f}).\n"
+        f"# Study '{name}' {words(decision)}.\n"
+        f"# Inner macro-F1: configured {decision.default_score:.4f}, winner {decision.winner_score:.4f}; "
+        f"difference {decision.difference:+.4f}, {interval_words(decision)}.\n"
         f"# Use it with: multimodal-genre compare --config {directory / 'tuned.yaml'}\n"
         + yaml.safe_dump(config_dict(tuned), sort_keys=False),
     )
@@ -258,5 +310,8 @@ def _write_study_record(
         this_run=SessionRecord(trials=ran, seconds=round(seconds, 1), trials_per_hour=round(result.trials_per_hour, 1)),
         final_run=result.final_run.name,
         test={key: value for key, value in result.test_scores.items() if not key.startswith("f1_")},
+        decision=result.decision,
+        default_test_macro_f1=result.default_test,
+        winner_test_macro_f1=result.winner_test,
     )
     write_record(result.directory, record)

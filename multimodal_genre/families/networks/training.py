@@ -257,9 +257,9 @@ class Divergence(keras.callbacks.Callback):
 
 
 class EpochLine(keras.callbacks.Callback):
-    """One short logged line per epoch, within 80 columns: the genre head's loss and accuracy on
-    the training and validation rows (a network with auxiliary heads logs many more; its run
-    folder's history.csv keeps them all)."""
+    """One short logged line per epoch (at debug level: a command shows them with ``--verbose``),
+    within 80 columns: the genre head's loss and accuracy on the training and validation rows (a
+    network with auxiliary heads logs many more; its run folder's history.csv keeps them all)."""
 
     def __init__(self, name: str, epochs: int) -> None:
         super().__init__()
@@ -272,7 +272,7 @@ class EpochLine(keras.callbacks.Callback):
             for label, keys in _EPOCH_LINE.items()
             if (key := next((key for key in keys if key in logs), None)) is not None
         ]
-        logger.info("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, " ".join(values))
+        logger.debug("%s epoch %d/%d: %s", self.name, epoch + 1, self.epochs, " ".join(values))
 
 
 # Each figure of the epoch line and the Keras log keys it is read from: the genre head's own where
