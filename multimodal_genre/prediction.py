@@ -21,6 +21,7 @@ from multimodal_genre.errors import DataError, RunError
 from multimodal_genre.musicnn import Embedding
 from multimodal_genre.musicnn.embeddings import RMS_MEAN, RMS_VAR, Clip, embed, embed_audio
 from multimodal_genre.runs import ModelRun, predictions_table
+from multimodal_genre.seen import Seen
 from multimodal_genre.views import needed_views, prepared
 
 
@@ -53,24 +54,32 @@ def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] |
 
 @dataclasses.dataclass(frozen=True)
 class Agreement:
-    """How many predictions of tracks whose genre is known, and what share of them were right."""
+    """How the predictions of tracks whose genre is known fared: the share right among those the model
+    never saw, and how many it saw (trained on or watched), which no accuracy counts."""
 
-    tracks: int
-    accuracy: float
+    tracks: int  # known genre, never seen
+    accuracy: float | None  # None where no such track
+    seen: tuple[str, ...]  # known genre, seen: left out of the accuracy
 
 
-def agreement(table: pd.DataFrame) -> dict[str, Agreement]:
-    """The accuracy of a predictions table's rows whose true genre is known, apart for the tracks the
-    model never saw and those it saw (``seen``, where the table says): a model's score on its own
-    training tracks measures its memory, not its skill."""
+def agreement(table: pd.DataFrame, name: str) -> Agreement:
+    """The accuracy of a predictions table's rows of known genre that the model never saw (``seen``);
+    a model's score on its own training tracks measures its memory, not its skill, so those are
+    only counted, by their ``name`` column."""
     known = table[table["true_genre"].isin(GENRES)]
-    parts = {"never seen": known[~known["seen"]], "seen in training": known[known["seen"]]} if "seen" in known else {}
-    parts = parts or {"known genre": known}
-    return {
-        name: Agreement(len(part), float((part["true_genre"] == part["predicted_genre"]).mean()))
-        for name, part in parts.items()
-        if len(part)
-    }
+    seen = known["seen"].astype(bool) if "seen" in known else pd.Series(False, index=known.index)
+    unseen = known[~seen]
+    right = (unseen["true_genre"] == unseen["predicted_genre"]).mean() if len(unseen) else None
+    return Agreement(len(unseen), None if right is None else float(right), tuple(known.loc[seen, name].astype(str)))
+
+
+def track_of(path: Path) -> str:
+    """The GTZAN track an audio file's name says it is (``blues.00000`` for ``.../blues.00000.wav``),
+    or ``""`` where its name is not a track's."""
+    parts = path.name.split(".")
+    if len(parts) >= 2 and parts[0] in GENRES and len(parts[1]) == 5 and parts[1].isdigit():
+        return f"{parts[0]}.{parts[1]}"
+    return ""
 
 
 def genre_of(path: Path) -> str:
@@ -127,13 +136,15 @@ class AudioPrediction:
         return sorted(self.probabilities.items(), key=lambda item: item[1], reverse=True)[:count]
 
 
-def audio_table(found: Sequence[AudioPrediction]) -> pd.DataFrame:
+def audio_table(found: Sequence[AudioPrediction], seen: Seen) -> pd.DataFrame:
     """One row per scored file: its length, windows, the genre its place names (``genre_of``), the
-    predicted genre and each genre's probability."""
+    predicted genre, whether its name is a track the model saw (``track_of``) and each genre's
+    probability."""
     return pd.DataFrame(
         [
             {"file": str(item.path), "seconds": round(item.seconds, 2), "windows": item.windows}
             | {"true_genre": genre_of(item.path), "predicted_genre": item.top(1)[0][0]}
+            | {"seen": track_of(item.path) in seen.trained | seen.watched}
             | {f"p_{genre}": probability for genre, probability in item.probabilities.items()}
             for item in found
         ]

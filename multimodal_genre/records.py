@@ -156,6 +156,22 @@ class DecisionRecord(Settings):
     def kept(self) -> str:
         return "winner" if self.adopted else "configured"
 
+    def words(self) -> str:
+        """The decision in one sentence."""
+        if self.winner_trial == self.default_trial:
+            return "kept the configured settings: no trial beat them on the inner folds"
+        rule = {
+            "corrected_t": f"the corrected t-test at {self.level:g}, p {self.p_value:.3f}",
+            "one_se": "the one-standard-error rule",
+        }.get(self.rule, f"rule '{self.rule}'")
+        if self.adopted:
+            return f"took the winner (trial {self.winner_trial}): its gain passes {rule}"
+        return f"kept the configured settings: the winner's gain is within the noise ({rule})"
+
+    def interval_words(self) -> str:
+        """``90% interval -0.010 to +0.018``: the interval whose low end is the one-sided bound."""
+        return f"{round(100 * (1 - 2 * self.level))}% interval {self.low:+.3f} to {self.high:+.3f}"
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RunRecord(Settings):

@@ -13,7 +13,7 @@ from multimodal_genre.errors import ConfigError
 from multimodal_genre.search import DecisionConfig, load_search
 from multimodal_genre.statistics import bootstrap_draws, macro_f1, resampled_macro_f1, score_interval
 from multimodal_genre.tuning import tune
-from multimodal_genre.tuning.decision import Scored, decide, interval_words, words
+from multimodal_genre.tuning.decision import Scored, decide
 
 CORRECTED = DecisionConfig("corrected_t", 0.05)
 
@@ -26,14 +26,14 @@ def test_a_gain_far_above_the_folds_noise_replaces_the_configured_settings():
     decision = decide(folds(0, [0.70, 0.72, 0.71, 0.69]), folds(5, [0.78, 0.80, 0.80, 0.77]), CORRECTED)
     assert decision.adopted and decision.p_value < 0.05 and decision.low > 0
     assert decision.difference == pytest.approx(0.0825)
-    assert words(decision).startswith("took the winner (trial 5)") and interval_words(decision).startswith("90%")
+    assert decision.words().startswith("took the winner (trial 5)") and decision.interval_words().startswith("90%")
 
 
 def test_a_gain_within_the_folds_noise_keeps_the_configured_settings():
     default, winner = folds(0, [0.70, 0.75, 0.68, 0.74]), folds(3, [0.74, 0.73, 0.72, 0.75])
     decision = decide(default, winner, CORRECTED)
     assert not decision.adopted and decision.difference > 0 and decision.low < 0 < decision.high
-    assert words(decision).startswith("kept the configured settings: the winner's gain is within the noise")
+    assert decision.words().startswith("kept the configured settings: the winner's gain is within the noise")
     assert decide(default, winner, DecisionConfig("always", 0.05)).adopted
     # The standard error of these differences (0.0125) is below their mean (0.0175): the looser rule takes it.
     assert decide(default, winner, DecisionConfig("one_se", 0.05)).adopted
@@ -43,7 +43,7 @@ def test_the_configured_settings_as_winner_are_kept():
     same = folds(0, [0.7, 0.8, 0.75])
     decision = decide(same, same, DecisionConfig("always", 0.05))
     assert not decision.adopted and decision.difference == 0 and (decision.low, decision.high) == (0, 0)
-    assert words(decision) == "kept the configured settings: no trial beat them on the inner folds"
+    assert decision.words() == "kept the configured settings: no trial beat them on the inner folds"
 
 
 def test_one_validation_split_is_weighed_by_a_paired_bootstrap_of_its_tracks():
@@ -95,7 +95,7 @@ def test_a_study_takes_a_winner_that_beats_poor_settings_on_every_fold(fast_data
     path.write_text(yaml.safe_dump(changes))
     result = tune("mlp", fast_dataset, config, load_search(config, path), trials=4, folds=3, out=tmp_path)
     decision = result.decision
-    assert decision.winner_trial > 0 and decision.adopted, words(decision)
+    assert decision.winner_trial > 0 and decision.adopted, decision.words()
     tuned = yaml.safe_load((tmp_path / "mlp" / "tuned.yaml").read_text())
     assert tuned["models"]["mlp"]["training"]["learning_rate"] == pytest.approx(
         result.best_params["training.learning_rate"]

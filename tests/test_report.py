@@ -99,7 +99,10 @@ def test_markdown_has_the_same_tables_and_links_every_figure(report, comparison)
     for model in holdout.index:
         scores = text[text.index("Test scores") :].splitlines()
         row = next(line for line in scores if line.startswith("|") and line.split("|")[1].strip() == model)
-        assert row.split("|")[-2].strip() == f"{holdout.loc[model, 'macro_f1']:.3f}"  # the macro-F1 column
+        macro_f1, interval = (cell.strip() for cell in row.split("|")[-3:-1])
+        assert macro_f1 == f"{holdout.loc[model, 'macro_f1']:.3f}"  # the macro-F1 column, then its interval
+        low, high = map(float, interval.split(" to "))
+        assert low <= holdout.loc[model, "macro_f1"] <= high and low < high
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
     assert {report.markdown.parent / link for link in links} == set(report.figures)
     page = report.html.read_text()
@@ -128,7 +131,7 @@ def test_scores_match_the_run_folders(report, comparison, crossval, fast_dataset
     page = report.html.read_text()
     holdout = pd.read_csv(comparison.directory / "comparison.csv", index_col=0)
     for model in holdout.index:
-        source, tracks, accuracy, balanced, macro_f1 = _rows(page, model, "Test scores")[0]
+        source, tracks, accuracy, balanced, macro_f1, _ = _rows(page, model, "Test scores")[0]
         assert (source, accuracy, balanced, macro_f1) == (
             "compare",
             *(f"{holdout.loc[model, metric]:.3f}" for metric in ("accuracy", "balanced_accuracy", "macro_f1")),
@@ -148,6 +151,18 @@ def test_a_model_run_inside_a_comparison_is_named_by_its_path_from_it(crossval, 
     ((kind, path, *_),) = _rows(page, "cv/fold2/mlp", "Run folders")
     assert (kind, path) == ("mlp model run", ".")
     assert _rows(page, "mlp", "Test scores")[0][0] == "cv/fold2/mlp"
+
+
+def test_a_report_of_one_model_shows_one_bar_chart_and_no_best_marks(crossval, tmp_path):
+    """One model has nothing to rank: its scores as a chart of one bar, twice, and stars on every
+    genre would say nothing. Its one split's macro-F1 comes with a bootstrap interval."""
+    report = write_report([crossval.directory / "fold2" / "mlp"], tmp_path / "out")
+    page, names = report.html.read_text(), [path.name for path in report.figures]
+    assert "★" not in page and not any(name.endswith("macro_f1.png") for name in names)
+    assert [name for name in names if name.endswith("per_genre_f1.png")] == ["group1-per_genre_f1.png"]
+    (row,) = _rows(page, "mlp", "Test scores")
+    low, high = map(float, row[-1].split(" to "))
+    assert low <= float(row[-2]) <= high
 
 
 def test_the_per_genre_chart_keeps_its_width_with_many_models(tmp_path):
@@ -210,7 +225,12 @@ def test_a_study_shows_its_best_settings_and_plots(report, study):
     # Optuna's plots switch Matplotlib's style; the report's own charts keep theirs.
     assert matplotlib.rcParams["axes.facecolor"] == matplotlib.rcParamsDefault["axes.facecolor"]
     # Its re-trained run is scored beside the hold-out runs: they share the test tracks.
-    assert _rows(page, "xgboost (tuned)", "Test scores")[0][-1] == f"{study.test_scores['macro_f1']:.3f}"
+    assert _rows(page, "xgboost (tuned)", "Test scores")[0][-2] == f"{study.test_scores['macro_f1']:.3f}"
+    # It says what it weighed the winner against, and what it decided.
+    decision = study.decision
+    assert _rows(page, "decision") == [[decision.words()]]
+    configured = f"configured settings (trial {decision.default_trial}): held-out macro-F1"
+    assert _rows(page, configured) == [[f"{decision.default_score:.4f}"]]
 
 
 def test_entries_are_grouped_by_test_tracks_best_first_and_keep_their_colour(sources):

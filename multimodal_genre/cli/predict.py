@@ -14,7 +14,7 @@ from multimodal_genre import log, progress
 from multimodal_genre.backend import load_keras
 from multimodal_genre.cli.common import DEFAULT_DATA_DIR, PROG, data_source
 from multimodal_genre.data.layout import FEATURES_CSV, GENRES
-from multimodal_genre.errors import ConfigError, RunError
+from multimodal_genre.errors import ConfigError, RunError, some_of
 from multimodal_genre.files import write_csv, writing_into
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], args: argparse.Namespac
 
     found, errors = for_each_file(paths, score, on_error=lambda error: log.complain(f"{PROG}: error: {error}"))
     if found:
-        _show(audio_table(found), "file", args)
+        _show(audio_table(found, run.seen), "file", args)
     return 2 if errors else 0
 
 
@@ -126,16 +126,16 @@ def _show(table: pd.DataFrame, name: str, args: argparse.Namespace) -> None:
         return
     else:
         print(readable(table, name), flush=True)
-    for part, found in agreement(table).items():
-        log.say(f"Accuracy on the {found.tracks} tracks of known genre {_which(part)}: {found.accuracy:.3f}")
-
-
-def _which(part: str) -> str:
-    if part == "never seen":
-        return "this model never saw"
-    if part == "seen in training":
-        return "it trained on or watched (its memory, not its skill)"
-    return "(named by their folder or file name)"
+    found = agreement(table, name)
+    if found.seen:
+        named = some_of([Path(track).name for track in found.seen], 3)
+        warnings.warn(
+            f"{len(found.seen)} of these tracks the model trained on or watched ({named}): "
+            "left out of the accuracy, which counts only tracks it never saw",
+            stacklevel=1,
+        )
+    if found.accuracy is not None:
+        log.say(f"Accuracy on the {found.tracks} tracks of known genre this model never saw: {found.accuracy:.3f}")
 
 
 def readable(table: pd.DataFrame, name: str) -> str:

@@ -144,14 +144,12 @@ def _tune_model(
 def outcome_lines(result: TuningResult, options: StudyOptions) -> list[str]:
     """How a study ended, within 80 columns: the configured settings' and the winner's inner scores,
     their difference with its interval, the decision, and the test score of the settings kept."""
-    from multimodal_genre.tuning.decision import interval_words, words
-
     counts, decision = result.counts, result.decision
     over = f"mean over {options.folds} grouped inner folds" if options.folds else "the validation split"
     rows = {
         f"configured settings (trial {decision.default_trial})": f"{decision.default_score:.4f}",
         f"winner (trial {decision.winner_trial})": f"{decision.winner_score:.4f}",
-        "winner - configured": f"{decision.difference:+.4f}, {interval_words(decision)}",
+        "winner - configured": f"{decision.difference:+.4f}, {decision.interval_words()}",
     }
     width = max(map(len, rows))
     return [
@@ -159,7 +157,7 @@ def outcome_lines(result: TuningResult, options: StudyOptions) -> list[str]:
         f"{counts['fail']} failed trials.",
         f"Held-out macro-F1 ({over}):",
         *(f"  {label:<{width}}  {value}" for label, value in rows.items()),
-        f"Decision: {words(decision)}.",
+        f"Decision: {decision.words()}.",
         f"Re-trained on train + validation, tested once: test macro-F1 {result.test_scores['macro_f1']:.4f}.",
         f"Tuned config: {result.directory / 'tuned.yaml'}",
     ]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from multimodal_genre.data import GENRES
 from multimodal_genre.files import new_run_dir, writing_into
+from multimodal_genre.records import DecisionRecord
 from multimodal_genre.report.figures import entry_colors, entry_figures, group_figures, study_figures
 from multimodal_genre.report.mistakes import confident_mistakes, thumbnail
 from multimodal_genre.report.paired import paired_table
@@ -40,12 +41,14 @@ from multimodal_genre.report.render import (
 )
 from multimodal_genre.report.sources import Entry, Group, Source, groups_of, mean_std, read_sources
 from multimodal_genre.report.summary import summary_blocks
-from multimodal_genre.statistics import RESAMPLES
+from multimodal_genre.statistics import RESAMPLES, score_interval
 
 TITLE = "multimodal_genre report"
 REPORT_DIR = Path("reports/html")  # where a report goes without --out
 CONFUSED_PAIRS = 3  # per model
 BEST_NOTE = f"the best model per genre in bold with {BEST_MARK}"
+# One split's score is one draw: its interval comes from resampling its test tracks.
+_INTERVAL_NOTE = f"; the interval: {RESAMPLES} bootstrap resamples of the test tracks"
 SCORE_COLUMNS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "macro_f1": "macro-F1"}
 
 
@@ -75,7 +78,7 @@ def _write_page(sources: Sequence[Source], out: Path, command: str | None) -> Re
 
     figures = [group_figures(group, number, colors, folder) for number, group in enumerate(groups, start=1)]
     blocks: list[Block] = [Heading(1, TITLE), *_synthetic_warning(sources), Contents()]
-    blocks += summary_blocks(groups, figures[0]["scores"] if figures else None)
+    blocks += summary_blocks(groups, figures[0].get("scores") if figures else None)
     blocks += _recipe_blocks(sources)
     for number, (group, group_paths) in enumerate(zip(groups, figures, strict=True), start=1):
         entry_paths = {entry.label: entry_figures(entry, number, colors, folder) for entry in group.entries}
@@ -160,6 +163,7 @@ def _group_blocks(group: Group, group_paths: dict[str, Path], entry_paths: dict[
     cross_validated = group.entries[0].folds is not None
     spread = " (mean ± standard deviation over folds)" if cross_validated else ""
     scores, per_genre, best = _score_table(group), *_per_genre_table(group)
+    ranked = len(group.entries) > 1  # one model has no best to mark, and its scores no chart of one bar
     blocks: list[Block] = [
         Heading(2, f"Results: {group.title}"),
         Paragraph(
@@ -170,11 +174,13 @@ def _group_blocks(group: Group, group_paths: dict[str, Path], entry_paths: dict[
                 else "Duplicate tracks never straddle the split."
             )
         ),
-        Table(scores, caption=f"Test scores{spread}"),
-        Image(group_paths["scores"], f"Test macro-F1{spread}"),
+        Table(scores, caption=f"Test scores{spread}" + ("" if cross_validated else _INTERVAL_NOTE)),
+        *([Image(group_paths["scores"], f"Test macro-F1{spread}")] if ranked else []),
         *_paired_blocks(group),
         Heading(3, "F1 per genre"),
-        Table(per_genre, best, caption=f"F1 per genre{spread}; {BEST_NOTE}"),
+        Table(
+            per_genre, best if ranked else None, caption=f"F1 per genre{spread}" + (f"; {BEST_NOTE}" if ranked else "")
+        ),
         Image(group_paths["per_genre_f1"], f"F1 per genre{spread}, one colour per model"),
         Heading(3, "Precision, recall and F1 per genre"),
         *(
@@ -283,10 +289,19 @@ def _score_table(group: Group) -> pd.DataFrame:
         }
         for metric, name in SCORE_COLUMNS.items():
             row[name] = mean_std(table[metric])
+        if entry.folds is None:
+            low, high = score_interval(*_codes(entry.predictions()))
+            row["macro-F1 95% interval"] = f"{low:.3f} to {high:.3f}"
         rows[entry.label] = row
     frame = pd.DataFrame(rows).T
     frame.index.name = "model"
     return frame
+
+
+def _codes(predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The true and predicted genres of a predictions table, as genre codes."""
+    codes = {genre: code for code, genre in enumerate(GENRES)}
+    return predictions["true_genre"].map(codes).to_numpy(), predictions["predicted_genre"].map(codes).to_numpy()
 
 
 def _per_genre_table(group: Group) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -314,35 +329,45 @@ def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
     study = source.study.record
     trials = study.trials
     model, (final,) = next(iter(source.results.items()))  # a study holds its re-trained run only
-    summary = pd.DataFrame(
-        {
-            "value": {
-                "study": study.study,
-                "model": model,
-                "objective": study.objective,
-                "trials (complete / pruned / failed)": f"{trials['complete']} / {trials['pruned']} / {trials['fail']}",
-                "best trial": study.best_trial,
-                "best validation macro-F1": f"{study.best_validation_macro_f1:.4f}",
-                "trials per hour (last session)": f"{study.this_run.trials_per_hour:.1f}",
-                "tested once on the test split: macro-F1": f"{final.metrics['macro_f1']:.3f}",
-            }
-        }
-    )
+    values = {
+        "study": study.study,
+        "model": model,
+        "objective": study.objective,
+        "trials (complete / pruned / failed)": f"{trials['complete']} / {trials['pruned']} / {trials['fail']}",
+        **_decision_rows(study.decision),
+        "tested once on the test split: macro-F1": f"{final.metrics['macro_f1']:.3f}",
+    }
+    summary = pd.DataFrame({"value": values})
     summary.index.name = "study"
-    params = pd.DataFrame({"best value": {name: setting_text(value) for name, value in study.best_params.items()}})
+    params = pd.DataFrame({"winner's value": {name: setting_text(value) for name, value in study.best_params.items()}})
     params.index.name = "setting"
     captions = {
         "optimization_history": "Optimisation history: each trial's validation macro-F1 and the best so far",
         "param_importances": "Parameter importances (fANOVA over the finished trials)",
         "parallel_coordinate": "Parallel coordinates: settings of each finished trial, coloured by its score",
     }
+    kept = "the settings the study kept" if study.decision else "the best trial's settings"
     return [
         Heading(2, f"Tuning study: {study.study}"),
         Paragraph(
-            "The best trial's settings were re-trained on train + validation and tested once on the test split; "
-            "that run appears among the results above."
+            "The configured settings were scored first, then every trial on the same held-out rows; the winner "
+            "replaces them only where it beats them by more than those rows' noise. "
+            f"{kept[0].upper()}{kept[1:]} were re-trained on train + validation and tested once on the test "
+            "split; that run appears among the results above."
         ),
         Table(summary),
-        Table(params, caption="Best settings"),
+        Table(params, caption=f"The winner's settings (trial {study.best_trial})"),
         *(Image(path, captions[name]) for name, path in paths.items()),
     ]
+
+
+def _decision_rows(decision: DecisionRecord | None) -> dict[str, str]:
+    """The configured settings against the winner, and the decision (none in studies made before it)."""
+    if decision is None:
+        return {}
+    return {
+        f"configured settings (trial {decision.default_trial}): held-out macro-F1": f"{decision.default_score:.4f}",
+        f"winner (trial {decision.winner_trial}): held-out macro-F1": f"{decision.winner_score:.4f}",
+        "winner - configured": f"{decision.difference:+.4f}, {decision.interval_words()} ({decision.method})",
+        "decision": decision.words(),
+    }

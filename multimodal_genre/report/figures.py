@@ -46,16 +46,16 @@ def entry_colors(entries: Sequence[Entry]) -> dict[str, str]:
 
 
 def group_figures(group: Group, number: int, colors: dict[str, str], folder: Path) -> dict[str, Path]:
-    """The scores chart, the per-genre F1 chart and the reliability diagram of one group."""
+    """The scores chart (for two models or more: one model's is a single bar), the per-genre F1 chart
+    and the reliability diagram of one group."""
     labels = [entry.label for entry in group.entries]
     cross_validated = group.entries[0].folds is not None
     means = {entry.label: entry.f1_table().mean(axis=1) for entry in group.entries}
     stds = {entry.label: entry.f1_table().std(axis=1, ddof=1) for entry in group.entries}
-    paths = {
-        "scores": folder / f"group{number}-macro_f1.png",
-        "per_genre_f1": folder / f"group{number}-per_genre_f1.png",
-    }
-    _plot_macro_f1(paths["scores"], group, colors)
+    paths = {"per_genre_f1": folder / f"group{number}-per_genre_f1.png"}
+    if len(labels) > 1:
+        paths["scores"] = folder / f"group{number}-macro_f1.png"
+        _plot_macro_f1(paths["scores"], group, colors)
     paths["reliability"] = reliability_figure(group, number, colors, folder)
     plot_per_genre_f1(
         paths["per_genre_f1"],

@@ -44,29 +44,6 @@ class Scored:
         return float(np.mean(self.folds))
 
 
-def words(decision: DecisionRecord) -> str:
-    """The decision in one sentence."""
-    if decision.winner_trial == decision.default_trial:
-        return "kept the configured settings: no trial beat them on the inner folds"
-    if decision.adopted:
-        return f"took the winner (trial {decision.winner_trial}): its gain passes {_rule_words(decision)}"
-    return f"kept the configured settings: the winner's gain is within the noise ({_rule_words(decision)})"
-
-
-def interval_words(decision: DecisionRecord) -> str:
-    """``90% interval -0.010 to +0.018``: the interval whose low end is the one-sided bound."""
-    coverage = round(100 * (1 - 2 * decision.level))
-    return f"{coverage}% interval {decision.low:+.3f} to {decision.high:+.3f}"
-
-
-def _rule_words(decision: DecisionRecord) -> str:
-    if decision.rule == "corrected_t":
-        return f"the corrected t-test at {decision.level:g}, p {decision.p_value:.3f}"
-    if decision.rule == "one_se":
-        return "the one-standard-error rule"
-    return "rule 'always'"
-
-
 def decide(default: Scored, winner: Scored, config: DecisionConfig) -> DecisionRecord:
     """Compare ``winner`` with ``default`` on the same folds and apply ``config``'s rule."""
     if len(default.folds) != len(winner.folds):

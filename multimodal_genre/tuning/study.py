@@ -36,7 +36,7 @@ from multimodal_genre.report.study import write_study_reports
 from multimodal_genre.search import SearchConfig, apply, default_values
 from multimodal_genre.settings import Problems, Settings
 from multimodal_genre.training import RunContext
-from multimodal_genre.tuning.decision import decide, interval_words, scored, words
+from multimodal_genre.tuning.decision import decide, scored
 from multimodal_genre.tuning.final import retrain
 from multimodal_genre.tuning.objective import Objective, study_identity, study_splits
 from multimodal_genre.tuning.running import optimise, optimise_on
@@ -276,9 +276,9 @@ def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial:
 def _write_tuned_config(directory: Path, name: str, decision: DecisionRecord, tuned: Config) -> None:
     write_text(
         directory / "tuned.yaml",
-        f"# Study '{name}' {words(decision)}.\n"
+        f"# Study '{name}' {decision.words()}.\n"
         f"# Inner macro-F1: configured {decision.default_score:.4f}, winner {decision.winner_score:.4f}; "
-        f"difference {decision.difference:+.4f}, {interval_words(decision)}.\n"
+        f"difference {decision.difference:+.4f}, {decision.interval_words()}.\n"
         f"# Use it with: multimodal-genre compare --config {directory / 'tuned.yaml'}\n"
         + yaml.safe_dump(config_dict(tuned), sort_keys=False),
     )
