@@ -19,10 +19,10 @@ test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[cpu,test]"
 	$(BIN)/python -m pytest $(ARGS)
 
-# Every benchmark, results in reports/benchmarks/ (about half an hour on 2 cores), e.g.
-# make bench ARGS="--data ../shared/gtzan"
+# The quick benchmarks, results in reports/benchmarks/ (over an hour on 2 cores from empty caches), e.g.
+# make bench ARGS="--data ../shared/gtzan"; the nested tuning benchmark (benchmarks/tuning.py) takes a day.
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[cpu]"
 	$(BIN)/python benchmarks/data_load.py $(ARGS)
-	$(BIN)/python benchmarks/model_comparison.py --folds 0 $(ARGS)
-	$(BIN)/python benchmarks/model_comparison.py --folds 5 $(ARGS)
+	$(BIN)/python benchmarks/defaults.py $(ARGS)
+	$(BIN)/python benchmarks/literature.py

@@ -14,11 +14,11 @@ import argparse
 import json
 import os
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import provenance
 
 from multimodal_genre.audio import extract_audio
 from multimodal_genre.data import FEATURE_COLUMNS, GENRES
@@ -74,8 +74,7 @@ def main() -> None:
     agree = int((clip_table["predicted_from_audio"] == clip_table["predicted_from_kaggle_files"]).sum())
     summary = {
         "benchmark": "audio_extraction",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": f"python benchmarks/audio_extraction.py --data {args.data} --run {args.run}",
+        **provenance(),
         "run": str(args.run),
         "seconds": round(seconds, 1),
         "median_relative_error_all_columns": float(errors.stack().median()),
@@ -94,8 +93,9 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "audio_extraction.json").write_text(json.dumps(summary, indent=2) + "\n")
-    percent = columns.mul(100).map(lambda value: f"{value:.4f}%")
+    percent = columns.map(lambda value: f"{value:.4f}")
     lines = [
+        "<!-- figures: audio_extraction.json -->",
         "# Audio extraction against the Kaggle files",
         "",
         f"Ten GTZAN clips (`{args.data}/genres_original`) extracted by `multimodal_genre.audio` and compared with",
@@ -104,7 +104,7 @@ def main() -> None:
         "",
         f"- median relative error over all 57 columns and 10 clips: {summary['median_relative_error_all_columns']:.2e}",
         f"- largest relative error, every column but {' and '.join(TINY_MEANS)}: "
-        f"{summary['largest_error_without_tiny_means']:.4%}",
+        f"{summary['largest_error_without_tiny_means']:.4f}",
         "- largest mean absolute pixel difference (RGB) inside the plot box: "
         f"{summary['largest_pixel_difference']:.2f} of 255",
         f"- same predicted genre from our pair as from the Kaggle pair: {agree} of {len(clips)}",

@@ -12,15 +12,14 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
-from multimodal_genre import __version__
+from common import provenance
+
 from multimodal_genre.config import load_config
 from multimodal_genre.data import GenreDataset, MissingImageWarning, load_dataset
 from multimodal_genre.data.settings import DataConfig
@@ -60,9 +59,7 @@ def main() -> None:
     medians = {"cold": statistics.median(cold), "cached": statistics.median(cached)}
     result = {
         "benchmark": "data_load",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "package_version": __version__,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        **provenance(),
         "dataset": {
             "path": str(args.data),
             "tracks": len(dataset),
@@ -83,13 +80,13 @@ def main() -> None:
         for kind in TARGETS
     ]
     (args.out / "data_load.md").write_text(
-        f"# Dataset load time\n\n{result['date']}, {result['machine']['cpus']} CPUs, {result['machine']['platform']},"
-        f" Python {result['machine']['python']}, multimodal-genre {__version__}.\n"
+        f"<!-- figures: data_load.json -->\n# Dataset load time\n\n{result['date']}, {result['processor']} "
+        f"({result['cpus']} CPUs), {result['platform']}, commit {result['commit']}.\n"
         f"Dataset `{args.data}`: {len(dataset)} tracks, fingerprint {dataset.fingerprint},"
         f" images to {'x'.join(map(str, dataset.images.shape[1:]))}.\n\n"
         "| load | median s | each repeat s | target s | met |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
         "Cold: empty image cache (PNG decoding, crop, resize). Cached: arrays read back from the cache.\n"
-        "Made by `python benchmarks/data_load.py` (or `make bench`).\n"
+        f"Made by `{result['command']}`.\n"
     )
     print((args.out / "data_load.md").read_text())
 

@@ -17,11 +17,10 @@ import argparse
 import dataclasses
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from common import add_data_option, parse_with_data, quiet_dataset
+from common import add_data_option, parse_with_data, provenance, quiet_dataset
 
 from multimodal_genre import log
 from multimodal_genre.comparison import run_comparison
@@ -77,7 +76,7 @@ def attempt(name: str, model: str, path: Path | None, data: Path) -> dict:
     found: dict = {
         "model": model,
         "config": path.relative_to(ATTEMPTS.parent.parent.parent).as_posix() if path else "configs/default.yaml",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        **provenance(),
     }
     for seed in SEEDS:
         seeded = dataclasses.replace(config, split=dataclasses.replace(config.split, seed=seed))

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from common import commit, processor
 
 from multimodal_genre.records import portable_command
 
@@ -91,6 +92,8 @@ def _section_name(args: argparse.Namespace, section: dict[str, Any]) -> str:
 def machine() -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "processor": processor(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),

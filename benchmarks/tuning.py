@@ -148,6 +148,7 @@ def summary(table: pd.DataFrame) -> dict[str, Any]:
 def markdown(results: dict[str, Any]) -> str:
     entries = results["entries"]
     lines = [
+        "<!-- figures: tuning.json -->",
         "# Benchmark: does a study gain?",
         "",
         results["what"],
