@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +72,6 @@ def kfold(dataset: Any, config: Config, runs: Path, workers: Workers) -> dict[st
     """Every default model's grouped 5-fold test macro-F1 on ``config``'s split seed."""
     out = runs / f"defaults-seed{config.split.seed}"
     reused = len(list(out.glob("fold*/*/run.json")))
-    started = time.perf_counter()
     result = run_comparison(dataset, config, out, folds=FOLDS, resume=out.is_dir(), workers=workers)
     scores = result.scores.pivot(index="fold", columns="model", values="macro_f1")
     models = {
@@ -86,8 +84,7 @@ def kfold(dataset: Any, config: Config, runs: Path, workers: Workers) -> dict[st
     }
     return {
         "models": dict(sorted(models.items(), key=lambda item: -item[1]["mean"])),
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "runs_taken_back": reused,
+        "runs_taken_back": reused,  # trained by an earlier run of this benchmark (their seconds in their run.json)
         "threads_per_training": _threads(out.glob("fold*/*/run.json")),
     }
 
@@ -142,7 +139,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{found['macro_f1_interval'][1]:.3f} |"
         for model, found in listed_models.items()
     ]
-    walls = ", ".join(f"seed {seed} {found['wall_seconds']:.0f} s" for seed, found in results["seeds"].items())
+    threads = sorted({count for found in results["seeds"].values() for count in found["threads_per_training"]})
     return "\n".join(
         [
             "<!-- figures: defaults.json -->",
@@ -158,7 +155,8 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             *(f"- seed {seed}: {found['why']}." for seed, found in results["seeds"].items()),
             "",
-            f"Wall time, with the runs taken back from an earlier run counted at their training time: {walls}.",
+            f"Threads per training: {', '.join(map(str, threads))} (a network's figures move with the thread count",
+            "as with a seed; each run folder's run.json records its own).",
             "",
             f"## The fault-filtered lists: {next(iter(listed_models.values()))['test_tracks']} test tracks",
             "",

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "reports" / "benchmarks"
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted(BENCHMARKS.glob("*.md"))]
-FIGURE = re.compile(r"(?<![\w.\-/])[+\-−]?(\d+\.\d{2,})(?![\w.]*\d)")
+FIGURE = re.compile(r"(?<![\w.\-/])[+\-−]?(\d+\.\d{2,}(?:e[+-]?\d+)?)(?![\w.]*\d)")
 SOURCES = re.compile(r"<!-- figures: ([^>]*) -->")
 PROVENANCE = {"date", "commit", "processor", "command"}
 
@@ -70,7 +70,10 @@ def test_every_figure_is_in_a_json_a_command_wrote(page):
 
 
 def _held(figure: str, values: set[float]) -> bool:
-    decimals = len(figure.split(".")[1])
+    mantissa, _, exponent = figure.partition("e")
+    decimals = len(mantissa.split(".")[1])
+    if exponent:  # written as 7.95e-08: the same digits
+        return any(f"{value:.{decimals}e}" == f"{float(figure):.{decimals}e}" for value in values)
     return any(round(value, decimals) == float(figure) for value in values)
 
 
@@ -79,5 +82,6 @@ def test_the_check_finds_a_figure_typed_by_hand(tmp_path):
     source = {"command": "python benchmarks/x.py", "date": "d", "commit": "c", "processor": "p", "mean": 0.8514}
     assert from_a_command_or_a_paper(source) and _held("0.851", numbers(source)) and not _held("0.852", numbers(source))
     assert figures("svm 0.851 ± 0.020, `--level 0.05`\n```\nmacro-F1 0.7\n```") == ["0.851", "0.020"]
+    assert figures("error 7.95e-08") == ["7.95e-08"] and _held("7.95e-08", {7.954e-08})
     assert not from_a_command_or_a_paper({"command": "python x.py", "mean": 0.8})  # no commit, date, processor
     assert not from_a_command_or_a_paper({"figures": [{"value": 0.797}]})  # a published figure without citation

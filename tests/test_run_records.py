@@ -58,8 +58,13 @@ def test_a_report_builds_from_run_folders_of_format_1(tmp_path, monkeypatch):
     # in today's order: a summary added at the top, models best first (a table row's cells compared
     # in any order), the provenance moved to an appendix at the end.
     made, then = (_lines(text) for text in (report.markdown.read_text(), (FORMAT1 / "report-0.1.0.md").read_text()))
-    assert then - made == Counter({"## Data and runs": 1})
+    gone = then - made
+    assert gone.pop("## Data and runs") == 1
+    # Since format 1, a single split's scores carry their bootstrap interval: that table's lines changed.
+    scores = (FORMAT1 / "report-0.1.0.md").read_text().split("Test scores", 1)[1].split("\n\n", 2)[1]
+    assert set(gone) <= {"Test scores", *_lines(scores)}
     added = made - then
+    assert "Test scores; the interval: 2000 bootstrap resamples of the test tracks" in added
     assert {"## Summary", "## Appendix: data, runs and versions"} <= set(added)
     new = {"**Contents**", "### Paired comparison with the best model", "### Precision, recall and F1 per genre"}
     assert new | {"### Reliability"} <= set(added)
@@ -69,7 +74,7 @@ def test_a_report_builds_from_run_folders_of_format_1(tmp_path, monkeypatch):
     scores = text[text.index("Test scores") :].splitlines()
     for model in holdout.index:
         row = next(line for line in scores if line.startswith("|") and line.split("|")[1].strip() == model)
-        assert row.split("|")[-2].strip() == f"{holdout.loc[model, 'macro_f1']:.3f}"
+        assert row.split("|")[-3].strip() == f"{holdout.loc[model, 'macro_f1']:.3f}"
     assert "| small-cnn-nadam | accuracy | 0.709 " in text  # the published figure beside ours
     assert "## Tuning study: fixture-xgboost" in text and report.synthetic
     # Since format 1: a reliability chart for each of the two groups.

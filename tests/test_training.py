@@ -161,7 +161,8 @@ def test_history_columns_are_the_same_for_every_network(fast_dataset, fast_confi
 
 
 def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split, caplog):
-    caplog.set_level(logging.INFO, logger="multimodal_genre")
+    """At debug level: a command prints them with --verbose."""
+    caplog.set_level(logging.DEBUG, logger="multimodal_genre")
     trained = train_model("mlp", with_training(fast_config, "mlp", epochs=5), fast_dataset, split)
     logger = "multimodal_genre.families.networks.training"
     lines = [record.getMessage() for record in caplog.records if record.name == logger]
@@ -170,7 +171,7 @@ def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split, capl
 
 
 def test_a_network_with_auxiliary_heads_logs_its_genre_head_within_80_columns(fast_dataset, fast_config, split, caplog):
-    caplog.set_level(logging.INFO, logger="multimodal_genre")
+    caplog.set_level(logging.DEBUG, logger="multimodal_genre")
     trained = train_model("fused", with_training(fast_config, "fused", epochs=2), fast_dataset, split)
     logger = "multimodal_genre.families.networks.training"
     lines = [record.getMessage() for record in caplog.records if record.name == logger]

@@ -334,29 +334,35 @@ def _study_blocks(source: Source, paths: dict[str, Path]) -> list[Block]:
         "model": model,
         "objective": study.objective,
         "trials (complete / pruned / failed)": f"{trials['complete']} / {trials['pruned']} / {trials['fail']}",
+        "best trial": study.best_trial,
+        "best validation macro-F1": f"{study.best_validation_macro_f1:.4f}",
+        "trials per hour (last session)": f"{study.this_run.trials_per_hour:.1f}",
         **_decision_rows(study.decision),
         "tested once on the test split: macro-F1": f"{final.metrics['macro_f1']:.3f}",
     }
     summary = pd.DataFrame({"value": values})
     summary.index.name = "study"
-    params = pd.DataFrame({"winner's value": {name: setting_text(value) for name, value in study.best_params.items()}})
+    params = pd.DataFrame({"best value": {name: setting_text(value) for name, value in study.best_params.items()}})
     params.index.name = "setting"
     captions = {
         "optimization_history": "Optimisation history: each trial's validation macro-F1 and the best so far",
         "param_importances": "Parameter importances (fANOVA over the finished trials)",
         "parallel_coordinate": "Parallel coordinates: settings of each finished trial, coloured by its score",
     }
-    kept = "the settings the study kept" if study.decision else "the best trial's settings"
+    retrained = (
+        "re-trained on train + validation and tested once on the test split; that run appears among the results above."
+    )
+    how = (
+        f"The best trial's settings were {retrained}"
+        if study.decision is None  # a study made before the configured settings were weighed against the winner
+        else "The configured settings were scored first, then every trial on the same held-out rows; the winner "
+        f"replaces them only where it beats them by more than those rows' noise. The settings kept were {retrained}"
+    )
     return [
         Heading(2, f"Tuning study: {study.study}"),
-        Paragraph(
-            "The configured settings were scored first, then every trial on the same held-out rows; the winner "
-            "replaces them only where it beats them by more than those rows' noise. "
-            f"{kept[0].upper()}{kept[1:]} were re-trained on train + validation and tested once on the test "
-            "split; that run appears among the results above."
-        ),
+        Paragraph(how),
         Table(summary),
-        Table(params, caption=f"The winner's settings (trial {study.best_trial})"),
+        Table(params, caption="Best settings"),
         *(Image(path, captions[name]) for name, path in paths.items()),
     ]
 

@@ -83,9 +83,11 @@ def appendix_blocks(sources: Sequence[Source], command: str | None) -> list[Bloc
 def _kind(source: Source) -> str:
     record = source.record
     if isinstance(record, ComparisonRecord):
+        if record.folds:
+            return f"comparison, grouped {record.folds}-fold"
         split = next(iter(source.results.values()))[0].record.split if source.results else None
         lists = split.lists if split is not None and split.kind == "lists" else None
-        return "comparison, " + split_words(record.folds, lists, split.test if split else 0)
+        return "comparison, " + split_words(None, lists, split.test if split else 0)
     if isinstance(record, StudyRecord):
         return f"tuning study of {record.model}, re-trained and tested once"
     return f"{next(iter(source.results))} model run"
