@@ -166,31 +166,54 @@ class Study:
                         self.workers, storage.url, search, study, objective, options.trials, options.timeout,
                         identity, config.seed,
                     )  # fmt: skip
-            best, default = _best_trial(study), self._default_trial(study)
-            labels = self.dataset.labels[splits[0].validation]  # with one validation split, for the bootstrap
-            decision = decide(
-                scored(default.number, default.user_attrs, labels),
-                scored(best.number, best.user_attrs, labels),
-                search.decision,
-            )
+            decision = self._decide(study, splits[0])
             directory.mkdir(parents=True, exist_ok=True)
-            kept = _top_trials(study, search.final.top_k) if decision.adopted else [default]
-            _write_tuned_config(directory, name, decision, apply(config, model, kept[0].params))
             write_study_reports(study, directory)
-            context = RunContext(outer_fold, self.command, self.recipe)
-            final_run = new_run_dir(directory, "final")
-            test_scores = retrain(model, self.dataset, config, kept, outer, final_run, context)
-            other = None
-            if both and best.number != default.number:
-                unkept = [default] if decision.adopted else _top_trials(study, search.final.top_k)
-                other_run = new_run_dir(directory, "default" if decision.adopted else "winner")
-                other = retrain(model, self.dataset, config, unkept, outer, other_run, context)["macro_f1"]
-            result = _result(study, best, directory, session, decision, test_scores, final_run, other)
+            result = self._final_runs(
+                study, decision, outer, directory, RunContext(outer_fold, self.command, self.recipe), session, both
+            )
         objective_words = _objective_words(options, config.bagging.get(model))
         _write_study_record(
             result, model, self.dataset, storage.url, objective_words, session, self.command, self.recipe
         )
         return result
+
+    def _decide(self, study: optuna.Study, first: Split) -> DecisionRecord:
+        """The winner weighed against the configured settings' trial on the same held-out rows
+        (``first``'s validation side where there is one split, for the bootstrap)."""
+        best, default = _best_trial(study), self._default_trial(study)
+        labels = self.dataset.labels[first.validation]
+        return decide(
+            scored(default.number, default.user_attrs, labels),
+            scored(best.number, best.user_attrs, labels),
+            self.search.decision,
+        )
+
+    def _final_runs(
+        self,
+        study: optuna.Study,
+        decision: DecisionRecord,
+        outer: Split,
+        directory: Path,
+        context: RunContext,
+        session: tuple[int, float],
+        both: bool,
+    ) -> TuningResult:
+        """The settings kept re-trained into ``<time>-final`` and tested once, and with ``both`` the
+        settings not kept beside them (``<time>-default`` or ``<time>-winner``); ``tuned.yaml``."""
+        model, config, top_k = self.model, self.config, self.search.final.top_k
+        default = study.trials[decision.default_trial]
+        winners = _top_trials(study, top_k)
+        kept, unkept = (winners, [default]) if decision.adopted else ([default], winners)
+        _write_tuned_config(directory, study.study_name, decision, apply(config, model, kept[0].params))
+        final_run = new_run_dir(directory, "final")
+        test_scores = retrain(model, self.dataset, config, kept, outer, final_run, context)
+        other = None
+        if both and decision.winner_trial != decision.default_trial:
+            other_run = new_run_dir(directory, "default" if decision.adopted else "winner")
+            other = retrain(model, self.dataset, config, unkept, outer, other_run, context)["macro_f1"]
+        best = study.trials[decision.winner_trial]
+        return _result(study, best, directory, session, decision, test_scores, final_run, other)
 
     def _default_trial(self, study: optuna.Study) -> optuna.trial.FrozenTrial:
         """The finished trial of the configured settings, which every other is weighed against."""
