@@ -24,19 +24,17 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from common import commit, processor
+from common import provenance
 
 from multimodal_genre.records import portable_command
 
@@ -90,14 +88,8 @@ def _section_name(args: argparse.Namespace, section: dict[str, Any]) -> str:
 
 
 def machine() -> dict[str, Any]:
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": commit(),
-        "processor": processor(),
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
+    """Where a section was measured (its own command is recorded beside it)."""
+    return {key: value for key, value in provenance().items() if key != "command"}
 
 
 def load(args: argparse.Namespace):
