@@ -160,8 +160,9 @@ class DecisionRecord(Settings):
         """The decision in one sentence."""
         if self.winner_trial == self.default_trial:
             return "kept the configured settings: no trial beat them on the inner folds"
+        test = self.method.split(" over ")[0]  # the corrected t-test, or the bootstrap on one split
         rule = {
-            "corrected_t": f"the corrected t-test at {self.level:g}, p {self.p_value:.3f}",
+            "corrected_t": f"the {test} at {self.level:g}, p {self.p_value:.3f}",
             "one_se": "the one-standard-error rule",
         }.get(self.rule, f"rule '{self.rule}'")
         if self.adopted:
