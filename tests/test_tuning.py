@@ -273,6 +273,11 @@ def test_outer_folds_test_the_decision_beside_the_configured_settings_refitted_a
         kept = np.median(np.atleast_2d(study.trials[0].user_attrs["kept"]), axis=0)
         assert read_record(configured).training.ran == int(kept[0])
     assert (table["winner_trial"] > 0).any()  # the test saw a winner other than the configured settings
+    # The report of the studies' folder says the same, and shows each fold's study and its decision.
+    assert main(["report", str(tmp_path / "xgboost"), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert f"Tuned minus configured: {difference:+.3f} macro-F1" in page
+    assert "## Tuning study: xgboost-outer1" in page and "## Tuning study: xgboost-outer2" in page
 
 
 def bag_config(folder: Path, subsets: str, members: int = 3) -> Path:

@@ -39,7 +39,8 @@ from multimodal_genre.report.render import (
     write_html,
     write_markdown,
 )
-from multimodal_genre.report.sources import Entry, Group, Source, groups_of, mean_std, read_sources
+from multimodal_genre.report.sources import Entry, Group, Source, groups_of, mean_std, outer_tables, read_sources
+from multimodal_genre.report.study import outer_blocks
 from multimodal_genre.report.summary import summary_blocks
 from multimodal_genre.statistics import RESAMPLES, score_interval
 
@@ -64,13 +65,13 @@ def write_report(directories: Sequence[Path], out: Path | None = None, command: 
     """Read every run folder (refusing the first that is not one), then write the report into ``out``
     (default: a new folder under reports/html, made only once every run folder has been read),
     holding its lock: a second writer is refused."""
-    sources = read_sources(directories)
+    sources, outer = read_sources(directories), outer_tables(directories)
     out = out or new_run_dir(REPORT_DIR, "report")
     with writing_into(out):
-        return _write_page(sources, out, command)
+        return _write_page(sources, outer, out, command)
 
 
-def _write_page(sources: Sequence[Source], out: Path, command: str | None) -> Report:
+def _write_page(sources: Sequence[Source], outer: dict[str, pd.DataFrame], out: Path, command: str | None) -> Report:
     groups = groups_of(sources)
     colors = entry_colors([entry for group in groups for entry in group.entries])
     folder = out / "figures"
@@ -84,6 +85,8 @@ def _write_page(sources: Sequence[Source], out: Path, command: str | None) -> Re
         entry_paths = {entry.label: entry_figures(entry, number, colors, folder) for entry in group.entries}
         blocks += _group_blocks(group, group_paths, entry_paths)
         blocks += _mistake_blocks(group.entries[0], folder / f"group{number}-mistakes")
+    for name, table in outer.items():
+        blocks += [Heading(2, f"Tuning over outer folds: {name}"), *outer_blocks(table, "the best trial's settings")]
     for source in sources:
         if source.study:
             blocks += _study_blocks(source, study_figures(source, folder))

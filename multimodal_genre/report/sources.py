@@ -33,6 +33,7 @@ from multimodal_genre.records import (
 )
 
 STUDY_PLOTS = ("optimization_history", "param_importances", "parallel_coordinate")
+OUTER_FOLDS_FILE = "outer_folds.csv"  # beside the studies of ``tune --outer-folds``
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,13 +173,33 @@ class Group:
 
 def read_sources(directories: Sequence[Path]) -> list[Source]:
     """Every folder read and checked before anything is written; the first problem is an error
-    naming the folder or file. A folder named twice is read once."""
+    naming the folder or file. A folder named twice is read once; the folder of a study over outer
+    folds stands for its studies, one per fold."""
     if not directories:
         raise RunError("name at least one run folder")
     unique: dict[Path, Path] = {}
     for directory in directories:
-        unique.setdefault(Path(directory).resolve(), Path(directory))
+        for folder in _outer_studies(Path(directory)) or [Path(directory)]:
+            unique.setdefault(folder.resolve(), folder)
     return [_read_source(directory) for directory in unique.values()]
+
+
+def outer_tables(directories: Sequence[Path]) -> dict[str, pd.DataFrame]:
+    """The summary (``outer_folds.csv``) of each folder named that holds a study over outer folds."""
+    return {
+        Path(directory).name: _read_csv(Path(directory) / OUTER_FOLDS_FILE)
+        for directory in directories
+        if _outer_studies(Path(directory))
+    }
+
+
+def _outer_studies(directory: Path) -> list[Path]:
+    """The study folder of each outer fold, where ``directory`` holds a study over outer folds."""
+    if (directory / RUN_FILE).is_file() or not (directory / OUTER_FOLDS_FILE).is_file():
+        return []
+    return sorted(
+        (path for path in directory.glob("outer*") if (path / RUN_FILE).is_file()), key=lambda path: int(path.name[5:])
+    )
 
 
 def groups_of(sources: Sequence[Source]) -> list[Group]:
