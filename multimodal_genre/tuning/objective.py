@@ -124,4 +124,8 @@ def study_identity(
         "seed": config.seed,
         "bagging": to_data(config.bagging.get(model)),
         "rows": digest.hexdigest()[:16],
+        # How a trial is scored: a study from before the configured settings were weighed against the
+        # winner has no per-part scores to weigh them by, nor fold bags whose members never predict
+        # rows they stopped on; it is not resumed.
+        "scoring": "held-out parts, weighed against the configured settings",
     }
