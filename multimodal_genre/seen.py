@@ -6,9 +6,10 @@ So every place that scores (a comparison's test sides, a study's trials, a stack
 outer folds of a study) goes through ``refuse_seen``: where a model would be scored on tracks it has
 seen, it raises an error naming them. A leak becomes an error, not a number.
 
-Watched tracks are a validation side: a study may score a model on the tracks its early stopping
-watched (that is what validating means, and a fold-bagged member's out-of-fold predictions are
-exactly that), a test never.
+Watched tracks are a validation side: a study may score a single model on the tracks its early
+stopping watched (that is what validating means), a test never. A fold-bagged member's out-of-fold
+predictions are held to the test's rule: of tracks it neither trained nor stopped on, since a study's
+trials and a stack's weights are chosen on them.
 """
 
 from __future__ import annotations
