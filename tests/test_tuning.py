@@ -254,6 +254,9 @@ def test_outer_folds_test_the_decision_beside_the_configured_settings_refitted_a
     assert table["fold"].tolist() == [1, 2]
     difference = table["tuned_macro_f1"].mean() - table["untuned_macro_f1"].mean()
     assert f"xgboost over 2 outer folds. Tuned minus configured: {difference:+.3f} macro-F1" in printed
+    first = table.iloc[0]
+    fold_line = f"1 {first.untuned_macro_f1:.3f} {first.tuned_macro_f1:.3f} {first.winner_macro_f1:.3f} {first.kept}"
+    assert "fold configured decision winner kept " + fold_line in printed
     summary = (tmp_path / "xgboost" / "outer_folds.md").read_text()
     assert f"Tuned minus configured: {difference:+.3f} macro-F1" in summary and "always taken" in summary
     for row in table.itertuples():

@@ -28,6 +28,8 @@ from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import FAMILIES
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from multimodal_genre.config import Config
     from multimodal_genre.data import GenreDataset
     from multimodal_genre.recipes import Recipe
@@ -121,7 +123,7 @@ def _tune_model(
     recipe: Recipe | None,
     workers: Workers,
 ) -> None:
-    """One model's study (or one per outer fold), and its outcome on one line."""
+    """One model's study (or one per outer fold), and how it ended."""
     from multimodal_genre.data import split_for
     from multimodal_genre.tuning import Study, tune_outer_folds
 
@@ -129,16 +131,32 @@ def _tune_model(
     study = Study(model, dataset, config, search, options, args.storage, command_line(), info, workers)
     name = name or model
     if options.outer_folds:
-        from multimodal_genre.report.study import outer_verdict
-
         table = tune_outer_folds(study, name, args.out)
-        verdict = outer_verdict(table).replace("**", "")
-        log.say(f"{model} over {len(table)} outer folds. {verdict}", f"Summary: {args.out / name / 'outer_folds.md'}")
+        log.say(*outer_lines(model, table), f"Summary: {args.out / name / 'outer_folds.md'}")
         return
     result = study.run(name, split_for(dataset, config.split), args.out / name)
     log.say(*outcome_lines(result, options))
     if "mlflow" in args.track:
         _track(result.study_name, result.directory, args)
+
+
+def outer_lines(model: str, table: pd.DataFrame) -> list[str]:
+    """Each outer fold's test macro-F1 (configured settings, decision, winner), then the verdict."""
+    from multimodal_genre.report.study import outer_verdict
+
+    columns = f"  {'fold':<5} {'configured':<11} {'decision':<9} {'winner':<7} kept"
+    rows = [
+        f"  {row.fold:<5} {row.untuned_macro_f1:<11.3f} {row.tuned_macro_f1:<9.3f} {row.winner_macro_f1:<7.3f} "
+        f"{row.kept}"
+        for row in table.itertuples()
+    ]
+    verdict = outer_verdict(table).replace("**", "")
+    return [
+        f"{model}: test macro-F1 per outer fold",
+        columns,
+        *rows,
+        f"{model} over {len(table)} outer folds. {verdict}",
+    ]
 
 
 def outcome_lines(result: TuningResult, options: StudyOptions) -> list[str]:
