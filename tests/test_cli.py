@@ -214,3 +214,14 @@ def test_a_config_error_comes_before_the_demo_banner(tmp_path, monkeypatch, caps
     assert main(["compare", "--models", "mlp", "--config", "bad.yaml"]) == 2
     captured = capsys.readouterr()
     assert "models.mlp.head.dropout" in captured.err and "SYNTHETIC" not in captured.out
+
+
+def test_help_lists_every_command_with_its_purpose_within_80_columns(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    printed = capsys.readouterr().out
+    listed = printed.split("commands (COMMAND --help for its options):\n")[1]
+    names = [line.split("  ")[1].strip() for line in listed.splitlines() if line[2] != " "]
+    commands = ["data summary", "data synth", "train", "compare", "tune", "predict", "extract", "report", "recipes"]
+    assert names == commands and max(map(len, printed.splitlines())) <= 80
+    assert printed.startswith("usage: multimodal-genre [-h] [--version] COMMAND ...")

@@ -93,11 +93,14 @@ def counting_embeds(monkeypatch) -> list[int]:
     return calls
 
 
-def test_the_musicnn_model_reads_its_view_computed_once(small_root, config_file, tmp_path, monkeypatch):
+def test_the_musicnn_model_reads_its_view_computed_once(small_root, config_file, tmp_path, monkeypatch, capsys):
     calls = counting_embeds(monkeypatch)
     common = ["--model", "musicnn", "--data", str(small_root), "--config", str(config_file)]
     assert main(["train", *common, "--out", str(tmp_path / "first")]) == 0
+    first = " ".join(capsys.readouterr().out.split())
     assert main(["train", *common, "--out", str(tmp_path / "second")]) == 0
+    assert "musicnn (msd) view of " in first and " pictures, once; cached in " in first  # the pass names itself
+    assert "view of" not in capsys.readouterr().out  # and the second run reads the cache
     assert calls == [99]  # every picture once; the second training took the cached view
     run = load_model_run(tmp_path / "first")
     assert run.model.input_shape == (None, 2 * 753)  # mean and max over the patches of mean_pool

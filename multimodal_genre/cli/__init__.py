@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import textwrap
 import warnings
 from collections.abc import Sequence
 
@@ -44,13 +45,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Classify music genres by fusing audio features with mel-spectrogram images."
+        prog=PROG,
+        description="Classify music genres by fusing audio features with mel-spectrogram images.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage=f"{PROG} [-h] [--version] COMMAND ...",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help=argparse.SUPPRESS)
     for module in COMMANDS:
         module.add_commands(commands)
+    parser.epilog = _command_list(commands)
     return parser
+
+
+def _command_list(commands: argparse._SubParsersAction) -> str:
+    """Every command with its purpose, one line each, the data commands' actions by name
+    (``data summary``): what ``--help`` lists."""
+    listed: list[tuple[str, str]] = []
+    for choice in commands._choices_actions:  # argparse keeps each command's help only here
+        inner = [action for action in commands.choices[choice.dest]._actions if isinstance(action, type(commands))]
+        if inner:
+            listed += [(f"{choice.dest} {action.dest}", action.help) for action in inner[0]._choices_actions]
+        else:
+            listed.append((choice.dest, choice.help))
+    width = max(len(name) for name, _ in listed)
+    lines = [
+        textwrap.fill(f"  {name:<{width}}  {purpose}", log.COLUMNS, subsequent_indent=" " * (width + 4))
+        for name, purpose in listed
+    ]
+    return "\n".join(["commands (COMMAND --help for its options):", *lines])
 
 
 def _system_error(error: OSError) -> str:

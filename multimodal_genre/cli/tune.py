@@ -42,7 +42,7 @@ TUNING_DIR = Path("reports/tuning")
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     tune = commands.add_parser(
-        "tune", help="tune a model with Optuna, then re-train the best settings and test them once"
+        "tune", help="tune a model with Optuna, keeping its settings unless a winner beats them beyond the noise"
     )
     tune.add_argument(
         "--model", metavar="MODEL", help=f"which model to tune: {', '.join(FAMILIES)} or all (default: the recipe's)"

@@ -45,6 +45,12 @@ class Embedding:
         return "_".join((self.network, weights, *heard, *self.activations, *spaced))
 
     @property
+    def title(self) -> str:
+        """The view in words: ``musicnn (msd) view``."""
+        weights = self.weights if self.weights in ("msd", "mtt") else checkpoint_id(self.weights)
+        return f"{'musicnn' if self.network == 'musicnn' else 'musicnn VGG'} ({weights}) view"
+
+    @property
     def blocks(self) -> list[int]:
         """The widths of a track's values, block by block: each activation's mean over the patches,
         then each one's max."""

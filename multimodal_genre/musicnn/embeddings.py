@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import logging
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ TRAINABLE_PATCHES = 10  # a 30 s clip's whole patches
 _LOGGED = 100  # tracks between two logged lines
 UNITS = {"picture": "picture", "audio": "clip"}  # what a pass counts as done, by the source it reads
 RMS_MEAN, RMS_VAR = FEATURE_COLUMNS.index("rms_mean"), FEATURE_COLUMNS.index("rms_var")
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +93,7 @@ def embed_patches(cuts: Iterable[np.ndarray], embedding: Embedding) -> np.ndarra
         )
         rows.append(np.concatenate([per_patch.mean(axis=0), per_patch.max(axis=0)]))
         unit = UNITS[embedding.source]
-        progress.done(unit, f"{embedding.key} of {len(rows)} {unit}s" if len(rows) % _LOGGED == 0 else "")
+        progress.done(unit, f"{embedding.title}: {len(rows)} {unit}s" if len(rows) % _LOGGED == 0 else "")
     return np.asarray(rows, dtype=np.float32)
 
 
@@ -140,12 +142,15 @@ def cached_embed(
 ) -> np.ndarray:
     """``compute()``, the ``embedding`` of the ``tracks`` of a dataset whose content hashes to
     ``fingerprint``, through the on-disk cache in ``cache_dir`` (None: no cache)."""
+    unit = UNITS[embedding.source]
     if cache_dir is None:
+        logger.info(f"{embedding.title} of {tracks} {unit}s (no cache: every run computes it again)")
         return compute()
     key = _cache_key(fingerprint, embedding)
     cached = cache.load_array(cache_dir, key, kind="embedding")
     if cached is not None and len(cached) == tracks:
         return cached
+    logger.info(f"{embedding.title} of {tracks} {unit}s, once; cached in {cache_dir}")
     computed = compute()
     try:
         cache.save_array(cache_dir, key, computed, kind="embedding")
