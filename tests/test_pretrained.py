@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,12 @@ def test_the_musicnn_model_reads_its_view_computed_once(small_root, config_file,
     assert run.model.input_shape == (None, 2 * 753)  # mean and max over the patches of mean_pool
     metrics = json.loads((tmp_path / "first" / "metrics.json").read_text())
     assert metrics["accuracy"] > 0.2  # the synthetic pictures' bands tell genre pairs apart: above chance
+    # The report tells the settings the config changed apart from the route the run resolved itself.
+    assert main(["report", str(tmp_path / "first"), "--out", str(tmp_path / "report")]) == 0
+    configs = (tmp_path / "report" / "report.md").read_text().split("## Configs")[1].split("\n## ")[0]
+    changed, resolved = configs.split("Not changed, resolved when the run started")
+    assert "models.musicnn.pretrained.source" not in changed
+    assert re.search(r"models\.musicnn\.pretrained\.source *\| *picture *\| *auto", resolved)
 
 
 def test_the_fused_model_gains_a_third_branch(small):

@@ -16,6 +16,7 @@ from multimodal_genre.records import ComparisonRecord, StudyRecord
 from multimodal_genre.report.comparison import split_words
 from multimodal_genre.report.render import Block, Heading, Paragraph, Table
 from multimodal_genre.report.sources import Source
+from multimodal_genre.views import sources_as
 
 
 def config_blocks(sources: Sequence[Source]) -> list[Block]:
@@ -27,11 +28,16 @@ def config_blocks(sources: Sequence[Source]) -> list[Block]:
             "trained; the complete config is config.yaml in each run folder (tuned.yaml for a study)."
         ),
     ]
-    defaults = config_dict(load_config())
+    defaults = load_config()
     for source in sources:
-        changes = _config_changes(source, defaults)
+        route = "audio" if "source: audio" in source.config else "picture"
+        resolved = config_dict(sources_as(defaults, route))  # as the run resolved them when it started
+        changes = _config_changes(source, resolved)
         blocks += [Heading(3, str(source.directory))]
         blocks.append(Table(changes) if len(changes) else Paragraph("No changes: the defaults."))
+        automatic = _config_changes(source, config_dict(defaults), only=resolved)
+        if len(automatic):
+            blocks.append(Table(automatic, caption="Not changed, resolved when the run started (from its dataset)"))
     return blocks
 
 
@@ -104,10 +110,11 @@ def _versions(sources: Sequence[Source]) -> pd.DataFrame:
     return table
 
 
-def _config_changes(source: Source, defaults: dict[str, object]) -> pd.DataFrame:
+def _config_changes(source: Source, defaults: dict[str, object], only: dict[str, object] | None = None) -> pd.DataFrame:
     """The settings of ``source``'s config that differ from ``defaults``, for its models; a section
-    replaced by null (one network instead of a bag) is a change like any other."""
-    used = yaml.safe_load(source.config)
+    replaced by null (one network instead of a bag) is a change like any other. With ``only``, the
+    settings ``only`` gives as the run used them: the ones the run resolved itself."""
+    used = yaml.safe_load(source.config) if only is None else _same(yaml.safe_load(source.config), only)
     wanted = {f"models.{model}" for model in source.results}
     rows = {
         key: {"value": setting_text(value), "default": setting_text(default)}
@@ -117,6 +124,17 @@ def _config_changes(source: Source, defaults: dict[str, object]) -> pd.DataFrame
     table = pd.DataFrame(rows, columns=list(rows), index=["value", "default"]).T
     table.index.name = "setting"
     return table
+
+
+def _same(used: object, resolved: object) -> object:
+    """``used`` reduced to what equals ``resolved`` (mappings key by key), everything else dropped."""
+    if isinstance(used, dict) and isinstance(resolved, dict):
+        kept = {name: _same(value, resolved.get(name)) for name, value in used.items()}
+        return {name: value for name, value in kept.items() if value is not _DROPPED}
+    return used if used == resolved else _DROPPED
+
+
+_DROPPED = object()
 
 
 def _differences(used: object, default: object, key: str = "") -> Iterator[tuple[str, object, object]]:
