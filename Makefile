@@ -9,14 +9,19 @@ ARGS ?=
 .PHONY: run test bench
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@echo "Making a virtual environment in $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
 
 run: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[cpu]"
-	$(BIN)/multimodal-genre compare $(ARGS)
+	@echo "Installing multimodal-genre with TensorFlow, XGBoost and the rest into $(VENV)"
+	@echo "(a few minutes the first time, a few seconds after; pip's own messages are kept quiet)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu]"
+	@echo "Installed. Running: multimodal-genre compare $(ARGS)"
+	@$(BIN)/multimodal-genre compare $(ARGS)
 
 test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[cpu,test]"
+	@echo "Installing multimodal-genre with its test tools into $(VENV)"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[cpu,test]"
 	$(BIN)/python -m pytest $(ARGS)
 
 # The quick benchmarks, results in reports/benchmarks/ (over an hour on 2 cores from empty caches), e.g.

@@ -225,3 +225,16 @@ def test_help_lists_every_command_with_its_purpose_within_80_columns(capsys):
     commands = ["data summary", "data synth", "train", "compare", "tune", "predict", "extract", "report", "recipes"]
     assert names == commands and max(map(len, printed.splitlines())) <= 80
     assert printed.startswith("usage: multimodal-genre [-h] [--version] COMMAND ...")
+
+
+def test_the_demo_is_quiet_and_ends_with_the_command_for_real_data(tmp_path, monkeypatch, capsys, no_gtzan_env):
+    """The first screen a newcomer sees: no line per epoch, no warning about the package's own
+    synthetic data, and at the end what the figures are and what to run next."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--models", "mlp", "xgboost"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) <= 40 and max(map(len, lines)) <= 80 and "epoch 1/" not in captured.out
+    assert "warning" not in captured.err
+    assert lines[-2] == "These figures are from SYNTHETIC demo data and say nothing about real music."
+    assert lines[-1] == "On GTZAN (its Kaggle Data/ folder): multimodal-genre compare --data path/to/Data"

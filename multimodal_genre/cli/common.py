@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import os
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from importlib.resources import files
 from pathlib import Path
@@ -130,9 +131,24 @@ class DataSource:
             print(log.wrap(self.notice), end="\n\n", file=stream or sys.stdout)
 
     def load(self, config: Config) -> GenreDataset:
-        from multimodal_genre.data import load_dataset
+        """The dataset; the demo's is the package's own, whose row without a picture is there on
+        purpose (to show that such a row is left out), so it is left out without a warning."""
+        from multimodal_genre.data import MissingImageWarning, load_dataset
 
-        return load_dataset(self.root, config.data)
+        with warnings.catch_warnings():
+            if self.demo:
+                warnings.simplefilter("ignore", MissingImageWarning)
+            return load_dataset(self.root, config.data)
+
+    def closing(self, command: str) -> list[str]:
+        """What a command on the demo ends with: the figures are synthetic, and what to run on real data."""
+        if not self.demo:
+            return []
+        return [
+            "",
+            "These figures are from SYNTHETIC demo data and say nothing about real music.",
+            f"On GTZAN (its Kaggle Data/ folder): {PROG} {command} --data path/to/Data",
+        ]
 
 
 def data_source(explicit: Path | None) -> DataSource:

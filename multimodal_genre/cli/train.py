@@ -92,7 +92,7 @@ def train_one(args: argparse.Namespace) -> int:
         log.say(training_on(workers))
         context = RunContext(None, command_line(), recipe.info if recipe else None)
         run_model(model, dataset, config, split, out, context, workers, tensorboard="tensorboard" in args.track)
-    log.say(f"Run folder: {out}", f"Its report: {PROG} report {out}")
+    log.say(f"Run folder: {out}", f"Its report: {PROG} report {out}", *source.closing(f"train --model {model}"))
     if "mlflow" in args.track:
         from multimodal_genre.tracking import track_model_run, tracking_uri
 
@@ -136,7 +136,7 @@ def compare_models(args: argparse.Namespace) -> int:
             tensorboard="tensorboard" in args.track,
         )
     log.say("", *summary_lines(result, args.folds, config.split.lists), f"Wall time {result.seconds:.0f} s.")
-    log.say(f"Results (comparison.md, per_genre_f1.png): {result.directory}")
+    log.say(f"Results (comparison.md, per_genre_f1.png): {result.directory}", *source.closing("compare"))
     if "mlflow" in args.track:
         from multimodal_genre.tracking import track_comparison, tracking_uri
 

@@ -109,6 +109,7 @@ def tune_models(args: argparse.Namespace) -> int:
         for model in models:
             name = args.study_name if len(models) == 1 else (f"{args.study_name}-{model}" if args.study_name else None)
             _tune_model(model, dataset, config, search, options, name, args, recipe, workers)
+    log.say(*source.closing(f"tune --model {model} --trials {args.trials or 20} --folds 3"))
     return 0
 
 
