@@ -50,12 +50,38 @@ def to_console(stream: TextIO | None = None, level: int = logging.INFO) -> Itera
     logger = logging.getLogger(PACKAGE)
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.set_name(_CONSOLE)
+    handler.setLevel(level)  # a run's own log may ask its loggers for more (``kept``)
     handler.setFormatter(_Folded("%(message)s"))
     before = logger.level
     logger.addHandler(handler)
     logger.setLevel(level)
     try:
         yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(before)
+
+
+class _Kept(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def kept() -> Iterator[list[str]]:
+    """Every line the package logs while the block runs, those of debug level too (a network's line
+    per epoch): a run folder keeps them in its log, whatever the terminal shows."""
+    lines: list[str] = []
+    logger, handler = logging.getLogger(PACKAGE), _Kept(lines)
+    before = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield lines
     finally:
         logger.removeHandler(handler)
         logger.setLevel(before)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from multimodal_genre import log
 from multimodal_genre.config import Config
 from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import ConfigError, DataError
@@ -34,6 +35,7 @@ from multimodal_genre.views import prepared
 from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
+TRAINING_LOG = "training.log"  # in a run folder: every line its training logged, a network's per epoch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +112,7 @@ def run_model(
     them (``tensorboard/``)."""
     dataset, config = prepared(dataset, config, [name])
     split = fitting_split(family(name), section(config, name), split)
-    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch, log.kept() as lines:
         step_logs = Path(scratch) / "tensorboard" if tensorboard else None
         trained = train_model(
             name, config, dataset, split, workers=workers, checkpoints=checkpoints, step_logs=step_logs
@@ -118,7 +120,9 @@ def run_model(
         with writing_folder(out) as partial:
             if step_logs is not None and step_logs.is_dir():
                 shutil.copytree(step_logs, partial / step_logs.name)
-            return write_trained_run(trained, dataset, config, split, partial, context or RunContext())
+            scores = write_trained_run(trained, dataset, config, split, partial, context or RunContext())
+            (partial / TRAINING_LOG).write_text("\n".join(lines) + "\n")
+            return scores
 
 
 def fitting_split(owner: Family, settings: Settings, split: Split) -> Split:

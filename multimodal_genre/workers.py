@@ -65,7 +65,9 @@ def _start_worker(level: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     load_keras()
     logger = logging.getLogger(log.PACKAGE)
-    logger.addHandler(logging.StreamHandler(sys.stdout))
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setLevel(level)  # a run's own log asks for more while it trains (``log.kept``)
+    logger.addHandler(handler)
     logger.setLevel(level)
 
 

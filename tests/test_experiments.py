@@ -21,6 +21,7 @@ MODEL_FILES = {
     "run.json",
     "config.yaml",
     "history.csv",
+    "training.log",
     "learning_curves.png",
     "predictions.csv",
     "split.csv",
@@ -38,6 +39,13 @@ def read_predictions(directory):
     table = pd.read_csv(directory / "predictions.csv")
     labels = table["true_genre"].map(GENRES.index).to_numpy()
     return table, labels, table[PROBABILITIES].to_numpy()
+
+
+def test_a_network_run_folder_keeps_its_line_per_epoch(comparison):
+    """The terminal shows them only with --verbose; the run folder always keeps them."""
+    lines = (comparison.directory / "mlp" / "training.log").read_text().splitlines()
+    epochs = len(pd.read_csv(comparison.directory / "mlp" / "history.csv"))
+    assert sum(line.startswith("mlp epoch ") for line in lines) == epochs and lines[0].startswith("mlp epoch 1/")
 
 
 @pytest.mark.parametrize("name", ["fused", "cnn", "mlp", "xgboost"])
