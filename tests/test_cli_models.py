@@ -65,12 +65,18 @@ def test_predict_knows_an_audio_files_track_by_its_name_and_leaves_seen_ones_out
     split = pd.read_csv(trained_mlp / "split.csv")
     trained = split.loc[split["side"] == "train", "track"].iloc[0]
     tested = split.loc[split["side"] == "test", "track"].iloc[0]
-    files = [tmp_path / f"{trained}.wav", tmp_path / f"{tested}.wav"]
+    deep = tmp_path / "a-folder-with-a-long-name" / "and-another-one-as-long-as-it" / "genres_original"
+    deep.mkdir(parents=True)
+    files = [deep / f"{trained}.wav", deep / f"{tested}.wav"]
     for seed, path in enumerate(files):
         soundfile.write(path, tone(seconds=30.0, seed=seed), 22050)
     assert main(["predict", str(trained_mlp), *map(str, files)]) == 0
     captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert max(map(len, lines)) <= 80  # the long paths cut from the left, their file names whole
+    assert lines[0].startswith("...") and f"/{trained}.wav: " in lines[0]
     table = captured.out[captured.out.index("file ") :].splitlines()
+    assert table[1].split()[0].endswith(f"/{trained}.wav")
     assert table[0].split()[-1] == "seen" and [line.split()[-1] for line in table[1:3]] == ["yes", "no"]
     assert "Accuracy on the 1 tracks of known genre this model never saw" in captured.out
     assert f"1 of these tracks the model trained on or watched ({trained}.wav)" in unfolded(captured.err)

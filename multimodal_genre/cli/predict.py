@@ -104,7 +104,8 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], args: argparse.Namespac
         found = predict_audio(run, path)
         top = ", ".join(f"{genre} {probability:.2f}" for genre, probability in found.top())
         spread = f" (mean of {found.windows} windows of 30 s)" if found.windows > 1 else ""
-        print(f"{path}: {top}{spread}", flush=True)  # one line per file, as data: never folded
+        said = f": {top}{spread}"
+        print(_short(str(path), log.COLUMNS - len(said)) + said, flush=True)  # one line per file, as data
         return found
 
     found, errors = for_each_file(paths, score, on_error=lambda error: log.complain(f"{PROG}: error: {error}"))
@@ -150,7 +151,7 @@ def readable(table: pd.DataFrame, name: str) -> str:
     rows = range(len(table))
     shown = pd.DataFrame(
         {
-            name: [_short(str(value)) for value in table[name]],
+            name: [str(value) for value in table[name]],
             "genre": table["true_genre"].fillna("") if "true_genre" in table else "",
             "predicted": genres[ranked[:, 0]],
             "p": [f"{probabilities.iat[row, ranked[row, 0]]:.2f}" for row in rows],
@@ -159,6 +160,8 @@ def readable(table: pd.DataFrame, name: str) -> str:
     )
     if "seen" in table:
         shown["seen"] = np.where(table["seen"], "yes", "no")
+    others = sum(max(len(column), *(len(str(value)) for value in shown[column])) + 2 for column in shown.columns[1:])
+    shown[name] = [_short(value, log.COLUMNS - others) for value in shown[name]]
     widths = [max(len(column), *(len(str(value)) for value in shown[column])) for column in shown]
     lines = [shown.columns, *shown.itertuples(index=False)]
     return "\n".join(
@@ -166,9 +169,13 @@ def readable(table: pd.DataFrame, name: str) -> str:
     )
 
 
-def _short(text: str, width: int = 30) -> str:
-    """``text`` cut to ``width`` characters from its end (a file's name outlasts its folders)."""
-    return text if len(text) <= width else "..." + text[-(width - 3) :]
+def _short(path: str, width: int) -> str:
+    """``path`` within ``width`` characters where it must be cut: its folders go first, from the
+    left, and its file name is never cut."""
+    if len(path) <= width:
+        return path
+    name = Path(path).name
+    return "..." + path[-max(width - 3, len(name)) :]
 
 
 def extract_audio(args: argparse.Namespace) -> int:
