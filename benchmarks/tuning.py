@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks"))
     args = parse_with_data(parser)
 
-    entries = [f"{model}/seed{seed}" for model in BUDGETS for seed in SEEDS] + [f"{m}/fault-filtered" for m in LISTED]
+    entries = every_entry()
     unknown = sorted(set(args.only or []) - set(entries))
     if unknown:
         parser.error(f"no entry {', '.join(unknown)} (entries: {', '.join(entries)})")
@@ -69,8 +69,13 @@ def main() -> None:
         results["entries"][entry] = run_entry(entry, args)
         results.update(what=__doc__.split("\n\n")[1].replace("\n", " "), command=_command(), targets={"loss": TARGET})
         write_json(path, results)
+    if results["entries"]:
         (args.out / "tuning.md").write_text(markdown(results))
-    print((args.out / "tuning.md").read_text())
+        print((args.out / "tuning.md").read_text())
+
+
+def every_entry() -> list[str]:
+    return [f"{model}/seed{seed}" for model in BUDGETS for seed in SEEDS] + [f"{m}/fault-filtered" for m in LISTED]
 
 
 def _command() -> str:
@@ -173,6 +178,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {entry['winner_mean']:.3f} ± {entry['winner_std']:.3f} | {entry['winner_minus_configured']:+.3f} "
             f"| {'yes' if entry['target_met'] else '**no**'} |"
         )
+    missing = [name for name in every_entry() if name not in entries]
+    if missing:
+        lines += ["", f"Not run yet: {', '.join(missing)}."]
     listed = {name: entry for name, entry in entries.items() if name.endswith("fault-filtered")}
     if listed:
         lines += [
