@@ -38,6 +38,12 @@ def complain(text: str) -> None:
     print(wrap(text), file=sys.stderr, flush=True)
 
 
+def status(text: str) -> None:
+    """Say on standard error what a command is about to spend seconds on, keeping standard output
+    for its results (a CSV there stays a CSV)."""
+    complain(text)
+
+
 class _Folded(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return wrap(super().format(record))

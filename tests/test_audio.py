@@ -58,6 +58,18 @@ def test_the_feature_row_has_the_57_csv_features_in_order(clip):
     assert row["zero_crossing_rate_mean"] > 0 and row["rms_mean"] > 0
 
 
+NOISE = np.random.default_rng(2).normal(0.0, 0.1, SAMPLE_RATE * 10).astype(np.float32)
+
+
+@pytest.mark.parametrize("samples", [music(30.0), music(30.0, pitch=440.0, seed=1), NOISE])
+def test_the_tempo_is_beat_tracks_without_its_tracker(samples):
+    """The CSV's tempo came from beat_track; the row takes the same number without importing it."""
+    import librosa.beat
+
+    tempo = float(np.atleast_1d(librosa.beat.beat_track(y=samples, sr=SAMPLE_RATE)[0])[0])
+    assert feature_row(samples)["tempo"] == tempo
+
+
 def test_the_picture_is_drawn_in_the_kaggle_layout(clip):
     pixels = np.asarray(spectrogram_image(load_audio(clip)))
     assert pixels.shape == (288, 432, 4) and (pixels[..., 3] == 255).all()

@@ -88,3 +88,25 @@ def test_a_study_tunes_the_machine_and_re_trains_the_best(fast_dataset, fast_con
     assert tuned.c == pytest.approx(result.best_params["c"]) and tuned.pretrained is None
     # Each view alone carries half of the synthetic signal; the feature row alone is well above chance.
     assert result.test_scores["macro_f1"] > 0.3
+
+
+def test_a_loaded_machine_gives_the_probabilities_of_scikit_learns_calibrated_svc(fast_dataset, fast_config, tmp_path):
+    """It fits one SVC again and applies its saved temperature; a file saved without one (before the
+    temperature was kept) is calibrated again, to the same probabilities."""
+    import json
+
+    from multimodal_genre.families.svm.kernel import calibrated_svc, columns, machine_proba
+
+    split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
+    trained = family("svm").fit(FEATURES_ONLY, fast_dataset, split, seed=3)
+    trained.save(tmp_path)
+    machine = trained.model
+    test = fast_dataset.tracks(split.test)
+    expected = calibrated_svc(FEATURES_ONLY, machine.rows, machine.labels, 3).predict_proba(
+        (columns(FEATURES_ONLY, test)[0] - machine.centre) / machine.scale
+    )
+    np.testing.assert_allclose(machine_proba(machine, test), expected, atol=1e-9)
+    np.testing.assert_allclose(machine_proba(family("svm").load(tmp_path), test), expected, atol=1e-9)
+    saved = json.loads((tmp_path / "svm.json").read_text())
+    (tmp_path / "svm.json").write_text(json.dumps({key: saved[key] for key in ("settings", "seed")}))
+    np.testing.assert_allclose(machine_proba(family("svm").load(tmp_path), test), expected, atol=1e-9)

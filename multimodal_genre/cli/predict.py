@@ -76,6 +76,7 @@ def predict_genres(args: argparse.Namespace) -> int:
         return 2
     from multimodal_genre.runs import load_model_run
 
+    log.status(f"Loading the model in {_short(str(args.run), log.COLUMNS - 24)}...")
     load_keras()  # before a saved network loads, so that it loads quietly
     run = load_model_run(args.run)
     if run.record.dataset.synthetic:
@@ -108,6 +109,8 @@ def _predict_audio(run: ModelRun, paths: Sequence[Path], args: argparse.Namespac
         print(_short(str(path), log.COLUMNS - len(said)) + said, flush=True)  # one line per file, as data
         return found
 
+    files = f"{len(paths)} audio file{'s' if len(paths) > 1 else ''}"
+    log.status(f"Scoring {files}: features, spectrogram and genres of each...")
     found, errors = for_each_file(paths, score, on_error=lambda error: log.complain(f"{PROG}: error: {error}"))
     if found:
         _show(audio_table(found, run.seen), "file", args)

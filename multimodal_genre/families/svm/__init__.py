@@ -1,9 +1,10 @@
 """The support vector machine's family: an RBF SVM on the feature row and a pre-trained music view.
 
 ``settings.py`` describes it, ``kernel.py`` fits it. A saved machine is its training rows (already
-standardised and weighted), their genres and its settings, in NumPy's and JSON's formats: scikit-learn
-has no format that runs no code when read (pickle runs code), and the fit is deterministic and takes
-seconds, so loading fits the same machine again.
+standardised and weighted), their genres, its settings and its probabilities' inverse temperature, in
+NumPy's and JSON's formats: scikit-learn has no format that runs no code when read (pickle runs code),
+and one SVC's fit is deterministic and takes a second, so loading fits the same SVC again (a machine
+saved without its temperature is calibrated again too).
 """
 
 from __future__ import annotations
@@ -60,21 +61,27 @@ class SVMFamily(Family):
         return machine_proba(model, tracks)
 
     def save(self, model: Any, directory: Path) -> None:
-        (directory / SETTINGS_FILE).write_text(json.dumps({"settings": to_data(model.settings), "seed": model.seed}))
+        saved = {"settings": to_data(model.settings), "seed": model.seed, "temperature": model.inverse_temperature}
+        (directory / SETTINGS_FILE).write_text(json.dumps(saved))
         np.savez(directory / ROWS_FILE, **{name: getattr(model, name) for name in _ARRAYS})
 
     def load(self, directory: Path) -> Any:
-        from multimodal_genre.families.svm.kernel import KernelMachine, calibrated_svc
+        from multimodal_genre.families.svm.kernel import KernelMachine, calibrated_svc, svc
 
         try:
             saved = json.loads((directory / SETTINGS_FILE).read_text())
             settings = from_data(SVMConfig, saved["settings"], str(directory / SETTINGS_FILE))
+            seed, temperature = int(saved["seed"]), saved.get("temperature")
             with np.load(directory / ROWS_FILE, allow_pickle=False) as arrays:
                 centre, scale, rows, labels = (arrays[name] for name in _ARRAYS)
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, ConfigError) as error:
             raise RunError(f"{directory}: damaged or not a machine this package saved ({first_line(error)})") from None
-        classifier = calibrated_svc(settings, rows, labels, saved["seed"])
-        return KernelMachine(settings, saved["seed"], centre, scale, rows, labels, classifier)
+        if temperature is None:
+            calibrated = calibrated_svc(settings, rows, labels, seed).calibrated_classifiers_[0]
+            machine, temperature = calibrated.estimator, calibrated.calibrators[0].beta_
+        else:
+            machine = svc(settings).fit(rows, labels)
+        return KernelMachine(settings, seed, centre, scale, rows, labels, machine, float(temperature))
 
 
 register(SVMFamily())

@@ -3,7 +3,8 @@
 scikit-learn's RBF SVC separates the genres a pair at a time; its probabilities come from
 ``CalibratedClassifierCV`` (one temperature for the softmax of its decision values, fitted on 5 folds
 of the training rows, then one SVC on all of them; scikit-learn advises it over ``probability=True``
-since 1.9, and a temperature keeps the machine's own ranking of the genres). Every column is
+since 1.9, and a temperature keeps the machine's own ranking of the genres). The machine keeps that
+SVC and its inverse temperature: a saved machine is fitted again as one SVC, not six. Every column is
 standardised on the training rows and each block of columns divided by the root of its number of
 varying columns (``scaling.py``), so the 57 feature columns weigh as much in the kernel's distance as
 the hundreds of a pooled activation.
@@ -16,6 +17,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from scipy.special import softmax
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
@@ -41,7 +43,8 @@ class KernelMachine:
     scale: np.ndarray  # each column's divisor (``scaling.block_scales``)
     rows: np.ndarray  # the training rows, centred and scaled
     labels: np.ndarray
-    classifier: CalibratedClassifierCV
+    svc: SVC  # fitted on all the rows
+    inverse_temperature: float  # of the softmax over its decision values, fitted on folds of the rows
 
 
 def columns(settings: SVMConfig, tracks: Tracks) -> tuple[np.ndarray, list[int]]:
@@ -62,7 +65,9 @@ def fit_machine(settings: SVMConfig, tracks: Tracks, labels: np.ndarray, seed: i
     values, widths = columns(settings, tracks)
     centre, scale = values.mean(axis=0), block_scales(values, widths)
     rows = (values - centre) / scale
-    return KernelMachine(settings, seed, centre, scale, rows, labels, calibrated_svc(settings, rows, labels, seed))
+    calibrated = calibrated_svc(settings, rows, labels, seed).calibrated_classifiers_[0]
+    (temperature,) = calibrated.calibrators
+    return KernelMachine(settings, seed, centre, scale, rows, labels, calibrated.estimator, float(temperature.beta_))
 
 
 def calibrated_svc(settings: SVMConfig, rows: np.ndarray, labels: np.ndarray, seed: int) -> CalibratedClassifierCV:
@@ -72,18 +77,23 @@ def calibrated_svc(settings: SVMConfig, rows: np.ndarray, labels: np.ndarray, se
     if fewest < 2:
         raise RunError("svm: every genre needs at least 2 training tracks to calibrate its probabilities")
     folds = StratifiedKFold(min(CALIBRATION_FOLDS, fewest), shuffle=True, random_state=seed)
-    svc = SVC(C=settings.c, kernel="rbf", gamma="scale")
-    machine = CalibratedClassifierCV(svc, method="temperature", cv=folds, ensemble=False)
+    machine = CalibratedClassifierCV(svc(settings), method="temperature", cv=folds, ensemble=False)
     return machine.fit(rows, labels)
 
 
+def svc(settings: SVMConfig) -> SVC:
+    return SVC(C=settings.c, kernel="rbf", gamma="scale")
+
+
 def machine_proba(machine: KernelMachine, tracks: Tracks) -> np.ndarray:
-    """Genre probabilities (n, 10); a genre the training rows lacked gets 0."""
+    """Genre probabilities (n, 10), as ``CalibratedClassifierCV`` gives them; a genre the training
+    rows lacked gets 0."""
     values, _ = columns(machine.settings, tracks)
     probabilities = np.zeros((len(values), len(GENRES)))
     if len(values):
-        rows = (values - machine.centre) / machine.scale
-        probabilities[:, machine.classifier.classes_] = machine.classifier.predict_proba(rows)
+        decisions = machine.svc.decision_function((values - machine.centre) / machine.scale)
+        logits = np.stack([-decisions, decisions], axis=1) if decisions.ndim == 1 else decisions
+        probabilities[:, machine.svc.classes_] = softmax(machine.inverse_temperature * logits, axis=1)
     return probabilities
 
 
