@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import warnings
@@ -84,3 +85,12 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def render_between(path: Path, start: str, end: str, text: str) -> None:
+    """``text`` in place of what ``path`` holds between its ``start`` and ``end`` markers."""
+    page = path.read_text()
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(page):
+        raise SystemExit(f"{path}: no {start} ... {end} markers")
+    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", page))

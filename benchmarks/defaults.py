@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from common import ROOT, add_data_option, parse_with_data, provenance, quiet_dataset, write_json
+from common import ROOT, add_data_option, parse_with_data, provenance, quiet_dataset, render_between, write_json
 
 from multimodal_genre import log
 from multimodal_genre.comparison import run_comparison
@@ -60,7 +59,7 @@ def main() -> None:
     write_json(args.out / "defaults.json", results)
     (args.out / "defaults.md").write_text(markdown(results))
     if args.out.resolve() == (ROOT / "reports" / "benchmarks").resolve():  # not a check's scratch folder
-        render_readme(ROOT / "README.md", results)
+        render_between(ROOT / "README.md", README_START, README_END, seed_table(results))
     print((args.out / "defaults.md").read_text())
 
 
@@ -169,15 +168,6 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ]
     )
-
-
-def render_readme(path: Path, results: dict[str, Any]) -> None:
-    """The README's model table, between its markers, from these results."""
-    text = path.read_text()
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
-    if not pattern.search(text):
-        raise SystemExit(f"{path}: no defaults table between {README_START} and {README_END}")
-    path.write_text(pattern.sub(lambda _: f"{README_START}\n{seed_table(results)}\n{README_END}", text))
 
 
 if __name__ == "__main__":

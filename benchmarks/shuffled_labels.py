@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from common import add_data_option, parse_with_data, provenance, quiet_dataset, write_json
+from common import add_data_option, parse_with_data, provenance, quiet_dataset, read_json, write_json
 
 from multimodal_genre import log
 from multimodal_genre.config import load_config
@@ -33,11 +33,13 @@ from multimodal_genre.workers import Workers
 
 MEMBERS = 5
 CHANCE = 0.1
+COMMAND = "python benchmarks/shuffled_labels.py --data ../shared/gtzan --jobs 2"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_option(parser)
+    parser.add_argument("--only", nargs="+", metavar="MODEL", help="these models alone (the others kept as they are)")
     parser.add_argument("--trials", type=int, default=3, help="trials of each study")
     parser.add_argument("--seed", type=int, default=0, help="seed of the genres' permutation")
     parser.add_argument("--jobs", type=int, default=1, help="trials side by side")
@@ -45,16 +47,23 @@ def main() -> None:
     args = parse_with_data(parser)
 
     config = load_config()
+    baggable = [name for name in config.models if not family(name).built_from_runs]
+    unknown = sorted(set(args.only or []) - set(baggable))
+    if unknown:
+        parser.error(f"not a model that can be bagged: {', '.join(unknown)} (those: {', '.join(baggable)})")
     dataset = quiet_dataset(args.data, config.data)
     shuffled = dataclasses.replace(dataset, labels=np.random.default_rng(args.seed).permutation(dataset.labels))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    results: dict[str, Any] = {**provenance(), "what": " ".join(__doc__.split("\n\n")[1].split()), "chance": CHANCE}
-    results["models"] = {}
-    for model in (name for name in config.models if not family(name).built_from_runs):
+    path = args.out / "shuffled_labels.json"
+    results = read_json(path)
+    results.update(what=" ".join(__doc__.split("\n\n")[1].split()), command=COMMAND, chance=CHANCE)
+    results.setdefault("entries", {})
+    for model in args.only or baggable:
         bagged = with_sources(config.with_bagging(model, BaggingConfig(MEMBERS, "folds")), shuffled)
-        results["models"][model] = _study(model, shuffled, bagged, args)
-        write_json(args.out / "shuffled_labels.json", results)
-    (args.out / "shuffled_labels.md").write_text(markdown(results))
+        results["entries"][model] = {**provenance(), "trials": args.trials, **_study(model, shuffled, bagged, args)}
+        write_json(path, results)
+    missing = [model for model in baggable if model not in results["entries"]]
+    (args.out / "shuffled_labels.md").write_text(markdown(results, missing))
     print((args.out / "shuffled_labels.md").read_text())
 
 
@@ -72,11 +81,12 @@ def _study(model: str, dataset: Any, config: Any, args: argparse.Namespace) -> d
     }
 
 
-def markdown(results: dict[str, Any]) -> str:
+def markdown(results: dict[str, Any], missing: list[str]) -> str:
     rows = [
         f"| {model} | {', '.join(f'{value:.3f}' for value in found['trials_held_out_macro_f1'])} "
-        f"| {found['best_held_out_macro_f1']:.3f} | {found['test_macro_f1']:.3f} |"
-        for model, found in results["models"].items()
+        f"| {found['best_held_out_macro_f1']:.3f} | {found['test_macro_f1']:.3f} | {found['date'][:10]}, "
+        f"{found['commit']} |"
+        for model, found in results["entries"].items()
     ]
     return "\n".join(
         [
@@ -85,13 +95,15 @@ def markdown(results: dict[str, Any]) -> str:
             "",
             results["what"],
             "",
-            f"`{results['command']}`, {results['date']}, commit {results['commit']}, {results['processor']}.",
-            f"Chance: {results['chance']:.2f} macro-F1.",
+            f"Command: `{results['command']}` (an entry per model, `--only MODEL` to run some); each entry names",
+            f"its processor in shuffled_labels.json. Chance: {results['chance']:.2f} macro-F1.",
             "",
-            "| model (fold bag of five) | each trial's held-out macro-F1 | best | test macro-F1 of the settings kept |",
-            "|---|---|---|---|",
+            "| model (fold bag of five) | each trial's held-out macro-F1 | best | test macro-F1 of the settings kept "
+            "| measured |",
+            "|---|---|---|---|---|",
             *rows,
             "",
+            *([f"Not run yet: {', '.join(missing)}.", ""] if missing else []),
         ]
     )
 
