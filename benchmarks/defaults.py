@@ -20,7 +20,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from common import ROOT, add_data_option, parse_with_data, provenance, quiet_dataset, render_between, write_json
+from common import (
+    ROOT,
+    add_data_option,
+    parse_with_data,
+    provenance,
+    quiet_dataset,
+    read_json,
+    render_between,
+    write_json,
+)
 
 from multimodal_genre import log
 from multimodal_genre.comparison import run_comparison
@@ -45,8 +54,21 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="trainings side by side")
     parser.add_argument("--runs", type=Path, default=Path("reports/runs"), help="folder of the run folders")
     parser.add_argument("--out", type=Path, default=Path("reports/benchmarks"))
+    parser.add_argument("--render", action="store_true", help="only render the pages again from defaults.json")
     args = parse_with_data(parser)
 
+    if args.render:
+        results = read_json(args.out / "defaults.json")
+    else:
+        results = measure(args)
+        write_json(args.out / "defaults.json", results)
+    (args.out / "defaults.md").write_text(markdown(results))
+    if args.out.resolve() == (ROOT / "reports" / "benchmarks").resolve():  # not a check's scratch folder
+        render_between(ROOT / "README.md", README_START, README_END, seed_table(results))
+    print((args.out / "defaults.md").read_text())
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
     config = load_config()
     dataset = quiet_dataset(args.data, config.data)
     results: dict[str, Any] = {**provenance(), "what": " ".join(__doc__.split("\n\n")[1].split())}
@@ -56,11 +78,7 @@ def main() -> None:
             for seed, why in SEEDS.items()
         }
         results[LISTS] = listed(dataset, with_split(config, lists=LISTS), args.runs, workers)
-    write_json(args.out / "defaults.json", results)
-    (args.out / "defaults.md").write_text(markdown(results))
-    if args.out.resolve() == (ROOT / "reports" / "benchmarks").resolve():  # not a check's scratch folder
-        render_between(ROOT / "README.md", README_START, README_END, seed_table(results))
-    print((args.out / "defaults.md").read_text())
+    return results
 
 
 def with_split(config: Config, **changes: Any) -> Config:

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import json
 import os
 import sys
 import warnings
@@ -38,6 +40,7 @@ import numpy as np
 from PIL import Image
 
 from multimodal_genre import progress
+from multimodal_genre.data import cache
 from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES, IMAGE_SIZE
 from multimodal_genre.errors import AudioError, ConfigError, MultimodalGenreError
 
@@ -50,6 +53,7 @@ MAX_SECONDS = 3600.0  # an hour: 320 MB of mono samples, the most one file may t
 BLOCK_SECONDS = 10  # audio read, mixed down and resampled this much at a time
 SHORT_SECONDS = 29.0  # shorter than a GTZAN clip: its picture repeats it to a clip's length, so warn
 PAD_MODE = "reflect"
+EXTRACTION_FORMAT = 1  # bump when the extraction makes something else of the same audio (``extract_cached``)
 FIGURE_INCHES, FIGURE_DPI = (6, 4), 72
 SUBPLOT_BOX = {"left": 0.125, "right": 0.9, "bottom": 0.125, "top": 0.88}
 FRAME_OFFSET, BAND_OFFSET = 1.9, 0.3
@@ -257,6 +261,34 @@ def extract_audio(path: str | Path, every_window: bool = True) -> Extracted:
         [spectrogram_image(piece) for piece in drawn],
         pieces,
     )
+
+
+def extract_cached(path: str | Path, directory: Path | None) -> Extracted:
+    """``extract_audio`` of every window, kept in ``directory`` (None: no cache) by the file's content
+    and the versions of the libraries that make it: a later call on the same audio reads its rows and
+    pictures back without starting librosa. The samples are not kept (``samples`` is empty then)."""
+    if directory is None:
+        return extract_audio(path)
+    path = Path(path)
+    key = _extraction_key(path)
+    pictures, table = (cache.load_array(directory, key, kind) for kind in ("clip-pictures", "clip-rows"))
+    if pictures is not None and table is not None:
+        rows = [dict(zip(FEATURE_COLUMNS, map(float, row[:-2]), strict=True)) for row in table]
+        images = [Image.fromarray(picture, "RGBA") for picture in pictures]
+        return Extracted(path, float(table[0, -1]), [int(length) for length in table[:, -2]], rows, images, [])
+    found = extract_audio(path)
+    cache.keep(directory, key, np.stack([np.asarray(image) for image in found.images]), "clip-pictures")
+    numbers = [[*row.values(), length, found.seconds] for row, length in zip(found.rows, found.lengths, strict=True)]
+    cache.keep(directory, key, np.array(numbers, dtype=np.float64), "clip-rows")
+    return found
+
+
+def _extraction_key(path: Path) -> str:
+    from importlib.metadata import version
+
+    libraries = {name: version(name) for name in ("librosa", "matplotlib", "numpy", "scipy")}
+    payload = {"format": EXTRACTION_FORMAT, "audio": cache.file_digest(path), **libraries}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def filled(samples: np.ndarray) -> np.ndarray:

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from multimodal_genre.audio import extract_audio
-from multimodal_genre.data import FEATURE_COLUMNS, GENRES, GenreDataset, Tracks
+from multimodal_genre.audio import extract_audio, extract_cached
+from multimodal_genre.data import FEATURE_COLUMNS, GENRES, GenreDataset, Tracks, cache
 from multimodal_genre.data.images import open_image, preprocess, to_unit_float
 from multimodal_genre.data.layout import CLIP_SAMPLES
 from multimodal_genre.errors import DataError, RunError
 from multimodal_genre.musicnn import Embedding
-from multimodal_genre.musicnn.embeddings import RMS_MEAN, RMS_VAR, Clip, embed, embed_audio
+from multimodal_genre.musicnn.embeddings import RMS_MEAN, RMS_VAR, Clip, clip_embedding, embed_audio
 from multimodal_genre.runs import ModelRun, predictions_table
 from multimodal_genre.seen import Seen
 from multimodal_genre.views import needed_views, prepared
@@ -116,7 +116,7 @@ def predict_one(
 def _view(view: Embedding, picture: Image.Image, clip: Clip, samples: np.ndarray | None, run: ModelRun) -> np.ndarray:
     """One clip's pre-trained view, by the route the model trained on."""
     if view.source == "picture":
-        return embed([picture], [clip], view)
+        return clip_embedding(picture, clip, view, cache.directory_for(run.config.data))
     if samples is None:
         raise RunError(
             f"{run.directory}: its pre-trained network reads the audio (source: audio); give the audio "
@@ -154,8 +154,9 @@ def audio_table(found: Sequence[AudioPrediction], seen: Seen) -> pd.DataFrame:
 def predict_audio(run: ModelRun, path: str | Path) -> AudioPrediction:
     """Genre probabilities for an audio file, from its GTZAN-style features and picture; audio longer
     than a clip is scored on 30 s windows and the probabilities averaged."""
-    found = extract_audio(path)
-    windows = zip(found.images, found.rows, found.lengths, found.samples, strict=True)
+    reads_audio = any(view.source == "audio" for view in needed_views(run.config, [run.name]))
+    found = extract_audio(path) if reads_audio else extract_cached(path, cache.directory_for(run.config.data))
+    windows = zip(found.images, found.rows, found.lengths, found.samples or [None] * len(found.rows), strict=True)
     scored = [predict_one(run, image, row, length, samples) for image, row, length, samples in windows]
     mean = {genre: float(np.mean([window[genre] for window in scored])) for genre in GENRES}
     return AudioPrediction(found.path, found.seconds, len(scored), mean)

@@ -17,6 +17,7 @@ from multimodal_genre.audio import (
     ShortAudioWarning,
     extract,
     extract_audio,
+    extract_cached,
     feature_row,
     filled,
     load_audio,
@@ -25,6 +26,7 @@ from multimodal_genre.audio import (
 )
 from multimodal_genre.cli import main
 from multimodal_genre.data import load_dataset
+from multimodal_genre.data.cache import default_cache_dir
 from multimodal_genre.data.layout import CSV_COLUMNS, FEATURE_COLUMNS, FEATURES_CSV, PLOT_COLS, PLOT_ROWS
 from multimodal_genre.errors import AudioError
 
@@ -286,6 +288,32 @@ def names_file(line: str, path: str) -> bool:
     """Whether a per-file line starts with ``path``, or its tail cut from the left with the file name whole."""
     shown = line.split(": ", 1)[0]
     return shown.endswith(Path(path).name) and path.endswith(shown.removeprefix("..."))
+
+
+def test_an_extraction_is_read_back_from_the_cache_by_the_files_content(tmp_path, clip, monkeypatch):
+    import multimodal_genre.audio as audio
+
+    first = extract_cached(clip, tmp_path / "cache")
+    monkeypatch.setattr(audio, "feature_row", lambda samples: pytest.fail("extracted again"))
+    again = extract_cached(clip, tmp_path / "cache")
+    assert again.rows == first.rows and again.lengths == first.lengths and again.seconds == first.seconds
+    assert [np.asarray(image).tobytes() for image in again.images] == [np.asarray(i).tobytes() for i in first.images]
+    assert again.samples == [] and len(first.samples) == 1
+    edited = write_audio(tmp_path / "song.wav", 30.0, seed=5)  # same name, other content: extracted anew
+    with pytest.raises(pytest.fail.Exception, match="extracted again"):
+        extract_cached(edited, tmp_path / "cache")
+
+
+def test_predict_again_on_the_same_audio_reads_it_from_the_cache(fused_run, clip, tmp_path, capsys):
+    """The second call gives the same probabilities from the cached extraction (the pre-trained view's
+    cache: tests/test_pretrained.py)."""
+    table = tmp_path / "first.csv"
+    assert main(["predict", str(fused_run), clip, "--out", str(table)]) == 0
+    cached = sorted(path.name.split("-")[1] for path in default_cache_dir().glob("clip-*.npy"))
+    assert cached == ["pictures", "rows"]
+    assert main(["predict", str(fused_run), clip, "--out", str(tmp_path / "again.csv")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(table), pd.read_csv(tmp_path / "again.csv"))
+    assert "Loading the model in" in capsys.readouterr().err
 
 
 def test_predict_takes_audio_or_a_dataset_not_both(fused_run, clip, capsys):

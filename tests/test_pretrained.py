@@ -165,7 +165,11 @@ def test_a_saved_pretrained_model_predicts_pictures_and_audio_by_the_picture_rou
     audio = tmp_path / "tone.wav"
     soundfile.write(audio, tone(), 22050)
     assert main(["predict", str(run_dir), str(audio)]) == 0
-    assert "tone.wav" in capsys.readouterr().out
+    first = capsys.readouterr().out
+    assert "tone.wav" in first
+    before = len(calls)
+    assert main(["predict", str(run_dir), str(audio)]) == 0
+    assert len(calls) == before and capsys.readouterr().out == first  # its view read back from the cache
 
 
 def test_a_fine_tuned_branch_trains_the_network_from_a_layer(small, config_file, tmp_path):

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from multimodal_genre import log, progress
-from multimodal_genre.backend import load_keras
 from multimodal_genre.cli.common import DEFAULT_DATA_DIR, PROG, data_source
 from multimodal_genre.data.layout import FEATURES_CSV, GENRES
 from multimodal_genre.errors import ConfigError, RunError, some_of
@@ -77,7 +76,6 @@ def predict_genres(args: argparse.Namespace) -> int:
     from multimodal_genre.runs import load_model_run
 
     log.status(f"Loading the model in {_short(str(args.run), log.COLUMNS - 24)}...")
-    load_keras()  # before a saved network loads, so that it loads quietly
     run = load_model_run(args.run)
     if run.record.dataset.synthetic:
         warnings.warn(

@@ -1,5 +1,7 @@
 """On-disk cache of arrays computed from a dataset's files: decoded images, and the embeddings of a
-pre-trained network (``musicnn/embeddings.py``).
+pre-trained network (``musicnn/embeddings.py``); and for ``predict``, what an audio file's windows
+gave (``audio.extract_cached``) and their pre-trained views, so that a later call on the same audio
+starts neither librosa nor TensorFlow.
 
 The key is a hash of every input file's content (not its path or time stamp) and of the settings
 that made the array, so an edited file or a changed setting always misses; a stale array is never served. Each
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from multimodal_genre.data.settings import ImageConfig
+from multimodal_genre.data.settings import DataConfig, ImageConfig
 from multimodal_genre.files import write_bytes, write_text
 
 # Bump when the preprocessing code changes what it produces for the same inputs and settings.
@@ -33,6 +35,13 @@ def default_cache_dir() -> Path:
         return Path(os.environ["MULTIMODAL_GENRE_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "multimodal_genre"
+
+
+def directory_for(config: DataConfig) -> Path | None:
+    """Where ``config`` keeps its cache: None where it keeps none."""
+    if not config.cache:
+        return None
+    return Path(config.cache_dir) if config.cache_dir else default_cache_dir()
 
 
 def file_digest(path: Path) -> str:
@@ -75,6 +84,15 @@ def save_array(directory: Path, key: str, array: np.ndarray, kind: str = "images
     write_bytes(path, buffer.getvalue())
     write_text(_checksum(path), hashlib.sha256(buffer.getvalue()).hexdigest() + "\n")
     return path
+
+
+def keep(directory: Path, key: str, array: np.ndarray, kind: str) -> None:
+    """``save_array``, or a warning where the cache cannot be written: the work is done again next time."""
+    try:
+        save_array(directory, key, array, kind)
+    except OSError as error:
+        message = f"{directory}: cannot write the {kind} cache ({error.strerror}); computed again next time"
+        warnings.warn(message, stacklevel=3)
 
 
 def _entry(directory: Path, key: str, kind: str) -> Path:

@@ -63,6 +63,21 @@ def embed(pictures: Sequence[Image.Image | Path], clips: Sequence[Clip], embeddi
     return embed_patches((clip_patches(_opened(picture), clip, count) for picture, clip in tracks), embedding)
 
 
+def clip_embedding(picture: Image.Image, clip: Clip, embedding: Embedding, cache_dir: Path | None) -> np.ndarray:
+    """``embed`` of one clip's picture, kept in ``cache_dir`` (None: no cache) by its pixels: a later
+    ``predict`` of the same audio neither runs the network nor starts TensorFlow."""
+    if cache_dir is None:
+        return embed([picture], [clip], embedding)
+    pixels = hashlib.sha256(np.asarray(picture).tobytes()).hexdigest()
+    key = _cache_key(f"{pixels} {dataclasses.astuple(clip)}", embedding)
+    cached = cache.load_array(cache_dir, key, kind="clip-view")
+    if cached is not None:
+        return cached
+    computed = embed([picture], [clip], embedding)
+    cache.keep(cache_dir, key, computed, "clip-view")
+    return computed
+
+
 def embed_audio(samples: Iterable[np.ndarray], embedding: Embedding) -> np.ndarray:
     """``embed_patches`` of tracks by the audio route: mono samples at 22,050 Hz, one array a track."""
     count = _patch_count(embedding)
@@ -81,7 +96,10 @@ def embed_patches(cuts: Iterable[np.ndarray], embedding: Embedding) -> np.ndarra
     track counts as done in the job."""
     if embedding.trainable:
         return np.stack(list(cuts))
-    from multimodal_genre.musicnn.network import pretrained  # Keras: only where a network runs
+    from multimodal_genre.backend import load_keras
+
+    load_keras()  # Keras, quietly: only where a network runs
+    from multimodal_genre.musicnn.network import pretrained
 
     network = pretrained(embedding.network, embedding.weights)
     rows = []
@@ -102,7 +120,7 @@ def dataset_embedding(dataset: GenreDataset, embedding: Embedding, data: DataCon
     and it holds this dataset's (counted as a job of pictures where none is open). A frozen network's
     pass keeps all its activations, so the views of one network and weights (the fused network's
     ``mean_pool``, the SVM's ``mean_pool`` and ``max_pool``) share one pass and one cache entry."""
-    directory = (Path(data.cache_dir) if data.cache_dir else cache.default_cache_dir()) if data.cache else None
+    directory = cache.directory_for(data)
     whole = (
         embedding
         if embedding.trainable

@@ -106,6 +106,9 @@ class NetworkFamily(Family):
 
     def load(self, directory: Path) -> Any:
         """Keras' safe mode stays on: a file holding code (a Lambda layer) is refused, never run."""
+        from multimodal_genre.backend import load_keras
+
+        load_keras()
         import keras
 
         import multimodal_genre.families.networks.build  # noqa: F401  (registers the custom layers a saved network may hold)
