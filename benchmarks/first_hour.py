@@ -6,7 +6,8 @@ an empty package cache (``MULTIMODAL_GENRE_CACHE``) and pip's download cache off
 1. install: ``pip install -e .[cpu]``, as ``make run`` does;
 2. demo: ``multimodal-genre compare`` with no dataset (the synthetic demo ``make run`` ends with),
    with the number and width of the lines it prints;
-3. musicnn's pass: the pre-trained view of every picture, once (then cached), per picture;
+3. musicnn's pass: the pre-trained view of every picture, once (then cached), per picture, its
+   weights fetched first as on a new machine;
 4. fused training: ``train --model fused`` on the hold-out split, the view cached;
 5. default compare: ``compare`` of every default model on the hold-out split, the view cached;
 6. predict: ``predict`` of one clip with the compare's SVM, its first call and the median of three later.
@@ -67,7 +68,8 @@ def main() -> None:
 def run_steps(place: Path, data: Path) -> dict[str, Any]:
     venv, cache = place / "venv", place / "cache"
     environment = {**os.environ, "MULTIMODAL_GENRE_CACHE": str(cache), "PIP_NO_CACHE_DIR": "1", "CI": ""}
-    environment.pop("GTZAN_DIR", None)
+    for name in ("GTZAN_DIR", "MULTIMODAL_GENRE_WEIGHTS"):  # a newcomer has neither: musicnn's weights are fetched
+        environment.pop(name, None)
     tool = str(venv / "bin" / "multimodal-genre")
 
     def timed(*command: str, cwd: Path = place) -> tuple[float, str]:
