@@ -241,7 +241,7 @@ class Extracted:
     lengths: list[int]  # samples in each window, as drawn
     rows: list[dict[str, float]]
     images: list[Image.Image]
-    samples: list[np.ndarray]  # each window's own audio (not repeated), for a network that reads audio
+    samples: list[np.ndarray]  # each window's own audio (not repeated), for a network that reads it; [] from the cache
 
 
 def extract_audio(path: str | Path, every_window: bool = True) -> Extracted:
