@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import json
 import os
 import sys
 import warnings
@@ -287,8 +285,7 @@ def _extraction_key(path: Path) -> str:
     from importlib.metadata import version
 
     libraries = {name: version(name) for name in ("librosa", "matplotlib", "numpy", "scipy")}
-    payload = {"format": EXTRACTION_FORMAT, "audio": cache.file_digest(path), **libraries}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return cache.key({"format": EXTRACTION_FORMAT, "audio": cache.file_digest(path), **libraries})
 
 
 def filled(samples: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,12 +50,14 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def key(payload: dict[str, Any]) -> str:
+    """The cache key of what ``payload`` (JSON data: content digests, settings, format) describes."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
 def images_key(digests: Sequence[str], config: ImageConfig) -> str:
     """Cache key of the arrays made from images with these content digests, in this order."""
-    payload = json.dumps(
-        {"format": CACHE_FORMAT, "image": dataclasses.asdict(config), "digests": list(digests)}, sort_keys=True
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return key({"format": CACHE_FORMAT, "image": dataclasses.asdict(config), "digests": list(digests)})
 
 
 def load_array(directory: Path, key: str, kind: str = "images") -> np.ndarray | None:

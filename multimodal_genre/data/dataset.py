@@ -187,9 +187,9 @@ def _rows(count: int) -> str:
 def _load_images(
     paths: list[Path], digests: list[str], config: DataConfig
 ) -> tuple[np.ndarray, Literal["hit", "miss", "off"]]:
-    if not config.cache:
+    directory = cache.directory_for(config)
+    if directory is None:
         return read_images(paths, config.image), "off"
-    directory = Path(config.cache_dir) if config.cache_dir else cache.default_cache_dir()
     key = cache.images_key(digests, config.image)
     cached = cache.load_array(directory, key)
     if cached is not None:

@@ -41,14 +41,17 @@ class Embedding:
         heard = ("audio",) if self.source == "audio" else ()
         if self.trainable:
             return "_".join((self.network, "input", *heard, *spaced))
-        weights = self.weights if self.weights in ("msd", "mtt") else checkpoint_id(self.weights)
-        return "_".join((self.network, weights, *heard, *self.activations, *spaced))
+        return "_".join((self.network, self.weights_name, *heard, *self.activations, *spaced))
+
+    @property
+    def weights_name(self) -> str:
+        """msd or mtt, or a checkpoint of the user's own by its content (``checkpoint_id``)."""
+        return self.weights if self.weights in ("msd", "mtt") else checkpoint_id(self.weights)
 
     @property
     def title(self) -> str:
         """The view in words: ``musicnn (msd) view``."""
-        weights = self.weights if self.weights in ("msd", "mtt") else checkpoint_id(self.weights)
-        return f"{'musicnn' if self.network == 'musicnn' else 'musicnn VGG'} ({weights}) view"
+        return f"{'musicnn' if self.network == 'musicnn' else 'musicnn VGG'} ({self.weights_name}) view"
 
     @property
     def blocks(self) -> list[int]:

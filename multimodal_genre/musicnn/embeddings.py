@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +27,7 @@ from multimodal_genre.audio import ShortAudioWarning, load_audio
 from multimodal_genre.data import FEATURE_COLUMNS, GenreDataset, cache
 from multimodal_genre.data.images import open_image
 from multimodal_genre.data.settings import DataConfig
-from multimodal_genre.musicnn import ACTIVATIONS, Embedding, checkpoint_id
+from multimodal_genre.musicnn import ACTIVATIONS, Embedding
 from multimodal_genre.musicnn.inputs import from_audio, from_picture, patches
 
 # Bump when the code changes what it computes for the same pictures and settings.
@@ -170,20 +169,15 @@ def cached_embed(
         return cached
     logger.info(f"{embedding.title} of {tracks} {unit}s, once; cached in {cache_dir}")
     computed = compute()
-    try:
-        cache.save_array(cache_dir, key, computed, kind="embedding")
-    except OSError as error:
-        warnings.warn(
-            f"{cache_dir}: cannot write the embedding cache ({error.strerror}); the next run computes it again",
-            stacklevel=2,
-        )
+    cache.keep(cache_dir, key, computed, "embedding")
     return computed
 
 
 def _cache_key(fingerprint: str, embedding: Embedding) -> str:
-    weights = embedding.weights if embedding.weights in ("msd", "mtt") else checkpoint_id(embedding.weights)
-    payload = {"format": EMBEDDING_FORMAT, "dataset": fingerprint, **dataclasses.asdict(embedding), "weights": weights}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    weights = embedding.weights_name
+    return cache.key(
+        {"format": EMBEDDING_FORMAT, "dataset": fingerprint, **dataclasses.asdict(embedding), "weights": weights}
+    )
 
 
 def _dataset_audio(path: str) -> np.ndarray:

@@ -66,7 +66,7 @@ class SVMFamily(Family):
         np.savez(directory / ROWS_FILE, **{name: getattr(model, name) for name in _ARRAYS})
 
     def load(self, directory: Path) -> Any:
-        from multimodal_genre.families.svm.kernel import KernelMachine, calibrated_svc, svc
+        from multimodal_genre.families.svm.kernel import KernelMachine, calibrated_parts, svc
 
         try:
             saved = json.loads((directory / SETTINGS_FILE).read_text())
@@ -76,9 +76,8 @@ class SVMFamily(Family):
                 centre, scale, rows, labels = (arrays[name] for name in _ARRAYS)
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, ConfigError) as error:
             raise RunError(f"{directory}: damaged or not a machine this package saved ({first_line(error)})") from None
-        if temperature is None:
-            calibrated = calibrated_svc(settings, rows, labels, seed).calibrated_classifiers_[0]
-            machine, temperature = calibrated.estimator, calibrated.calibrators[0].beta_
+        if temperature is None:  # saved before the temperature was kept: calibrated again
+            machine, temperature = calibrated_parts(settings, rows, labels, seed)
         else:
             machine = svc(settings).fit(rows, labels)
         return KernelMachine(settings, seed, centre, scale, rows, labels, machine, float(temperature))

@@ -65,9 +65,7 @@ def fit_machine(settings: SVMConfig, tracks: Tracks, labels: np.ndarray, seed: i
     values, widths = columns(settings, tracks)
     centre, scale = values.mean(axis=0), block_scales(values, widths)
     rows = (values - centre) / scale
-    calibrated = calibrated_svc(settings, rows, labels, seed).calibrated_classifiers_[0]
-    (temperature,) = calibrated.calibrators
-    return KernelMachine(settings, seed, centre, scale, rows, labels, calibrated.estimator, float(temperature.beta_))
+    return KernelMachine(settings, seed, centre, scale, rows, labels, *calibrated_parts(settings, rows, labels, seed))
 
 
 def calibrated_svc(settings: SVMConfig, rows: np.ndarray, labels: np.ndarray, seed: int) -> CalibratedClassifierCV:
@@ -79,6 +77,13 @@ def calibrated_svc(settings: SVMConfig, rows: np.ndarray, labels: np.ndarray, se
     folds = StratifiedKFold(min(CALIBRATION_FOLDS, fewest), shuffle=True, random_state=seed)
     machine = CalibratedClassifierCV(svc(settings), method="temperature", cv=folds, ensemble=False)
     return machine.fit(rows, labels)
+
+
+def calibrated_parts(settings: SVMConfig, rows: np.ndarray, labels: np.ndarray, seed: int) -> tuple[SVC, float]:
+    """``calibrated_svc``'s SVC fitted on all the rows and its inverse temperature: all a machine keeps."""
+    calibrated = calibrated_svc(settings, rows, labels, seed).calibrated_classifiers_[0]
+    (temperature,) = calibrated.calibrators
+    return calibrated.estimator, float(temperature.beta_)
 
 
 def svc(settings: SVMConfig) -> SVC:
