@@ -59,7 +59,8 @@ def main() -> None:
     results.update(what=" ".join(__doc__.split("\n\n")[1].split()), command=COMMAND, chance=CHANCE)
     results.setdefault("entries", {})
     for model in args.only or baggable:
-        bagged = with_sources(config.with_bagging(model, BaggingConfig(MEMBERS, "folds")), shuffled)
+        plan = BaggingConfig(MEMBERS, "folds")
+        bagged = with_sources(dataclasses.replace(config, bagging={**config.bagging, model: plan}), shuffled)
         results["entries"][model] = {**provenance(), "trials": args.trials, **_study(model, shuffled, bagged, args)}
         write_json(path, results)
     missing = [model for model in baggable if model not in results["entries"]]

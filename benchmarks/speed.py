@@ -244,7 +244,7 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     import keras  # noqa: F401 - what importing the training stack costs
 
-    from multimodal_genre.families.networks import training
+    from multimodal_genre.families.networks import fitting as training
 
     phases: dict[str, float] = {"import the training stack": time.perf_counter() - started}
     mark = time.perf_counter()

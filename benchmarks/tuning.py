@@ -32,7 +32,7 @@ from multimodal_genre.config import load_config
 from multimodal_genre.data import split_for
 from multimodal_genre.search import load_search
 from multimodal_genre.statistics import corrected_t_test
-from multimodal_genre.tuning import Study, StudyOptions, tune_outer_folds
+from multimodal_genre.tuning import StudyOptions, Tuning, tune_outer_folds
 from multimodal_genre.views import with_sources
 from multimodal_genre.workers import Workers
 
@@ -98,7 +98,7 @@ def run_entry(entry: str, args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     with Workers(args.jobs) as workers:
         command = provenance()["command"]
-        study = Study(model, dataset, config, load_search(config), options, None, command, None, workers)
+        study = Tuning(model, dataset, config, load_search(config), options, None, command, None, workers)
         if lists:
             result = study.run(name, split_for(dataset, config.split), STUDIES / name, both=True)
             table = pd.DataFrame([_listed_row(result)])

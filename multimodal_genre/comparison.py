@@ -3,7 +3,7 @@
 Published single-split figures move by several points with the split, so K-fold, with mean and
 standard deviation across folds, is the honest number. Each model of each fold writes its own run
 folder as its training ends; stacks are built last, in each fold, from their members' runs. The
-comparison folder adds the tables and figure that ``report/comparison.py`` makes.
+comparison folder adds the tables and figure that ``comparison_tables.py`` makes.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import pandas as pd
 
 from multimodal_genre import progress
 from multimodal_genre.checkpoints import checkpoint_folder, discard_checkpoints
+from multimodal_genre.comparison_tables import ComparisonResult, write_comparison_tables
 from multimodal_genre.config import Config
 from multimodal_genre.data import GenreDataset, Split, kfold_splits, split_for
 from multimodal_genre.errors import ConfigError, DivergedError, RunError
 from multimodal_genre.families import family
 from multimodal_genre.files import writing_folder
 from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, write_record
-from multimodal_genre.report.comparison import ComparisonResult, write_comparison_tables
 from multimodal_genre.runs import finished_run_scores, write_config, write_run_files
 from multimodal_genre.stacking import build_stack
 from multimodal_genre.training import RunContext, fitting_split, run_model_files, section, where, write_trained_run
@@ -141,8 +141,8 @@ def _train(
         pending: dict[concurrent.futures.Future, tuple[int, str, Path]] = {}
         for index, split, name in to_train:
             run_dir = setup.run_dir(index, name)
-            members = None if workers.cluster else checkpoint_folder(run_dir.absolute())
-            task = (name, shared, setup.config, split, setup.context(index), members, setup.tensorboard)
+            checkpoints = None if workers.cluster else checkpoint_folder(run_dir.absolute())
+            task = (name, shared, setup.config, split, setup.context(index), checkpoints, setup.tensorboard)
             pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
             _collect(pending, scores, failed, setup.folds, block=False)
         _collect(pending, scores, failed, setup.folds, block=True)
@@ -152,12 +152,13 @@ def _train(
 def _build_stacks(
     setup: Setup, splits: Sequence[Split], stacks: Sequence[str], scores: Scores, failed: dict[tuple[int, str], str]
 ) -> None:
-    """Each stack of each split, from its members' runs (a stack whose member failed fails too)."""
+    """Each stack of each split, from its base models' runs (a stack whose base model failed fails too)."""
     for index, split in enumerate(splits, start=1):
         for name in stacks:
-            lost = [member for member in family(name).members(setup.config.models[name]) if (index, member) in failed]
+            bases = family(name).built_from(setup.config.models[name])
+            lost = [base for base in bases if (index, base) in failed]
             if lost:
-                failed[index, name] = f"its member {lost[0]} failed"
+                failed[index, name] = f"its base model {lost[0]} failed"
             elif (index, name) not in scores:
                 run_dir = setup.run_dir(index, name)
                 trained, probabilities = build_stack(
@@ -199,13 +200,13 @@ def _check_stacks(models: Sequence[str], stacks: Sequence[str], config: Config) 
     """Every member of a stack is compared too, and fold-bagged: its out-of-fold predictions, which
     the stack's weights are chosen on, and its test predictions come from the same models."""
     for stack in stacks:
-        for member in family(stack).members(section(config, stack)):
+        for member in family(stack).built_from(section(config, stack)):
             if member not in models:
-                raise ConfigError(f"models.{stack}.members: '{member}' must be compared too (add it to --models)")
+                raise ConfigError(f"models.{stack}.base_models: '{member}' must be compared too (add it to --models)")
             plan = config.bagging.get(member)
             if plan is None or plan.subsets != "folds":
                 raise ConfigError(
-                    f"models.{stack}.members: '{member}' must be fold-bagged (models.{member}.bagging: "
+                    f"models.{stack}.base_models: '{member}' must be fold-bagged (models.{member}.bagging: "
                     "{members: 5, subsets: folds}), so that the predictions its weight is chosen on and those "
                     "it is applied to come from the same models"
                 )

@@ -21,7 +21,7 @@ from typing import Any
 
 from multimodal_genre.data.settings import DataConfig, SplitConfig
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.families import FAMILIES, BaggedFamily, BaggingConfig, Family, family
+from multimodal_genre.families import FAMILIES, BaggingConfig, family
 from multimodal_genre.settings import Problems, Settings, from_data, join, merge, read_yaml, to_data
 
 
@@ -66,25 +66,15 @@ class Config(Settings):
         """This config with ``name``'s section replaced, its bagging as it was (checked like any new config)."""
         return dataclasses.replace(self, models={**self.models, name: settings})
 
-    def with_bagging(self, name: str, plan: BaggingConfig | None) -> Config:
-        """This config with ``name`` bagged as ``plan`` says (None: trained as one model)."""
-        bagging = {key: value for key, value in self.bagging.items() if key != name}
-        return dataclasses.replace(self, bagging=bagging | ({name: plan} if plan else {}))
-
     def for_model(self, name: str) -> Config:
         """This config with only what trains ``name``: its section and bagging, and its members' (a
         stack's); two runs of ``name`` trained alike exactly when these are equal."""
-        needed = {name, *family(name).members(self.models[name])}
+        needed = {name, *family(name).built_from(self.models[name])}
         return dataclasses.replace(
             self,
             models={key: value for key, value in self.models.items() if key in needed},
             bagging={key: value for key, value in self.bagging.items() if key in needed},
         )
-
-    def family(self, name: str) -> Family:
-        """The family that trains ``name`` as configured: its own, or its own bagged."""
-        plan = self.bagging.get(name)
-        return family(name) if plan is None else BaggedFamily(family(name), plan)
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -16,22 +16,17 @@ from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from multimodal_genre.data import GENRES
+from multimodal_genre.families import FAMILIES, family
 
-# Each model's colour, then shades of it for further runs of that model in one chart (a tuned run
-# beside the default one).
-MODEL_SHADES = {
-    "fused": ("#d62728", "#ff9896", "#8c1515", "#f25c54", "#4d0b0b"),
-    "cnn": ("#1f77b4", "#aec7e8", "#0f3d66", "#5fa2dd", "#08223d"),
-    "mlp": ("#2ca02c", "#98df8a", "#145214", "#5cc85c", "#0b2e0b"),
-    "xgboost": ("#ff7f0e", "#ffbb78", "#a34d00", "#ffa040", "#5c2b00"),
-    "musicnn": ("#9467bd", "#c5b0d5", "#4f2d7a", "#b08fd6", "#2a1745"),
-    "svm": ("#8c564b", "#c49c94", "#4e2c25", "#b07a6e", "#2b1713"),
-    "stack": ("#e377c2", "#f7b6d2", "#9c2f7d", "#ee9ad5", "#5a1a48"),
-}
-MODEL_COLORS = {model: shades[0] for model, shades in MODEL_SHADES.items()}
-# A model of a family registered outside the package takes the first of these no model has yet.
+# A model whose family names no colour (``Family.shades``) takes the first of these no model has yet.
 SPARE_COLORS = ("#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#843c39")
 OTHER_COLOR = "#7f7f7f"
+
+
+def model_shades(model: str) -> tuple[str, ...]:
+    """The colour of ``model`` in every chart, then shades of it for further runs (its family's);
+    () for a model the registry does not know or whose family names none."""
+    return family(model).shades if model in FAMILIES else ()
 
 
 def plot_confusion(path: Path, counts: np.ndarray, title: str, shown: tuple[str, ...] = ("counts", "shares")) -> None:
@@ -83,11 +78,12 @@ def plot_per_genre_f1(
     means: pd.DataFrame,
     stds: pd.DataFrame | None,
     title: str,
-    colors: Mapping[str, str] = MODEL_COLORS,
+    colors: Mapping[str, str] | None = None,
 ) -> Figure:
     """Grouped bars: genres along the axis, one bar per model (columns of ``means``), with error
     bars of one standard deviation where ``stds`` is given. The legend sits below the axes, four
-    models a row, so that many models never squeeze the bars."""
+    models a row, so that many models never squeeze the bars. ``colors`` by column (default: each
+    model's own)."""
     legend_columns = min(len(means.columns), 4)
     legend_rows = math.ceil(len(means.columns) / legend_columns)
     figure = Figure(figsize=(13, 4.6 + 0.3 * legend_rows), layout="constrained")
@@ -102,7 +98,7 @@ def plot_per_genre_f1(
             yerr=None if stds is None else stds[model],
             capsize=2,
             label=model,
-            color=colors.get(model, OTHER_COLOR),
+            color=(colors or {}).get(model) or (model_shades(model) or (OTHER_COLOR,))[0],
         )
     axes.set_xticks(positions, list(means.index))
     axes.set_ylim(0, 1.05)

@@ -27,7 +27,7 @@ from multimodal_genre.errors import RunError
 from multimodal_genre.evaluation import confusion, per_genre_report, score
 from multimodal_genre.families import Family, TrainedModel, family
 from multimodal_genre.families.bag import BAG_FILE, load_saved
-from multimodal_genre.files import write_folder, write_json, writing_folder
+from multimodal_genre.files import write_csv, write_folder, write_json, write_text, writing_folder
 from multimodal_genre.plots import plot_confusion, plot_learning_curves
 from multimodal_genre.records import (
     CONFIG_FILE,
@@ -41,7 +41,6 @@ from multimodal_genre.records import (
     read_record,
     write_record,
 )
-from multimodal_genre.report.run import write_classification_report
 from multimodal_genre.seen import Seen
 
 PROBABILITY_COLUMNS = [f"p_{genre}" for genre in GENRES]  # a predictions table's columns, in GENRES order
@@ -50,6 +49,7 @@ PREDICTIONS_FILE = "predictions.csv"
 # number in the ``member`` column): the rows a stack chooses its weights on.
 OUT_OF_FOLD_FILE = "out_of_fold.csv"
 SPLIT_FILE = "split.csv"
+REPORT_ROWS = (*GENRES, "macro avg", "weighted avg")  # the classification report's rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +62,7 @@ class ModelRun:
     family: Family  # the model's family, or that family bagged
     model: Any  # the family's own model object
     seen: Seen
-    members: tuple[Seen, ...]  # what each single model of a bag saw; () for one model
+    member_seen: tuple[Seen, ...]  # what each single model of a bag saw; () for one model
 
     @property
     def name(self) -> str:
@@ -129,7 +129,7 @@ def _write_training(directory: Path, trained: TrainedModel, dataset: GenreDatase
     if trained.out_of_fold is not None:
         rows, oof = trained.out_of_fold.rows, trained.out_of_fold.probabilities
         table = predictions_table(dataset.track_ids[rows], dataset.labels[rows], oof)
-        table.insert(1, "member", trained.out_of_fold.members + 1)
+        table.insert(1, "member", trained.out_of_fold.predicted_by + 1)
         table.to_csv(directory / OUT_OF_FOLD_FILE, index=False)
 
 
@@ -150,6 +150,22 @@ def _write_test_reports(
     pd.DataFrame(counts, index=list(GENRES), columns=list(GENRES)).to_csv(directory / "confusion_matrix.csv")
     plot_confusion(directory / "confusion_matrix.png", counts, title)
     return metrics, report
+
+
+def write_classification_report(directory: Path, report: Mapping, title: str) -> pd.DataFrame:
+    """``report`` (``evaluation.per_genre_report``) as CSV, JSON and Markdown titled ``title``; returns the table."""
+    table = pd.DataFrame(
+        [{key: report[row][key] for key in ("precision", "recall", "f1-score", "support")} for row in REPORT_ROWS],
+        index=pd.Index(REPORT_ROWS, name="genre"),
+    )
+    table["support"] = table["support"].astype(int)
+    write_csv(directory / "classification_report.csv", table)
+    write_json(directory / "classification_report.json", report)
+    write_text(
+        directory / "classification_report.md",
+        f"# {title}\n\n{table.to_markdown(floatfmt='.3f')}\n\nAccuracy: {report['accuracy']:.3f}\n",
+    )
+    return table
 
 
 def _member_record(member: TrainedModel) -> MemberRecord:
@@ -214,8 +230,8 @@ def load_model_run(directory: str | Path) -> ModelRun:
         raise RunError(f"{directory}: the {owner.name} model's {', '.join(missing)} is missing")
     config = load_run_config(directory / CONFIG_FILE)
     loaded, model = load_saved(owner, directory)
-    seen, members = read_seen(directory)
-    return ModelRun(directory, record, config, loaded, model, seen, members)
+    seen, member_seen = read_seen(directory)
+    return ModelRun(directory, record, config, loaded, model, seen, member_seen)
 
 
 def read_seen(directory: Path) -> tuple[Seen, tuple[Seen, ...]]:
@@ -224,10 +240,10 @@ def read_seen(directory: Path) -> tuple[Seen, tuple[Seen, ...]]:
     path = directory / SPLIT_FILE
     try:
         table = pd.read_csv(path, keep_default_na=False, dtype=str)
-        members = tuple(
+        member_seen = tuple(
             _seen(table, column) for column in table.columns if column.startswith("member") and column[6:].isdigit()
         )
-        return (Seen.union(members) if members else _seen(table, "side")), members
+        return (Seen.union(member_seen) if member_seen else _seen(table, "side")), member_seen
     except (OSError, ValueError, KeyError) as error:
         raise RunError(f"{path}: cannot read which tracks the model saw ({error})") from None
 
@@ -248,13 +264,13 @@ def predictions_table(track_ids: np.ndarray, labels: np.ndarray, probabilities: 
     return table
 
 
-def split_table(dataset: GenreDataset, split: Split, members: Sequence[Seen] = ()) -> pd.DataFrame:
+def split_table(dataset: GenreDataset, split: Split, member_seen: Sequence[Seen] = ()) -> pd.DataFrame:
     """Every track's side (train, validation, test, unused) and duplicate group and, for a bag, its
     side for each member (``member<k>``: train, validation or unused)."""
     side = np.full(len(dataset), "unused", dtype=object)
     side[split.train], side[split.validation], side[split.test] = "train", "validation", "test"
     table = pd.DataFrame({"track": dataset.track_ids, "group": dataset.groups, "side": side})
-    for index, seen in enumerate(members, start=1):
+    for index, seen in enumerate(member_seen, start=1):
         table[f"member{index}"] = [
             "train" if track in seen.trained else "validation" if track in seen.watched else "unused"
             for track in dataset.track_ids

@@ -25,14 +25,8 @@ from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import FAMILIES, family
 from multimodal_genre.settings import Problems, Settings, from_data, merge, read_yaml
 
-# Settings that stand for a list in the config: (count key, size key) -> list key and how sizes step.
-DERIVED = {
-    "image.filters": ("image.blocks", "image.first_filters", 2.0),
-    "tabular.widths": ("tabular.layers", "tabular.width", 0.5),
-    "pretrained.widths": ("pretrained.layers", "pretrained.width", 0.5),
-    "head.widths": ("head.layers", "head.width", 0.5),
-}
-_DERIVED_KEYS = {key for count, size, _ in DERIVED.values() for key in (count, size)}
+# A family's searched settings that stand for a list setting (``Family.derived``).
+Derived = Mapping[str, tuple[str, str, float]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,21 +66,26 @@ class Distribution:
 class PrunerConfig(Settings):
     type: Literal["median", "hyperband", "none"]
     startup_trials: int
-    warmup_epochs: int  # networks: epochs before a trial may be pruned
-    warmup_rounds: int  # XGBoost: boosting rounds before a trial may be pruned
+    # Model -> steps of its family's unit before its trial may be pruned, where a user changes the
+    # family's own (``warmup`` in the family's search.yaml).
+    warmup: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     def problems(self) -> Problems:
-        for name in ("startup_trials", "warmup_epochs", "warmup_rounds"):
-            if getattr(self, name) < 0:
-                yield name, f"must not be negative, got {getattr(self, name)}"
+        if self.startup_trials < 0:
+            yield "startup_trials", f"must not be negative, got {self.startup_trials}"
+        for model, steps in self.warmup.items():
+            if model not in FAMILIES:
+                yield f"warmup.{model}", f"is not a known model (known: {', '.join(FAMILIES)})"
+            elif steps < 0:
+                yield f"warmup.{model}", f"must not be negative, got {steps}"
 
-    def warmup(self, unit: str) -> int:
-        """Steps of a model that trains in ``unit`` (epoch, round) before its trial may be pruned."""
-        return {"epoch": self.warmup_epochs, "round": self.warmup_rounds}.get(unit, 0)
+    def warmup_of(self, model: str) -> int:
+        """Steps ``model`` trains before its trial may be pruned: the user's, else its family's."""
+        return self.warmup.get(model, family(model).pruning_warmup())
 
-    def build(self, unit: str) -> optuna.pruners.BasePruner:
-        """The pruner for a model whose steps are ``unit`` (its family's)."""
-        warmup = self.warmup(unit)
+    def build(self, model: str) -> optuna.pruners.BasePruner:
+        """The pruner for a study of ``model``, its warm-up counted in its family's unit."""
+        warmup = self.warmup_of(model)
         if self.type == "median":
             return optuna.pruners.MedianPruner(n_startup_trials=self.startup_trials, n_warmup_steps=warmup)
         if self.type == "hyperband":
@@ -182,14 +181,14 @@ def _overlay(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _for_branches(packaged: dict[str, Any], config: Config) -> dict[str, Any]:
-    """The packaged spaces less the settings of branches a model of ``config`` has not (a fused model
-    without the pre-trained branch, say): only a user's own search file is held to every key it names."""
+    """The packaged spaces less the settings a model of ``config`` cannot search (``Family.searchable``:
+    a fused model without the pre-trained branch, say): only a user's own search file is held to
+    every key it names."""
     models = config_dict(config)["models"]
     spaces = {}
     for model, space in (packaged.get("spaces") or {}).items():
-        section = models.get(model) or {}
-        absent = {branch for branch in ("image", "tabular", "pretrained") if section.get(branch, {}) is None}
-        spaces[model] = {key: value for key, value in space.items() if key.split(".")[0] not in absent}
+        section, owner = models.get(model) or {}, family(model)
+        spaces[model] = {key: value for key, value in space.items() if owner.searchable(key, section)}
     return {**packaged, "spaces": spaces}
 
 
@@ -217,7 +216,7 @@ def _configured(config: Config, model: str, keys: Any) -> dict[str, Any]:
     section = config_dict(config)["models"][model]
     values = {}
     for key in keys:
-        for target, (count_key, size_key, _) in DERIVED.items():
+        for target, (count_key, size_key, _) in family(model).derived.items():
             if key in (count_key, size_key):
                 branch, name = target.split(".")
                 sizes = section[branch][name]
@@ -235,7 +234,7 @@ def apply(config: Config, model: str, params: Mapping[str, Any], source: str = "
     """``config`` with ``params`` (dotted settings of ``model``, derived ones included) put in place."""
     data = config_dict(config)
     section = data["models"][model]
-    for key, value in _expand(params, section).items():
+    for key, value in _expand(params, section, family(model).derived).items():
         *parents, leaf = key.split(".")
         target = section
         for parent in parents:
@@ -244,10 +243,10 @@ def apply(config: Config, model: str, params: Mapping[str, Any], source: str = "
     return config_from_data(data, source)
 
 
-def _expand(params: Mapping[str, Any], section: Mapping[str, Any]) -> dict[str, Any]:
+def _expand(params: Mapping[str, Any], section: Mapping[str, Any], derived: Derived) -> dict[str, Any]:
     """Replace derived settings (blocks and first filters, layers and width) by the list they stand for."""
-    plain = {key: value for key, value in params.items() if key not in _DERIVED_KEYS}
-    for target, (count_key, size_key, ratio) in DERIVED.items():
+    plain = {key: value for key, value in params.items() if key not in _derived_keys(derived)}
+    for target, (count_key, size_key, ratio) in derived.items():
         if count_key not in params and size_key not in params:
             continue
         branch, name = target.split(".")
@@ -267,7 +266,7 @@ def _space(config: Config, model: str, raw: Mapping[str, Any], source: str) -> d
         where = f"spaces.{model}.{key}"
         if value is None:
             continue
-        _check_setting(str(key), section, where, source)
+        _check_setting(str(key), section, family(model).derived, where, source)
         configured = _configured(config, model, [str(key)])[str(key)]
         distribution = _distribution(value, where, source, configured)
         for extreme in distribution.extremes():
@@ -280,8 +279,13 @@ def _space(config: Config, model: str, raw: Mapping[str, Any], source: str) -> d
     return space
 
 
-def _check_setting(key: str, section: Mapping[str, Any], where: str, source: str) -> None:
-    if key in _DERIVED_KEYS:
+def _derived_keys(derived: Derived) -> set[str]:
+    """The searched settings that stand for a list setting: each count key and size key."""
+    return {key for count, size, _ in derived.values() for key in (count, size)}
+
+
+def _check_setting(key: str, section: Mapping[str, Any], derived: Derived, where: str, source: str) -> None:
+    if key in _derived_keys(derived):
         branch = key.split(".")[0]
         if section.get(branch) is None:
             raise ConfigError(f"{source}: '{where}' is not a setting of this model (it has no {branch} branch)")
@@ -292,8 +296,8 @@ def _check_setting(key: str, section: Mapping[str, Any], where: str, source: str
             raise ConfigError(f"{source}: unknown parameter '{where}' (not a setting of this model)")
         target = target[part]
     if isinstance(target, (Mapping, list)):
-        derived = [f"{count} and {size}" for name, (count, size, _) in DERIVED.items() if name == key]
-        hint = f"; search {derived[0]} instead" if derived else ""
+        instead = [f"{count} and {size}" for name, (count, size, _) in derived.items() if name == key]
+        hint = f"; search {instead[0]} instead" if instead else ""
         raise ConfigError(f"{source}: '{where}' is a list or section, not a single setting{hint}")
 
 

@@ -61,7 +61,7 @@ class OutOfFold:
 
     rows: np.ndarray  # dataset row indices, sorted
     probabilities: np.ndarray  # (len(rows), 10)
-    members: np.ndarray  # the 0-based member that predicted each row
+    predicted_by: np.ndarray  # the 0-based member that predicted each row
 
 
 class Scored(Protocol):
@@ -108,10 +108,12 @@ def score_unseen(model: Scored, dataset: GenreDataset, rows: np.ndarray) -> dict
     return score(dataset.labels[rows], unseen_probabilities(model, dataset, rows))
 
 
-def refuse_seen_out_of_fold(members: Sequence[Seen], tracks: np.ndarray, predicted_by: np.ndarray, model: str) -> None:
+def refuse_seen_out_of_fold(
+    member_seen: Sequence[Seen], tracks: np.ndarray, predicted_by: np.ndarray, model: str
+) -> None:
     """``refuse_seen`` for out-of-fold predictions: each track against the member that predicted it,
     which may neither have trained on it nor watched it for early stopping."""
-    for index, seen in enumerate(members):
+    for index, seen in enumerate(member_seen):
         refuse_seen(seen, tracks[predicted_by == index], f"{model} member {index + 1}")
 
 
@@ -134,9 +136,9 @@ def held_out(model: Bagged, dataset: GenreDataset, split: Split) -> list[HeldOut
         probabilities = unseen_probabilities(model, dataset, split.validation, validating=True)
         return [HeldOut(split.validation, probabilities, len(split.validation) / len(model.seen.trained))]
     member_seen = [member.seen for member in model.members]
-    refuse_seen_out_of_fold(member_seen, dataset.track_ids[oof.rows], oof.members, model.name)
+    refuse_seen_out_of_fold(member_seen, dataset.track_ids[oof.rows], oof.predicted_by, model.name)
     return [
         HeldOut(oof.rows[mine], oof.probabilities[mine], int(mine.sum()) / len(seen.trained))
         for index, seen in enumerate(member_seen)
-        if (mine := oof.members == index).any()
+        if (mine := oof.predicted_by == index).any()
     ]

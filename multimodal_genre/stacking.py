@@ -19,7 +19,7 @@ import pandas as pd
 from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.errors import RunError
 from multimodal_genre.families import TrainedModel, family
-from multimodal_genre.families.stack import Stack, StackConfig
+from multimodal_genre.families.stack.family import Stack, StackConfig
 from multimodal_genre.families.stack.selection import best_round, greedy_selection
 from multimodal_genre.runs import OUT_OF_FOLD_FILE, PREDICTIONS_FILE, PROBABILITY_COLUMNS, read_seen
 from multimodal_genre.seen import Seen, refuse_seen, refuse_seen_out_of_fold
@@ -33,14 +33,14 @@ def build_stack(
     started = time.perf_counter()
     pool = np.union1d(split.train, split.validation)
     out_of_fold, test, seen = [], [], []
-    for member in settings.members:
+    for member in settings.base_models:
         member_seen, held_out, tested = _member_predictions(folder / member, member, dataset, pool, split.test)
         out_of_fold.append(held_out)
         test.append(tested)
         seen.append(member_seen)
     weights, history = greedy_selection(out_of_fold, dataset.labels[pool], settings.rounds)
     probabilities = sum(weight * member for weight, member in zip(weights, test, strict=True))
-    stack = Stack({member: float(weight) for member, weight in zip(settings.members, weights, strict=True)})
+    stack = Stack({member: float(weight) for member, weight in zip(settings.base_models, weights, strict=True)})
     seconds = time.perf_counter() - started
     trained = TrainedModel(family(name), stack, history, best_round(history), seconds, Seen.union(seen))
     return trained, np.asarray(probabilities, dtype=np.float32)
@@ -51,12 +51,12 @@ def _member_predictions(
 ) -> tuple[Seen, np.ndarray, np.ndarray]:
     """What the member run in ``directory`` saw, its out-of-fold probabilities for the ``pool`` rows
     and its test probabilities for the ``test`` rows, each checked against what its models saw."""
-    seen, members = read_seen(directory)
+    seen, member_seen = read_seen(directory)
     held_out = _read_table(directory / OUT_OF_FOLD_FILE, dataset, pool)
-    if not members or "member" not in held_out:
+    if not member_seen or "member" not in held_out:
         raise RunError(f"{directory}: a stack's member must be fold-bagged (models.{member}.bagging)")
     tracks = held_out.index.to_numpy()
-    refuse_seen_out_of_fold(members, tracks, held_out["member"].to_numpy() - 1, member)
+    refuse_seen_out_of_fold(member_seen, tracks, held_out["member"].to_numpy() - 1, member)
     tested = _read_table(directory / PREDICTIONS_FILE, dataset, test)
     refuse_seen(seen, tested.index, member)
     return seen, _probabilities(held_out), _probabilities(tested)
@@ -66,7 +66,7 @@ def _read_table(path: Path, dataset: GenreDataset, rows: np.ndarray) -> pd.DataF
     """The predictions table at ``path`` for the tracks of ``rows``, in their order."""
     if not path.is_file():
         raise RunError(
-            f"{path}: missing (a stack's members must be trained in the same comparison as the stack; "
+            f"{path}: missing (a stack's base models must be trained in the same comparison as the stack; "
             "remove this run and --resume)"
         )
     table = pd.read_csv(path, index_col="track")

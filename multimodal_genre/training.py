@@ -26,7 +26,7 @@ from multimodal_genre.errors import ConfigError, DataError
 from multimodal_genre.families import Family, TrainedModel, family
 from multimodal_genre.families.bag import fit_bag
 from multimodal_genre.files import read_folder, writing_folder
-from multimodal_genre.members import members_fitter
+from multimodal_genre.member_training import members_fitter
 from multimodal_genre.records import RecipeRecord, SplitRecord
 from multimodal_genre.runs import write_model_run
 from multimodal_genre.seen import refuse_seen, unseen_probabilities

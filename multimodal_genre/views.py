@@ -30,7 +30,7 @@ def needed_views(config: Config, models: Iterable[str]) -> list[Embedding]:
         if name not in config.models:
             continue  # a model without a section fails where it is trained, with the message for it
         owner, settings = family(name), config.models[name]
-        found.update({view.key: view for view in needed_views(config, owner.members(settings))})
+        found.update({view.key: view for view in needed_views(config, owner.built_from(settings))})
         found.update({view.key: view for view in owner.embeddings(settings)})
     return list(found.values())
 

@@ -11,8 +11,8 @@ import yaml
 from multimodal_genre.cli import main
 from multimodal_genre.data import GENRES, holdout_split
 from multimodal_genre.families.networks.build import RandomTimeCrop, TimeCrops, build_network, inference_model
+from multimodal_genre.families.networks.fitting import MixupBatches
 from multimodal_genre.families.networks.settings import TimeCropConfig
-from multimodal_genre.families.networks.training import MixupBatches
 from multimodal_genre.training import train_model
 
 from conftest import one_error

@@ -16,8 +16,8 @@ from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import family
 from multimodal_genre.families.networks.backbones import BACKBONES, BackbonePreprocessing, backbone_network
 from multimodal_genre.families.networks.build import build_network, inference_model
+from multimodal_genre.families.networks.fitting import train_network
 from multimodal_genre.families.networks.settings import BackboneConfig
-from multimodal_genre.families.networks.training import train_network
 
 from conftest import required_by_ci
 

@@ -3,6 +3,7 @@ saves, and that a stack's weights come from out-of-fold predictions of the same 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -28,10 +29,16 @@ from conftest import FAST_CONFIG, one_error
 PROBABILITIES = [f"p_{genre}" for genre in GENRES]
 
 
+def with_bagging(config, name, plan):
+    """``config`` with ``name`` bagged as ``plan`` says (None: trained as one model)."""
+    bagging = {key: value for key, value in config.bagging.items() if key != name}
+    return dataclasses.replace(config, bagging=bagging | ({name: plan} if plan else {}))
+
+
 def bagged(config, name, members, subsets, epochs=8):
     """``config`` with ``name`` trained ``epochs`` at most, as a bag of ``members``."""
     short = replaced(config.models[name], "training.epochs", epochs)
-    return config.with_model(name, short).with_bagging(name, BaggingConfig(members, subsets))
+    return with_bagging(config.with_model(name, short), name, BaggingConfig(members, subsets))
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +82,10 @@ def test_fold_members_train_on_the_pool_less_their_inner_fold_and_predict_only_t
     oof = fold_bag.out_of_fold
     np.testing.assert_array_equal(oof.rows, pool)  # every pool row once, no test row
     for index, (member, fold) in enumerate(zip(fold_bag.members, inner, strict=True)):
-        rows = oof.rows[oof.members == index]
+        rows = oof.rows[oof.predicted_by == index]
         np.testing.assert_array_equal(rows, fold.validation)  # member k predicts its own fold, and only it
         own = member.predict_proba(fast_dataset.tracks(rows))
-        np.testing.assert_allclose(oof.probabilities[oof.members == index], own, atol=1e-6)
+        np.testing.assert_allclose(oof.probabilities[oof.predicted_by == index], own, atol=1e-6)
     accuracy = np.mean(oof.probabilities.argmax(axis=1) == fast_dataset.labels[pool])
     assert accuracy > 0.3  # well above chance (0.1) on rows no model that predicted them trained or stopped on
     assert fold_bag.history["member"].unique().tolist() == [1, 2, 3]
@@ -92,7 +99,7 @@ def test_a_bag_is_never_scored_on_rows_its_members_trained_on(fold_bag, fast_dat
     oof, parts = fold_bag.out_of_fold, held_out(fold_bag, fast_dataset, split)
     np.testing.assert_array_equal(np.sort(np.concatenate([part.rows for part in parts])), oof.rows)
     for index, part in enumerate(parts):
-        np.testing.assert_array_equal(part.rows, oof.rows[oof.members == index])
+        np.testing.assert_array_equal(part.rows, oof.rows[oof.predicted_by == index])
         assert 0 < part.test_to_train < 1
 
 
@@ -105,7 +112,7 @@ def test_seed_members_train_on_the_same_rows_with_their_own_seeds(fast_dataset, 
 
 
 def test_any_family_bags_xgboost_included(fast_dataset, fast_config, split):
-    config = fast_config.with_bagging("xgboost", BaggingConfig(3, "folds"))
+    config = with_bagging(fast_config, "xgboost", BaggingConfig(3, "folds"))
     trained = train_model("xgboost", config, fast_dataset, split)
     assert len(trained.members) == 3 and trained.out_of_fold is not None
     assert [member.seen for member in trained.members] != [trained.members[0].seen] * 3
@@ -124,7 +131,7 @@ def test_a_run_folder_records_each_member_and_what_it_saw(fold_bag, fast_dataset
         assert set(sides.index[sides[f"member{index}"] == "validation"]) == member.seen.watched
     out_of_fold = pd.read_csv(tmp_path / "fused" / "out_of_fold.csv")
     assert set(out_of_fold["track"]) == set(sides.index[sides["side"] != "test"])
-    assert out_of_fold["member"].tolist() == (fold_bag.out_of_fold.members + 1).tolist()
+    assert out_of_fold["member"].tolist() == (fold_bag.out_of_fold.predicted_by + 1).tolist()
     run = load_model_run(tmp_path / "fused")
     assert run.seen == fold_bag.seen and run.members == tuple(member.seen for member in fold_bag.members)
     tracks = fast_dataset.tracks(split.test)
@@ -190,8 +197,8 @@ def test_greedy_selection_mixes_members_that_err_differently():
 
 
 def stacked_config(config, members=("mlp", "xgboost")):
-    config = bagged(config, "mlp", 3, "folds", epochs=15).with_bagging("xgboost", BaggingConfig(3, "folds"))
-    return config.with_model("stack", family("stack").settings(members=members, rounds=10))
+    config = with_bagging(bagged(config, "mlp", 3, "folds", epochs=15), "xgboost", BaggingConfig(3, "folds"))
+    return config.with_model("stack", family("stack").settings(base_models=members, rounds=10))
 
 
 @pytest.fixture(scope="module")
@@ -255,10 +262,10 @@ def test_a_stack_is_reported_and_predicts_like_any_model(stacked, fast_dataset):
 
 def test_a_stack_member_must_be_compared_too_and_fold_bagged(fast_dataset, fast_config, tmp_path):
     config = stacked_config(fast_config)
-    with pytest.raises(ConfigError, match="models.stack.members: 'xgboost' must be compared too"):
+    with pytest.raises(ConfigError, match="models.stack.base_models: 'xgboost' must be compared too"):
         run_comparison(fast_dataset, config, tmp_path / "out", models=["mlp", "stack"], folds=2)
-    unbagged = config.with_bagging("xgboost", None)
-    with pytest.raises(ConfigError, match="models.stack.members: 'xgboost' must be fold-bagged"):
+    unbagged = with_bagging(config, "xgboost", None)
+    with pytest.raises(ConfigError, match="models.stack.base_models: 'xgboost' must be fold-bagged"):
         run_comparison(fast_dataset, unbagged, tmp_path / "out", models=["mlp", "xgboost", "stack"], folds=2)
     assert not (tmp_path / "out").exists()
 
@@ -273,14 +280,18 @@ def test_a_stack_member_must_be_compared_too_and_fold_bagged(fast_dataset, fast_
             "models.mlp.bagging.members' must be at least 2",
         ),
         (
-            {"models": {"stack": {"members": ["mlp", "stack"], "rounds": 5}}},
+            {"models": {"stack": {"base_models": ["mlp", "stack"], "rounds": 5}}},
             "'stack' is not a model a stack can average",
         ),
-        ({"models": {"stack": {"members": ["mlp"], "rounds": 5}}}, "must name at least two models"),
+        ({"models": {"stack": {"base_models": ["mlp"], "rounds": 5}}}, "must name at least two models"),
         (
             {
                 "models": {
-                    "stack": {"members": ["mlp", "xgboost"], "rounds": 5, "bagging": {"members": 2, "subsets": "folds"}}
+                    "stack": {
+                        "base_models": ["mlp", "xgboost"],
+                        "rounds": 5,
+                        "bagging": {"members": 2, "subsets": "folds"},
+                    }
                 }
             },
             "models.stack.bagging' bags only a model of this config that trains",

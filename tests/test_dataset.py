@@ -86,15 +86,6 @@ def test_groups_link_chains_of_feature_and_image_matches():
     assert duplicate_groups(np.eye(3), ["x", "y", "z"]).tolist() == [0, 1, 2]
 
 
-def test_subset_keeps_rows_aligned(synthetic):
-    rows = np.array([5, 0, 42])
-    part = synthetic.subset(rows)
-    assert part.track_ids.tolist() == synthetic.track_ids[rows].tolist()
-    np.testing.assert_array_equal(part.images, synthetic.images[rows])
-    np.testing.assert_array_equal(part.features, synthetic.features[rows])
-    assert part.labels.tolist() == synthetic.labels[rows].tolist()
-
-
 def test_grayscale_setting_gives_one_channel(synthetic_root, config):
     gray = dataclasses.replace(config.data, image=dataclasses.replace(config.data.image, color="grayscale", height=32))
     with pytest.warns(MissingImageWarning):

@@ -88,7 +88,7 @@ def test_a_study_takes_a_winner_that_beats_poor_settings_on_every_fold(fast_data
     training = dataclasses.replace(settings.training, learning_rate=1e-5, epochs=15)
     config = fast_config.with_model("mlp", dataclasses.replace(settings, training=training))
     space = {"training.learning_rate": {"type": "float", "low": 1e-5, "high": 1e-2, "log": True}}
-    no_pruning = {"type": "none", "startup_trials": 0, "warmup_epochs": 0, "warmup_rounds": 0}
+    no_pruning = {"type": "none", "startup_trials": 0}
     path = small_search_file(tmp_path / "search.yaml", pruner=no_pruning)
     changes = yaml.safe_load(path.read_text())
     changes["spaces"]["mlp"].update(space, **{"tabular.width": None})

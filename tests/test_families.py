@@ -131,7 +131,7 @@ def test_each_network_must_have_the_branches_of_its_views(config):
 
 def test_an_unknown_model_is_named_with_the_known_ones():
     with pytest.raises(
-        ConfigError, match="no model named 'lda' \\(known: fused, cnn, mlp, musicnn, xgboost, svm, stack\\)"
+        ConfigError, match="no model named 'lda' \\(known: fused, cnn, mlp, musicnn, stack, svm, xgboost\\)"
     ):
         family("lda")
 
@@ -249,7 +249,7 @@ def test_a_family_bags(conforming, tmp_path):
     assert bag.seen.trained | bag.seen.watched <= set(dataset.track_ids[pool])  # no test track
     oof = bag.out_of_fold
     for index, member in enumerate(bag.members):  # each predicts only rows it neither fitted on nor stopped on
-        predicted = set(dataset.track_ids[oof.rows[oof.members == index]])
+        predicted = set(dataset.track_ids[oof.rows[oof.predicted_by == index]])
         assert predicted and not predicted & (member.seen.trained | member.seen.watched)
     rows = split.test
     members = [member.predict_proba(dataset.tracks(rows)) for member in bag.members]

@@ -1,5 +1,6 @@
 """The package stays readable at a glance: no module over 400 lines, no function over 50, and each
-model family in a folder of its own that imports nothing above the families."""
+model family in a folder of its own that imports nothing above the families, and the report used by
+the command line alone."""
 
 from __future__ import annotations
 
@@ -56,3 +57,13 @@ def _package_modules_imported(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
     return {name.split(".")[1] for name in names if name.startswith("multimodal_genre.")}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [path for path in MODULES if path.relative_to(PACKAGE).parts[0] not in ("report", "cli")],
+    ids=lambda path: str(path.relative_to(PACKAGE)),
+)
+def test_only_the_command_line_uses_the_report(path):
+    """The report reads run folders and writes none: what a run leaves behind is written below it."""
+    assert "report" not in _package_modules_imported(path)

@@ -34,8 +34,10 @@ def test_the_default_spaces_cover_what_every_model_needs(config):
     assert spaces["fused"]["training.optimizer"].choices == ("adam", "nadam", "adamw")
     assert spaces["mlp"]["tabular.dropout"] == Distribution("float", low=0.3, high=0.7)
     pruner = load_search(config).pruner
-    assert (pruner.type, pruner.warmup_epochs, pruner.warmup_rounds) == ("median", 10, 200)
-    assert isinstance(pruner.build("xgboost"), optuna.pruners.MedianPruner)
+    assert pruner.type == "median"
+    assert [pruner.warmup_of(model) for model in ("fused", "mlp", "xgboost", "svm")] == [10, 10, 200, 0]
+    built = pruner.build("xgboost")
+    assert isinstance(built, optuna.pruners.MedianPruner) and built._n_warmup_steps == 200
     xgboost = {"max_depth", "learning_rate", "subsample", "colsample_bytree", "min_child_weight"}
     assert xgboost | {"reg_alpha", "reg_lambda"} == set(spaces["xgboost"])
 
@@ -85,7 +87,7 @@ def test_an_override_file_narrows_and_drops_settings(config, tmp_path):
     path.write_text(
         yaml.safe_dump(
             {
-                "pruner": {"type": "hyperband"},
+                "pruner": {"type": "hyperband", "warmup": {"fused": 4}},
                 "spaces": {"xgboost": {"max_depth": {"type": "int", "low": 3, "high": 4}, "reg_alpha": None}},
             }
         )
@@ -93,6 +95,7 @@ def test_an_override_file_narrows_and_drops_settings(config, tmp_path):
     search = load_search(config, path)
     assert search.pruner.type == "hyperband"
     assert isinstance(search.pruner.build("fused"), optuna.pruners.HyperbandPruner)
+    assert (search.pruner.warmup_of("fused"), search.pruner.warmup_of("cnn")) == (4, 10)
     assert search.spaces["xgboost"]["max_depth"] == Distribution("int", low=3, high=4)
     assert "reg_alpha" not in search.spaces["xgboost"] and "reg_lambda" in search.spaces["xgboost"]
 
@@ -142,6 +145,8 @@ def test_an_override_file_narrows_and_drops_settings(config, tmp_path):
         ),
         ({"spaces": {"lda": {}}}, "unknown key 'spaces.lda'"),
         ({"pruner": {"type": "percentile"}}, "'pruner.type' must be one of median, hyperband, none"),
+        ({"pruner": {"warmup": {"lda": 3}}}, "'pruner.warmup.lda' is not a known model"),
+        ({"pruner": {"warmup": {"cnn": -1}}}, "'pruner.warmup.cnn' must not be negative, got -1"),
         ({"storage": {"heartbeat_seconds": 10, "grace_seconds": 5}}, "'storage.grace_seconds' must exceed"),
     ],
 )

@@ -9,7 +9,7 @@ import pytest
 from multimodal_genre.data import GENRES, holdout_split
 from multimodal_genre.errors import DataError
 from multimodal_genre.families.networks.build import build_network, model_inputs
-from multimodal_genre.families.networks.training import settle_batch_norm
+from multimodal_genre.families.networks.fitting import settle_batch_norm
 from multimodal_genre.training import run_model, train_model
 
 
@@ -164,7 +164,7 @@ def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split, capl
     """At debug level: a command prints them with --verbose."""
     caplog.set_level(logging.DEBUG, logger="multimodal_genre")
     trained = train_model("mlp", with_training(fast_config, "mlp", epochs=5), fast_dataset, split)
-    logger = "multimodal_genre.families.networks.training"
+    logger = "multimodal_genre.families.networks.fitting"
     lines = [record.getMessage() for record in caplog.records if record.name == logger]
     assert len(lines) == len(trained.history) == 5
     assert lines[0].startswith("mlp epoch 1/5: ") and "val_loss" in lines[0]
@@ -173,7 +173,7 @@ def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split, capl
 def test_a_network_with_auxiliary_heads_logs_its_genre_head_within_80_columns(fast_dataset, fast_config, split, caplog):
     caplog.set_level(logging.DEBUG, logger="multimodal_genre")
     trained = train_model("fused", with_training(fast_config, "fused", epochs=2), fast_dataset, split)
-    logger = "multimodal_genre.families.networks.training"
+    logger = "multimodal_genre.families.networks.fitting"
     lines = [record.getMessage() for record in caplog.records if record.name == logger]
     assert "val_image_genre_loss" in trained.history  # the run folder's history keeps every head
     assert all(len(line) <= 80 for line in lines) and len(lines) == 2

@@ -64,7 +64,11 @@ def small_search_file(path: Path, **changes) -> Path:
     for model, space in SMALL_SPACES.items():
         spaces[model].update(space)
     content = {
-        "pruner": {"type": "median", "startup_trials": 1, "warmup_epochs": 5, "warmup_rounds": 5},
+        "pruner": {
+            "type": "median",
+            "startup_trials": 1,
+            "warmup": {name: 5 for name in ("fused", "cnn", "mlp", "xgboost")},
+        },
         "storage": {"heartbeat_seconds": 1, "grace_seconds": 2, "retries": 1},
         "spaces": spaces,
         **changes,
@@ -219,7 +223,7 @@ def test_a_trial_records_the_mean_and_spread_over_its_folds(fast_dataset, fast_c
 
 
 def test_a_study_can_hand_back_its_top_trials_averaged(fast_dataset, fast_config, tmp_path):
-    no_pruning = {"type": "none", "startup_trials": 0, "warmup_epochs": 0, "warmup_rounds": 0}
+    no_pruning = {"type": "none", "startup_trials": 0}
     always = {"rule": "always", "level": 0.05}  # the winner, so that its final model is the top trials'
     search_file = small_search_file(tmp_path / "search.yaml", final={"top_k": 2}, pruner=no_pruning, decision=always)
     search = load_search(fast_config, search_file)
@@ -238,7 +242,7 @@ def test_a_study_can_hand_back_its_top_trials_averaged(fast_dataset, fast_config
 def test_outer_folds_test_the_decision_beside_the_configured_settings_refitted_alike(synthetic_root, tmp_path, capsys):
     """The configured settings go through the same re-train as the winner, so the table's difference
     measures tuning alone; with rule 'always' the decision is the winner, wherever one beat them."""
-    no_pruning = {"type": "none", "startup_trials": 0, "warmup_epochs": 0, "warmup_rounds": 0}
+    no_pruning = {"type": "none", "startup_trials": 0}
     always = {"rule": "always", "level": 0.05}
     search_file = small_search_file(tmp_path / "search.yaml", decision=always, pruner=no_pruning)
     config = yaml.safe_load(FAST_CONFIG.read_text())

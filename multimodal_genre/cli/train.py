@@ -87,8 +87,8 @@ def train_one(args: argparse.Namespace) -> int:
     split = split_for(dataset, config.split)
     out = output_dir(args.out, args.recipe or model)
     plan = config.bagging.get(model)
-    members = progress.job(plan.members, "member") if plan else contextlib.nullcontext()
-    with workers, members:
+    member_progress = progress.job(plan.members, "member") if plan else contextlib.nullcontext()
+    with workers, member_progress:
         log.say(training_on(workers))
         context = RunContext(None, command_line(), recipe.info if recipe else None)
         run_model(model, dataset, config, split, out, context, workers, tensorboard="tensorboard" in args.track)
@@ -106,7 +106,7 @@ def compare_models(args: argparse.Namespace) -> int:
         raise RunError("--resume: no --out given: name the folder of the comparison to go on with")
     source = data_source(args.data)  # argument and path errors come before the heavy imports
     from multimodal_genre.comparison import check_resumable, run_comparison
-    from multimodal_genre.report.comparison import summary_lines
+    from multimodal_genre.comparison_tables import summary_lines
 
     check_tracking(args)
     recipe = recipe_for(args)

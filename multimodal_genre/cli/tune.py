@@ -126,10 +126,10 @@ def _tune_model(
 ) -> None:
     """One model's study (or one per outer fold), and how it ended."""
     from multimodal_genre.data import split_for
-    from multimodal_genre.tuning import Study, tune_outer_folds
+    from multimodal_genre.tuning import Tuning, tune_outer_folds
 
     info = recipe.info if recipe else None
-    study = Study(model, dataset, config, search, options, args.storage, command_line(), info, workers)
+    study = Tuning(model, dataset, config, search, options, args.storage, command_line(), info, workers)
     name = name or model
     if options.outer_folds:
         table = tune_outer_folds(study, name, args.out)
@@ -143,7 +143,7 @@ def _tune_model(
 
 def outer_lines(model: str, table: pd.DataFrame) -> list[str]:
     """Each outer fold's test macro-F1 (configured settings, decision, winner), then the verdict."""
-    from multimodal_genre.report.study import outer_verdict
+    from multimodal_genre.tuning.reports import outer_verdict
 
     columns = f"  {'fold':<5} {'configured':<11} {'decision':<9} {'winner':<7} kept"
     rows = [

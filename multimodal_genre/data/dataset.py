@@ -89,21 +89,6 @@ class GenreDataset:
                 raise ValueError(f"embedding {name}: {len(array)} rows for {len(self)} tracks")
         return dataclasses.replace(self, embeddings={**self.embeddings, **embeddings})
 
-    def subset(self, indices: np.ndarray) -> GenreDataset:
-        """The same dataset restricted to ``indices`` (a split side, a fold)."""
-        return dataclasses.replace(
-            self,
-            track_ids=self.track_ids[indices],
-            labels=self.labels[indices],
-            features=self.features[indices],
-            images=self.images[indices],
-            groups=self.groups[indices],
-            lengths=self.lengths[indices],
-            pictures=self.pictures[indices],
-            audio=self.audio[indices],
-            embeddings={name: array[indices] for name, array in self.embeddings.items()},
-        )
-
     @property
     def has_audio(self) -> bool:
         """Whether every track has its audio (the full Kaggle download), so a pre-trained network may

@@ -1,10 +1,11 @@
 """Model families: one folder each, behind one small interface (``base.Family``), and the registry.
 
 ``networks/`` holds the Keras networks (fused, cnn, mlp and musicnn are four of it), ``xgboost/`` the
-gradient-boosted trees, ``stack/`` the weighted average of other models' runs. ``bag.py`` wraps any
-family: K members averaged into one model. A new family is a folder with a ``Family`` subclass that
-``register``s itself, and one line in ``registry.BUILT_IN`` (or a ``register`` call in the code that
-uses it). The names below are imported when first used, so that the registry stays light.
+gradient-boosted trees, ``svm/`` the support vector machine, ``stack/`` the weighted average of other
+models. ``bag.py`` wraps any family: K members averaged into one model. A new family is a folder:
+its ``family.py`` holds a ``Family`` subclass that ``register``s itself, and its ``__init__.py``
+declares its models' names in one line (``declare``); code outside registers a family with
+``register``. The names below are imported when first used, so that the registry stays light.
 """
 
 from __future__ import annotations

@@ -78,6 +78,7 @@ class BaggedFamily(Family):
         self.inner, self.plan = inner, plan
         self.name, self.settings, self.views = inner.name, inner.settings, inner.views
         self.unit, self.length_setting, self.files = inner.unit, inner.length_setting, (BAG_FILE,)
+        self.shades = inner.shades
 
     def fit(
         self, settings: Settings, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()

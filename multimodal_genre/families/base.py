@@ -3,16 +3,17 @@
 A family is one kind of model (the Keras networks, XGBoost, ...) behind one small interface: fit on
 a split with callbacks, predict genre probabilities, save into and load from a folder, and a
 pruning callback for Optuna. Code that trains, saves, loads or tunes a model asks its family and
-never tests the model's name, so a new family is one folder and a registry line.
+never tests the model's name, so a new family is one folder whose ``__init__`` declares its names.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+import inspect
 from collections.abc import Mapping, Sequence
-from importlib.resources import files
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +40,11 @@ class Family(abc.ABC):
     # a trial kept); None where a training has no length to fix (a machine fitted in one solve).
     length_setting: str | None
     files: tuple[str, ...]  # what save() writes into a folder
+    # Its models' colour in every chart, then shades of it for further runs of a model in one chart.
+    shades: tuple[str, ...] = ()
+    # Searched settings that stand for a list setting: list key -> (count key, size key, size ratio
+    # from one entry to the next); a study searches the count and the first size.
+    derived: Mapping[str, tuple[str, str, float]] = MappingProxyType({})
     # True for a model that trains nothing itself and is built from the runs of its members().
     built_from_runs: bool = False
 
@@ -56,20 +62,31 @@ class Family(abc.ABC):
         before they train or predict; none for a family that reads only pictures and feature rows."""
         return ()
 
-    def members(self, settings: Settings) -> tuple[str, ...]:
+    def built_from(self, settings: Settings) -> tuple[str, ...]:
         """The models whose runs this one is built from; () for a model that trains."""
         return ()
 
     def search_space(self, model: str) -> Mapping[str, Any]:
         """The search space of ``model`` for ``tune``, as its family's ``search.yaml`` gives it (a
         section per model it serves, beside its settings); empty where the family has none."""
-        try:
-            resource = files(type(self).__module__) / "search.yaml"
-        except TypeError:  # a family defined in a module outside a package
+        return self._search_file().get(model) or {}
+
+    def pruning_warmup(self) -> int:
+        """Steps of this family's unit a trial trains before it may be pruned (``warmup`` in its
+        ``search.yaml``; 0 where it has none)."""
+        return int(self._search_file().get("warmup") or 0)
+
+    def searchable(self, key: str, section: Mapping[str, Any]) -> bool:
+        """Whether the dotted setting ``key`` of a model's ``section`` (plain data) can be searched:
+        a network's packaged space names settings of branches that a model may lack."""
+        return True
+
+    def _search_file(self) -> Mapping[str, Any]:
+        """The ``search.yaml`` beside the module of this family's class, as plain data ({} where none)."""
+        path = Path(inspect.getfile(type(self))).with_name("search.yaml")
+        if not path.is_file():
             return {}
-        if not resource.is_file():
-            return {}
-        return read_yaml(resource, f"{type(self).__module__.replace('.', '/')}/search.yaml").get(model) or {}
+        return read_yaml(path, f"{type(self).__module__.rpartition('.')[0].replace('.', '/')}/search.yaml")
 
     def migrate(self, section: Mapping[str, Any], where: str) -> Mapping[str, Any]:
         """An older form of this family's section (``where`` names it in errors) as today's, so that

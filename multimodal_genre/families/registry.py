@@ -1,16 +1,19 @@
 """The registry that maps each model's name to its family.
 
-Code that trains, saves, loads or tunes a model asks ``family(name)``, never tests the name. The
-package's own families are listed in ``BUILT_IN`` by the folder that registers them, imported the
-first time one of them is asked for: the command line knows every model's name without loading
-TensorFlow or XGBoost. Code outside registers its own families with ``register``.
+Code that trains, saves, loads or tunes a model asks ``family(name)``, never tests the name. Each of
+the package's family folders declares its models' names in one line of its ``__init__.py``
+(``declare``); the module that holds the family is imported the first time one of them is asked for,
+so the command line knows every model's name without loading TensorFlow or XGBoost. Code outside
+registers its own families with ``register``.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 from collections.abc import Iterable, Iterator, MutableMapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from multimodal_genre.errors import ConfigError
@@ -18,26 +21,35 @@ from multimodal_genre.errors import ConfigError
 if TYPE_CHECKING:
     from multimodal_genre.families.base import Family
 
-BUILT_IN = {  # model name -> the folder under families/ whose import registers it
-    "fused": "networks",
-    "cnn": "networks",
-    "mlp": "networks",
-    "musicnn": "networks",
-    "xgboost": "xgboost",
-    "svm": "svm",
-    "stack": "stack",
-}
+_DECLARED: dict[str, str] = {}  # model name -> the module whose import registers its family
+
+
+def declare(*names: str, module: str) -> None:
+    """Make ``names`` known to configs and commands; importing ``module`` registers their family."""
+    for name in names:
+        _DECLARED.setdefault(name, module)
 
 
 class _Registry(MutableMapping[str, "Family"]):
-    """Name -> family; a built-in family's folder is imported when the family is first asked for."""
+    """Name -> family; a declared family's module is imported when the family is first asked for."""
 
     def __init__(self) -> None:
         self._families: dict[str, Family] = {}
+        self._discovered = False
+
+    def _declared(self) -> dict[str, str]:
+        """Every name the family folders beside this module declare (each folder's light ``__init__``)."""
+        if not self._discovered:
+            self._discovered = True
+            for folder in pkgutil.iter_modules([str(Path(__file__).parent)]):
+                if folder.ispkg:
+                    importlib.import_module(f"{__package__}.{folder.name}")
+        return _DECLARED
 
     def __getitem__(self, name: str) -> Family:
-        if name not in self._families and name in BUILT_IN:
-            importlib.import_module(f"multimodal_genre.families.{BUILT_IN[name]}")
+        declared = self._declared()
+        if name not in self._families and name in declared:
+            importlib.import_module(declared[name])
         return self._families[name]
 
     def __setitem__(self, name: str, family: Family) -> None:
@@ -47,10 +59,10 @@ class _Registry(MutableMapping[str, "Family"]):
         del self._families[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in BUILT_IN or name in self._families
+        return name in self._declared() or name in self._families
 
     def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys([*BUILT_IN, *self._families]))
+        return iter(dict.fromkeys([*self._declared(), *self._families]))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

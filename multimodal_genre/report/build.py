@@ -20,12 +20,7 @@ import pandas as pd
 
 from multimodal_genre.data import GENRES
 from multimodal_genre.files import new_run_dir, writing_into
-from multimodal_genre.records import DecisionRecord
-from multimodal_genre.report.figures import entry_colors, entry_figures, group_figures, study_figures
-from multimodal_genre.report.mistakes import confident_mistakes, thumbnail
-from multimodal_genre.report.paired import paired_table
-from multimodal_genre.report.provenance import appendix_blocks, config_blocks, setting_text
-from multimodal_genre.report.render import (
+from multimodal_genre.pages import (
     BEST_MARK,
     Banner,
     Block,
@@ -39,10 +34,15 @@ from multimodal_genre.report.render import (
     write_html,
     write_markdown,
 )
+from multimodal_genre.records import DecisionRecord
+from multimodal_genre.report.figures import entry_colors, entry_figures, group_figures, study_figures
+from multimodal_genre.report.mistakes import confident_mistakes, thumbnail
+from multimodal_genre.report.paired import paired_table
+from multimodal_genre.report.provenance import appendix_blocks, config_blocks, setting_text
 from multimodal_genre.report.sources import Entry, Group, Source, groups_of, mean_std, outer_tables, read_sources
-from multimodal_genre.report.study import outer_blocks
 from multimodal_genre.report.summary import summary_blocks
 from multimodal_genre.statistics import RESAMPLES, score_interval
+from multimodal_genre.tuning.reports import outer_blocks
 
 TITLE = "multimodal_genre report"
 REPORT_DIR = Path("reports/html")  # where a report goes without --out

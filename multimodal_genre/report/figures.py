@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 
 from multimodal_genre.data import GENRES
 from multimodal_genre.plots import (
-    MODEL_SHADES,
     OTHER_COLOR,
     SPARE_COLORS,
+    model_shades,
     plot_confusion,
     plot_learning_curves,
     plot_per_genre_f1,
@@ -37,9 +37,9 @@ def entry_colors(entries: Sequence[Entry]) -> dict[str, str]:
     for entry in entries:
         if entry.label in colors:
             continue
-        if entry.model not in MODEL_SHADES and entry.model not in others:
+        if not model_shades(entry.model) and entry.model not in others:
             others[entry.model] = (next(spare, OTHER_COLOR),)
-        shades = MODEL_SHADES.get(entry.model) or others[entry.model]
+        shades = model_shades(entry.model) or others[entry.model]
         colors[entry.label] = shades[used.get(entry.model, 0) % len(shades)]
         used[entry.model] = used.get(entry.model, 0) + 1
     return colors

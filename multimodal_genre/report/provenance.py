@@ -10,11 +10,11 @@ import pandas as pd
 import yaml
 
 from multimodal_genre import __version__
+from multimodal_genre.comparison_tables import split_words
 from multimodal_genre.config import config_dict, load_config
 from multimodal_genre.data import GENRES
+from multimodal_genre.pages import Block, Heading, Paragraph, Table
 from multimodal_genre.records import ComparisonRecord, StudyRecord
-from multimodal_genre.report.comparison import split_words
-from multimodal_genre.report.render import Block, Heading, Paragraph, Table
 from multimodal_genre.report.sources import Source
 from multimodal_genre.views import sources_as
 

@@ -68,7 +68,7 @@ class ModelResult:
 
 
 @dataclasses.dataclass(frozen=True)
-class Study:
+class StudyFolder:
     """A tuning study's summary and the plots it left."""
 
     record: StudyRecord
@@ -83,7 +83,7 @@ class Source:
     record: RunRecord  # its run.json
     config: str  # the YAML it ran with (tuned.yaml for a study)
     results: dict[str, list[ModelResult]]  # model -> one result, or one per fold
-    study: Study | None = None
+    study: StudyFolder | None = None
 
     @property
     def name(self) -> str:
@@ -236,7 +236,9 @@ def _read_source(directory: Path) -> Source:
         return Source(directory, record, _read_text(directory / CONFIG_FILE), results)
     final = _read_model_result(directory / record.final_run)
     plots = {name: directory / f"{name}.png" for name in STUDY_PLOTS if (directory / f"{name}.png").is_file()}
-    return Source(directory, record, _read_text(directory / "tuned.yaml"), {final.model: [final]}, Study(record, plots))
+    return Source(
+        directory, record, _read_text(directory / "tuned.yaml"), {final.model: [final]}, StudyFolder(record, plots)
+    )
 
 
 def _read_model_result(directory: Path, record: RunRecord | None = None) -> ModelResult:

@@ -3,13 +3,11 @@ score, what fusing the views gained over the best model that reads one, and its 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
-from multimodal_genre.families import family
-from multimodal_genre.report.render import Block, Heading, Image, Items
+from multimodal_genre.comparison_tables import fusion_gain
+from multimodal_genre.pages import Block, Heading, Image, Items
 from multimodal_genre.report.sources import Entry, Group
 
 WEAKEST_GENRES = 3
@@ -39,17 +37,3 @@ def _group_line(group: Group) -> str:
 
 def _models(entries: Sequence[Entry]) -> dict[str, str]:
     return {entry.label: entry.model for entry in entries}
-
-
-def fusion_gain(scores: Mapping[str, float], models: Mapping[str, str]) -> str:
-    """How much the best model that reads several views beats the best that reads one (macro-F1),
-    in words; ``""`` when the results lack either kind. ``scores`` and ``models`` are keyed by label."""
-    views = {label: len(family(model).views) for label, model in models.items()}
-    fused = [label for label, count in views.items() if count > 1]
-    singles = [label for label, count in views.items() if count == 1]
-    if not fused or not singles:
-        return ""
-    table = pd.Series(scores)
-    best_fused, best_single = table[fused].idxmax(), table[singles].idxmax()
-    gain = table[best_fused] - table[best_single]
-    return f"fusion ({best_fused}) {gain:+.3f} macro-F1 over the best single view ({best_single})"

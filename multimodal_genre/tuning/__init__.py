@@ -9,12 +9,12 @@ outer fold, tested beside the untuned model.
 from multimodal_genre.tuning.objective import Objective, study_splits
 from multimodal_genre.tuning.outer import tune_outer_folds
 from multimodal_genre.tuning.storage import TUNING_DIR, default_storage, mask
-from multimodal_genre.tuning.study import Study, StudyOptions, TuningResult, tune
+from multimodal_genre.tuning.study import StudyOptions, Tuning, TuningResult, tune
 
 __all__ = [
     "TUNING_DIR",
     "Objective",
-    "Study",
+    "Tuning",
     "StudyOptions",
     "TuningResult",
     "default_storage",

@@ -21,6 +21,7 @@ from multimodal_genre.config import Config
 from multimodal_genre.data import GenreDataset, Split, inner_splits, split_for
 from multimodal_genre.errors import DivergedError
 from multimodal_genre.evaluation import score
+from multimodal_genre.families import family
 from multimodal_genre.search import SearchConfig, apply, suggest
 from multimodal_genre.seen import held_out
 from multimodal_genre.settings import to_data
@@ -45,7 +46,7 @@ class Objective:
         configured = config.models[self.model] == self.config.models[self.model]
         dataset, config = prepared(self.dataset, config, [self.model])  # a trial's settings may read another view
         watched = _NeverPruned(trial) if configured else trial  # its steps still inform the pruner
-        pruning = config.family(self.model).pruning_callback(watched, config.models[self.model])
+        pruning = family(self.model).pruning_callback(watched, config.models[self.model])
         parts, kept = [], []
         for index, split in enumerate(self.splits):
             # Pruning steps are epochs (or rounds) of the first split; later folds run unpruned.

@@ -11,11 +11,11 @@ import pandas as pd
 
 from multimodal_genre.data import kfold_splits
 from multimodal_genre.errors import ConfigError
-from multimodal_genre.report.study import write_outer_summary
-from multimodal_genre.tuning.study import Study, TuningResult
+from multimodal_genre.tuning.reports import write_outer_summary
+from multimodal_genre.tuning.study import Tuning, TuningResult
 
 
-def tune_outer_folds(study: Study, name: str, out: Path) -> pd.DataFrame:
+def tune_outer_folds(study: Tuning, name: str, out: Path) -> pd.DataFrame:
     """``study`` run on each of ``study.options.outer_folds`` grouped folds (the folds ``compare
     --folds`` uses); writes ``outer_folds.{csv,md}`` under ``out/name`` and returns the table: per
     fold the test macro-F1 of the settings the decision kept (``tuned_macro_f1``), of the configured

@@ -20,7 +20,6 @@ import sqlalchemy.exc
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from multimodal_genre.errors import RunError, first_line
-from multimodal_genre.families import family
 from multimodal_genre.search import SearchConfig
 
 TUNING_DIR = Path("reports/tuning")
@@ -44,7 +43,7 @@ def open_study(
             storage=storage,
             direction="maximize",
             load_if_exists=True,
-            pruner=search.pruner.build(family(identity["model"]).unit),
+            pruner=search.pruner.build(identity["model"]),
         )
     except sqlalchemy.exc.SQLAlchemyError as error:
         raise RunError(f"{mask(storage_url)}: cannot open the study storage ({first_line(error)})") from None

@@ -32,13 +32,13 @@ from multimodal_genre.records import (
     StudyRecord,
     write_record,
 )
-from multimodal_genre.report.study import write_study_reports
 from multimodal_genre.search import SearchConfig, apply, default_values
 from multimodal_genre.settings import Problems, Settings
 from multimodal_genre.training import RunContext
 from multimodal_genre.tuning.decision import decide, scored
 from multimodal_genre.tuning.final import retrain
 from multimodal_genre.tuning.objective import Objective, study_identity, study_splits
+from multimodal_genre.tuning.reports import write_study_reports
 from multimodal_genre.tuning.running import optimise, optimise_on
 from multimodal_genre.tuning.storage import (
     TUNING_DIR,
@@ -123,12 +123,12 @@ def tune(
     options = StudyOptions(trials, timeout, study_name, folds, repeats)
     name = options.study_name or model
     outer, config = split_for(dataset, config.split), with_sources(config, dataset)  # tuned.yaml says the route
-    study = Study(model, dataset, config, search, options, storage_url, command, recipe, workers)
+    study = Tuning(model, dataset, config, search, options, storage_url, command, recipe, workers)
     return study.run(name, outer, out / name)
 
 
 @dataclasses.dataclass(frozen=True)
-class Study:
+class Tuning:
     """One model's study settings, run on an outer split: by ``tune`` on the hold-out split, by
     ``tune_outer_folds`` on each outer fold."""
 

@@ -68,39 +68,39 @@ class BackbonePreprocessing(layers.Layer):
         return {**super().get_config(), "backbone": self.backbone}
 
 
-def backbone_network(config: BackboneConfig, input_shape: tuple[int, int, int]) -> keras.Model:
+def backbone_network(settings: BackboneConfig, input_shape: tuple[int, int, int]) -> keras.Model:
     """The backbone without its top, with its weights, frozen or trainable from a given layer."""
-    backbone = BACKBONES[config.name]
+    backbone = BACKBONES[settings.name]
     height, width, _ = input_shape
     if min(height, width) < backbone.smallest:
         raise ConfigError(
-            f"backbone {config.name} needs images of at least {backbone.smallest}x{backbone.smallest} pixels, "
+            f"backbone {settings.name} needs images of at least {backbone.smallest}x{backbone.smallest} pixels, "
             f"got {height}x{width} (data.image.height / width)"
         )
-    weights = _weights_file(config)
+    weights = _weights_file(settings)
     try:
         network = backbone.build(
             include_top=False, weights=weights, input_shape=(height, width, 3), name="image_backbone"
         )
     except (ValueError, OSError) as error:
-        raise ConfigError(f"{weights}: not {config.name} weights without the top ({error})") from None
+        raise ConfigError(f"{weights}: not {settings.name} weights without the top ({error})") from None
     except Exception as error:  # noqa: BLE001 - offline, Keras' download raises a bare Exception
         if weights != "imagenet":
             raise
         raise ConfigError(
-            f"backbone {config.name}: cannot download its ImageNet weights ({str(error).splitlines()[0]}); "
+            f"backbone {settings.name}: cannot download its ImageNet weights ({str(error).splitlines()[0]}); "
             f"put the file in ${WEIGHTS_DIR} or give its path as backbone.weights"
         ) from None
-    _trainable_from(network, config.fine_tune_from, config.name)
+    _trainable_from(network, settings.fine_tune_from, settings.name)
     return network
 
 
-def music_network(config: PretrainedBranchConfig) -> keras.Model:
-    """The music network of ``config`` with its checkpoint's weights, giving the branch's activations
+def music_network(settings: PretrainedBranchConfig) -> keras.Model:
+    """The music network of ``settings`` with its checkpoint's weights, giving the branch's activations
     of one patch side by side, trainable from ``backbone.fine_tune_from`` on (batch norm frozen)."""
-    backbone = config.backbone
+    backbone = settings.backbone
     network = pretrained(backbone.network, backbone.weights)
-    outputs = [network.output[name] for name in config.activations]
+    outputs = [network.output[name] for name in settings.activations]
     tuned = keras.Model(
         network.input, outputs[0] if len(outputs) == 1 else layers.Concatenate()(outputs), name="music_network"
     )
@@ -127,16 +127,16 @@ def _trainable_from(network: keras.Model, first: str | None, name: str) -> None:
             layer.trainable = False
 
 
-def _weights_file(config: BackboneConfig) -> str | None:
+def _weights_file(settings: BackboneConfig) -> str | None:
     """A local path for ``weights``: imagenet becomes a matching file in $MULTIMODAL_GENRE_WEIGHTS
     if there is one (else Keras downloads it); a named file must exist."""
-    if config.weights is None:
+    if settings.weights is None:
         return None
-    if config.weights == "imagenet":
+    if settings.weights == "imagenet":
         folder = os.environ.get(WEIGHTS_DIR)
-        found = sorted(Path(folder).glob(BACKBONES[config.name].weights_file)) if folder else []
+        found = sorted(Path(folder).glob(BACKBONES[settings.name].weights_file)) if folder else []
         return str(found[0]) if found else "imagenet"
-    path = Path(config.weights).expanduser()
+    path = Path(settings.weights).expanduser()
     if not path.is_file():
         raise ConfigError(f"backbone.weights: no such weights file {path}")
     return str(path)

@@ -92,14 +92,14 @@ class SpectrogramMasking(layers.Layer):
         }
 
 
-def masking_layer(config: MaskingConfig, seed: int) -> SpectrogramMasking:
+def masking_layer(settings: MaskingConfig, seed: int) -> SpectrogramMasking:
     """The image branch's masking, seeded like every random layer."""
     name = "image_masking"
     return SpectrogramMasking(
-        config.time_masks,
-        config.time_width,
-        config.frequency_masks,
-        config.frequency_width,
+        settings.time_masks,
+        settings.time_width,
+        settings.frequency_masks,
+        settings.frequency_width,
         seed=layer_seed(seed, name),
         name=name,
     )

@@ -1,6 +1,6 @@
 """The settings of a Keras network: its image branch (3x3 convolution blocks or a pretrained
 backbone), its tabular branch, its pre-trained music branch, its head and how it trains.
-``build.py`` builds a network from them, ``training.py`` trains it."""
+``build.py`` builds a network from them, ``fitting.py`` trains it."""
 
 from __future__ import annotations
 

@@ -27,18 +27,18 @@ PRUNING_KEY = "validation_1-auc"
 PRUNING_INTERVAL = 10  # rounds between reports
 
 
-def build_xgboost(config: XGBoostConfig, seed: int) -> xgboost.XGBClassifier:
+def build_xgboost(settings: XGBoostConfig, seed: int) -> xgboost.XGBClassifier:
     """Boosted trees; ``max_rounds`` is a ceiling, early stopping on the validation split picks the count."""
     return xgboost.XGBClassifier(
-        n_estimators=config.max_rounds,
-        early_stopping_rounds=config.early_stopping_rounds,
-        max_depth=config.max_depth,
-        learning_rate=config.learning_rate,
-        subsample=config.subsample,
-        colsample_bytree=config.colsample_bytree,
-        min_child_weight=config.min_child_weight,
-        reg_alpha=config.reg_alpha,
-        reg_lambda=config.reg_lambda,
+        n_estimators=settings.max_rounds,
+        early_stopping_rounds=settings.early_stopping_rounds,
+        max_depth=settings.max_depth,
+        learning_rate=settings.learning_rate,
+        subsample=settings.subsample,
+        colsample_bytree=settings.colsample_bytree,
+        min_child_weight=settings.min_child_weight,
+        reg_alpha=settings.reg_alpha,
+        reg_lambda=settings.reg_lambda,
         objective="multi:softprob",
         # Early stopping watches the last metric; the AUC (higher is better) is there for pruning
         # tuning trials, whose objective is maximised.
@@ -51,13 +51,13 @@ def build_xgboost(config: XGBoostConfig, seed: int) -> xgboost.XGBClassifier:
 
 def train_xgboost(
     family: Family,
-    config: XGBoostConfig,
+    settings: XGBoostConfig,
     dataset: GenreDataset,
     split: Split,
     seed: int,
     callbacks: Sequence[xgboost.callback.TrainingCallback] = (),
 ) -> TrainedModel:
-    model = build_xgboost(config, seed)
+    model = build_xgboost(settings, seed)
     features, labels = dataset.features, dataset.labels
     sides = [(features[split.train], labels[split.train])]
     if len(split.validation):

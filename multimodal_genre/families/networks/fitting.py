@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 def train_network(
     family: Family,
-    config: NetworkConfig,
+    settings: NetworkConfig,
     dataset: GenreDataset,
     split: Split,
     seed: int,
@@ -49,20 +49,22 @@ def train_network(
     keras.utils.set_random_seed(seed)
     training = dataset.tracks(split.train)
     shape = dataset.images.shape[1:]
-    model = build_network(family.name, config, shape, training.features, seed=seed, training_views=training.embeddings)
-    _compile(model, config)
-    stopping = _early_stopping(config) if family.watches_validation(config) and len(split.validation) else None
+    model = build_network(
+        family.name, settings, shape, training.features, seed=seed, training_views=training.embeddings
+    )
+    _compile(model, settings)
+    stopping = _early_stopping(settings) if family.watches_validation(settings) and len(split.validation) else None
     started = time.perf_counter()
     train_inputs = model_inputs(model, training)
     fitted = model.fit(
-        **_training_data(model, config, train_inputs, dataset.labels[split.train], seed),
-        validation_data=_validation_data(model, config, dataset, split.validation),
-        epochs=config.training.epochs,
-        callbacks=_callbacks(family.name, config, stopping, callbacks),
+        **_training_data(model, settings, train_inputs, dataset.labels[split.train], seed),
+        validation_data=_validation_data(model, settings, dataset, split.validation),
+        epochs=settings.training.epochs,
+        callbacks=_callbacks(family.name, settings, stopping, callbacks),
         verbose=0,
     )
-    settle_batch_norm(model, train_inputs, config.training.batch_size)
-    history = _history(model, config, fitted.history)
+    settle_batch_norm(model, train_inputs, settings.training.batch_size)
+    history = _history(model, settings, fitted.history)
     kept = stopping.best_epoch + 1 if stopping is not None else len(history)
     seen = Seen.of(dataset, split.train, split.validation)
     return TrainedModel(family, inference_model(model), history, kept, time.perf_counter() - started, seen)
@@ -70,38 +72,38 @@ def train_network(
 
 def _callbacks(
     name: str,
-    config: NetworkConfig,
+    settings: NetworkConfig,
     stopping: keras.callbacks.EarlyStopping | None,
     watching: Sequence[keras.callbacks.Callback],
 ) -> list[keras.callbacks.Callback]:
     """The training's own callbacks (divergence, early stopping, the learning rate, a line per
     epoch), then the caller's."""
     return [
-        Divergence(name, config.training.learning_rate),
+        Divergence(name, settings.training.learning_rate),
         *([stopping] if stopping else []),
-        _learning_rate_schedule(config, stopping is not None),
+        _learning_rate_schedule(settings, stopping is not None),
         *watching,
-        EpochLine(name, config.training.epochs),
+        EpochLine(name, settings.training.epochs),
     ]
 
 
 def _validation_data(
-    model: keras.Model, config: NetworkConfig, dataset: GenreDataset, rows: np.ndarray
+    model: keras.Model, settings: NetworkConfig, dataset: GenreDataset, rows: np.ndarray
 ) -> tuple[dict[str, np.ndarray], Any] | None:
     """What early stopping watches: the validation side's inputs and targets (None without one)."""
     if not len(rows):
         return None
-    return model_inputs(model, dataset.tracks(rows)), _targets(model, config, dataset.labels[rows])
+    return model_inputs(model, dataset.tracks(rows)), _targets(model, settings, dataset.labels[rows])
 
 
 def _training_data(
-    model: keras.Model, config: NetworkConfig, inputs: dict[str, np.ndarray], labels: np.ndarray, seed: int
+    model: keras.Model, settings: NetworkConfig, inputs: dict[str, np.ndarray], labels: np.ndarray, seed: int
 ) -> dict[str, Any]:
     """``fit``'s training arguments: the arrays, reshuffled each epoch, or their mixup batches."""
-    training = config.training
+    training = settings.training
     if not training.mixup:
-        return {"x": inputs, "y": _targets(model, config, labels), "batch_size": training.batch_size, "shuffle": True}
-    targets = _targets(model, config, labels)
+        return {"x": inputs, "y": _targets(model, settings, labels), "batch_size": training.batch_size, "shuffle": True}
+    targets = _targets(model, settings, labels)
     return {"x": MixupBatches(inputs, targets, training.batch_size, training.mixup, seed)}
 
 
@@ -147,61 +149,61 @@ class MixupBatches(keras.utils.PyDataset):
         self.order = self.generator.permutation(self.rows)
 
 
-def _early_stopping(config: NetworkConfig) -> keras.callbacks.EarlyStopping:
-    settings = config.training.early_stopping
+def _early_stopping(settings: NetworkConfig) -> keras.callbacks.EarlyStopping:
+    rule = settings.training.early_stopping
     return keras.callbacks.EarlyStopping(
-        monitor=log_name(config, settings.monitor),
-        mode=_mode(settings.monitor),
-        patience=settings.patience,
+        monitor=log_name(settings, rule.monitor),
+        mode=_mode(rule.monitor),
+        patience=rule.patience,
         restore_best_weights=True,
     )
 
 
-def _learning_rate_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.Callback:
+def _learning_rate_schedule(settings: NetworkConfig, validating: bool) -> keras.callbacks.Callback:
     """The callback that sets the learning rate each epoch (and logs it)."""
-    if config.training.schedule == "cosine":
-        return _cosine_schedule(config.training)
-    return _plateau_schedule(config, validating)
+    if settings.training.schedule == "cosine":
+        return _cosine_schedule(settings.training)
+    return _plateau_schedule(settings, validating)
 
 
-def _cosine_schedule(config: TrainingConfig) -> keras.callbacks.LearningRateScheduler:
+def _cosine_schedule(training: TrainingConfig) -> keras.callbacks.LearningRateScheduler:
     """Keras' cosine decay counted in epochs: a linear warm-up from a ``warmup_epochs + 1``-th of the
     rate, then down along a half cosine towards zero at ``epochs``. Training ends where the rate is
     spent, so no epochs go by at a rate too high to settle or too low to matter."""
-    warmup, rate = config.warmup_epochs, config.learning_rate
+    warmup, rate = training.warmup_epochs, training.learning_rate
     decay = keras.optimizers.schedules.CosineDecay(
-        rate / (warmup + 1), config.epochs - warmup, warmup_target=rate, warmup_steps=warmup
+        rate / (warmup + 1), training.epochs - warmup, warmup_target=rate, warmup_steps=warmup
     )
     return keras.callbacks.LearningRateScheduler(lambda epoch: float(decay(epoch)))
 
 
-def _plateau_schedule(config: NetworkConfig, validating: bool) -> keras.callbacks.ReduceLROnPlateau:
+def _plateau_schedule(settings: NetworkConfig, validating: bool) -> keras.callbacks.ReduceLROnPlateau:
     """Without a validation side the learning rate follows the training loss (the last epoch is kept)."""
-    settings = config.training.reduce_lr
-    monitored = log_name(config, settings.monitor if validating else settings.monitor.removeprefix("val_"))
+    plateau = settings.training.reduce_lr
+    monitored = log_name(settings, plateau.monitor if validating else plateau.monitor.removeprefix("val_"))
     return keras.callbacks.ReduceLROnPlateau(
         monitor=monitored,
         mode=_mode(monitored),
-        factor=settings.factor,
-        patience=settings.patience,
-        min_lr=settings.min_learning_rate,
+        factor=plateau.factor,
+        patience=plateau.patience,
+        min_lr=plateau.min_learning_rate,
     )
 
 
-def _history(model: keras.Model, config: NetworkConfig, logs: dict[str, list[float]]) -> pd.DataFrame:
+def _history(model: keras.Model, settings: NetworkConfig, logs: dict[str, list[float]]) -> pd.DataFrame:
     """The per-epoch logs, first column ``epoch``. With auxiliary heads, "loss" is the weighted sum
     over all heads; the fused output's own figures take the plain names, so every history reads the same."""
     history = pd.DataFrame(logs)
     if isinstance(model.output, dict):
-        history = history.rename(columns=_TOTALS | {log_name(config, key): key for key in _FUSED_LOGS})
+        history = history.rename(columns=_TOTALS | {log_name(settings, key): key for key in _FUSED_LOGS})
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     return history
 
 
-def log_name(config: NetworkConfig, key: str) -> str:
-    """How a quantity such as ``val_accuracy`` is named in the training logs of ``config``'s model:
+def log_name(settings: NetworkConfig, key: str) -> str:
+    """How a quantity such as ``val_accuracy`` is named in the training logs of ``settings``' model:
     with auxiliary heads, the fused output's own figures carry its name (``val_genre_accuracy``)."""
-    if not has_auxiliary_heads(config):
+    if not has_auxiliary_heads(settings):
         return key
     return key.replace("val_", f"val_{GENRE_OUTPUT}_") if key.startswith("val_") else f"{GENRE_OUTPUT}_{key}"
 
@@ -291,14 +293,14 @@ _FUSED_LOGS = ("loss", "accuracy", "val_loss", "val_accuracy")
 _TOTALS = {"loss": "total_loss", "val_loss": "val_total_loss"}
 
 
-def _compile(model: keras.Model, config: NetworkConfig) -> None:
+def _compile(model: keras.Model, settings: NetworkConfig) -> None:
     """Sparse targets, or one-hot ones where mixup blends them."""
-    optimizer = _optimizer(config.training)
-    loss = _MIXED_LOSS if config.training.mixup else _LOSS
+    optimizer = _optimizer(settings.training)
+    loss = _MIXED_LOSS if settings.training.mixup else _LOSS
     if not isinstance(model.output, dict):
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
         return
-    weights = {name: 1.0 if name == GENRE_OUTPUT else config.head.auxiliary_weight for name in model.output}
+    weights = {name: 1.0 if name == GENRE_OUTPUT else settings.head.auxiliary_weight for name in model.output}
     model.compile(
         optimizer=optimizer,
         loss={name: loss for name in model.output},
@@ -311,15 +313,15 @@ def _mode(monitor: str) -> str:
     return "min" if monitor.endswith("loss") else "max"
 
 
-def _targets(model: keras.Model, config: NetworkConfig, labels: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
-    if config.training.mixup:
+def _targets(model: keras.Model, settings: NetworkConfig, labels: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
+    if settings.training.mixup:
         labels = np.eye(len(GENRES), dtype=np.float32)[labels]
     return {name: labels for name in model.output} if isinstance(model.output, dict) else labels
 
 
-def _optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
-    if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
-    if config.optimizer == "nadam":
-        return keras.optimizers.Nadam(learning_rate=config.learning_rate)
-    return keras.optimizers.Adam(learning_rate=config.learning_rate)
+def _optimizer(settings: TrainingConfig) -> keras.optimizers.Optimizer:
+    if settings.optimizer == "adamw":
+        return keras.optimizers.AdamW(learning_rate=settings.learning_rate, weight_decay=settings.weight_decay)
+    if settings.optimizer == "nadam":
+        return keras.optimizers.Nadam(learning_rate=settings.learning_rate)
+    return keras.optimizers.Adam(learning_rate=settings.learning_rate)

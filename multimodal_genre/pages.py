@@ -1,6 +1,7 @@
-"""The report written twice from one list of blocks: a self-contained HTML page (images embedded,
-a content security policy that forbids any request, no script) and Markdown with the same tables
-and links to the figures, for pasting into a paper or an issue."""
+"""Pages as one list of blocks (headings, paragraphs, tables, images), written as Markdown (a run
+folder's own summaries, the report's twin, for pasting into a paper or an issue) or as a
+self-contained HTML page (images embedded, a content security policy that forbids any request, no
+script): the report's."""
 
 from __future__ import annotations
 

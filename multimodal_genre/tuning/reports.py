@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
 
 from multimodal_genre.files import write_csv
-from multimodal_genre.report.render import Block, Heading, Paragraph, Table, write_markdown
+from multimodal_genre.pages import Block, Heading, Paragraph, Table, write_markdown
 from multimodal_genre.statistics import corrected_t_test
 
 PARALLEL_COORDINATES = 6  # settings in the parallel-coordinate plot: more axes overlap

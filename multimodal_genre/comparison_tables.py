@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from multimodal_genre.data import GENRES, GenreDataset
 from multimodal_genre.evaluation import METRICS
+from multimodal_genre.families import family
 from multimodal_genre.files import write_csv
+from multimodal_genre.pages import Block, Heading, Image, Items, Paragraph, Table, write_markdown
 from multimodal_genre.plots import plot_per_genre_f1
-from multimodal_genre.report.render import Block, Heading, Image, Items, Paragraph, Table, write_markdown
-from multimodal_genre.report.summary import fusion_gain
 
 GENRE_COLUMNS = [f"f1_{genre}" for genre in GENRES]
 
@@ -134,3 +135,17 @@ def _with_spread(means: pd.DataFrame, stds: pd.DataFrame) -> pd.DataFrame:
 
 def _fusion_gain(means: pd.DataFrame) -> str:
     return fusion_gain(means["macro_f1"].to_dict(), {name: name for name in means.index})
+
+
+def fusion_gain(scores: Mapping[str, float], models: Mapping[str, str]) -> str:
+    """How much the best model that reads several views beats the best that reads one (macro-F1),
+    in words; ``""`` when the results lack either kind. ``scores`` and ``models`` are keyed by label."""
+    views = {label: len(family(model).views) for label, model in models.items()}
+    fused = [label for label, count in views.items() if count > 1]
+    singles = [label for label, count in views.items() if count == 1]
+    if not fused or not singles:
+        return ""
+    table = pd.Series(scores)
+    best_fused, best_single = table[fused].idxmax(), table[singles].idxmax()
+    gain = table[best_fused] - table[best_single]
+    return f"fusion ({best_fused}) {gain:+.3f} macro-F1 over the best single view ({best_single})"
