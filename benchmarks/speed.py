@@ -185,11 +185,12 @@ def _step_seconds(config, dataset, name: str, batch: int, jit: bool, steps: int 
 def _real_epochs(config, dataset, split, name: str, epochs: int = 8) -> list[float]:
     """Wall seconds of each epoch (validation included) of the package's own training, fixed length."""
     from multimodal_genre.families import family
+    from multimodal_genre.families.base import fit_split
 
     settings = config.models[name]
     settings = dataclasses.replace(settings, training=dataclasses.replace(settings.training, epochs=epochs))
     timer = _epoch_timer()
-    family(name).fit(settings, dataset, split, config.seed, [timer])
+    fit_split(family(name), settings, dataset, split, config.seed, [timer])
     return timer.seconds
 
 
@@ -263,9 +264,10 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
     training.settle_batch_norm = timed_settle
     mark = time.perf_counter()
     from multimodal_genre.families import family
+    from multimodal_genre.families.base import fit_split
     from multimodal_genre.seen import unseen_probabilities
 
-    trained = family("fused").fit(config.models["fused"], dataset, split, config.seed, [timer])
+    trained = fit_split(family("fused"), config.models["fused"], dataset, split, config.seed, [timer])
     fit_total = time.perf_counter() - mark
     training.settle_batch_norm = settle
     phases["build and compile"] = timer.fit_started - mark
@@ -451,6 +453,7 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
     from multimodal_genre.config import load_config
     from multimodal_genre.data import MissingImageWarning, kfold_splits, load_dataset
     from multimodal_genre.families import family
+    from multimodal_genre.families.base import fit_split
     from multimodal_genre.recipes import load_recipe
     from multimodal_genre.seen import score_unseen
     from multimodal_genre.views import prepared
@@ -464,7 +467,7 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
             dataset = load_dataset(args.data, config.data)
         dataset, config = prepared(dataset, config, [name])
         split = kfold_splits(dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=5))[0]
-        trained = family(name).fit(config.models[name], dataset, split, config.seed)
+        trained = fit_split(family(name), config.models[name], dataset, split, config.seed)
         result["systems"][label] = {
             "macro_f1": round(score_unseen(trained, dataset, split.test)["macro_f1"], 4),
             "training_seconds": round(trained.seconds, 1),

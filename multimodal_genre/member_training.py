@@ -19,7 +19,7 @@ from multimodal_genre import progress
 from multimodal_genre.checkpoints import restored_or_fit
 from multimodal_genre.data import GenreDataset
 from multimodal_genre.families.bag import FitMembers, MemberTask
-from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.base import Family, TrainedModel, fit_split
 from multimodal_genre.files import read_folder, write_folder
 from multimodal_genre.seen import Seen
 from multimodal_genre.workers import Workers
@@ -72,7 +72,7 @@ def _fit_member(
         f"{len(split.validation)} validation rows"
     )
     watching = [*callbacks, *(family.step_loggers(step_logs) if step_logs else ())]
-    fit = functools.partial(family.fit, task.settings, dataset, split, task.seed, watching)
+    fit = functools.partial(fit_split, family, task.settings, dataset, split, task.seed, watching)
     trained = restored_or_fit(checkpoint, family, task.settings, dataset, split, task.seed, fit)
     progress.done("member", f"{family.name} member {task.index}/{members}")
     return trained

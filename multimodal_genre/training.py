@@ -25,6 +25,7 @@ from multimodal_genre.data import GENRES, GenreDataset, Split
 from multimodal_genre.errors import ConfigError, DataError
 from multimodal_genre.families import Family, TrainedModel, family
 from multimodal_genre.families.bag import fit_bag
+from multimodal_genre.families.base import fit_split
 from multimodal_genre.files import read_folder, writing_folder
 from multimodal_genre.member_training import members_fitter
 from multimodal_genre.records import RecipeRecord, SplitRecord
@@ -75,9 +76,9 @@ def train_model(
     each = [replaced(settings, owner.length_setting, n) for n in lengths] if fixed else [settings] * count
     if plan is None:
         watching = [*callbacks, *(owner.step_loggers(step_logs) if step_logs else ())]
-        return owner.fit(each[0], dataset, split, config.seed, watching)
+        return fit_split(owner, each[0], dataset, split, config.seed, watching)
     fit_members = members_fitter(workers, checkpoints, step_logs)
-    return fit_bag(owner, plan, each, dataset, split, config.seed, callbacks, fit_members)
+    return fit_bag(owner, plan, each, dataset, split, config.seed, fit_members, callbacks)
 
 
 def section(config: Config, name: str) -> Settings:

@@ -100,7 +100,9 @@ def test_fine_tuning_trains_the_layers_from_the_named_one(fast_dataset, fast_con
     network = with_backbone(fast_config, BackboneConfig("mobilenet_v2", str(mobilenet_weights), "block_16_expand"))
     network = dataclasses.replace(network, training=dataclasses.replace(network.training, epochs=2))
     before = backbone_network(network.image.backbone, fast_dataset.images.shape[1:3] + (3,))
-    trained = train_network(family("fused"), network, fast_dataset, split, seed=0)
+    trained = train_network(
+        family("fused"), network, fast_dataset.labelled(split.train), fast_dataset.labelled(split.validation), seed=0
+    )
     after = trained.model.get_layer("image_backbone")
     changed = {
         layer.name

@@ -133,7 +133,7 @@ def test_a_run_folder_records_each_member_and_what_it_saw(fold_bag, fast_dataset
     assert set(out_of_fold["track"]) == set(sides.index[sides["side"] != "test"])
     assert out_of_fold["member"].tolist() == (fold_bag.out_of_fold.predicted_by + 1).tolist()
     run = load_model_run(tmp_path / "fused")
-    assert run.seen == fold_bag.seen and run.members == tuple(member.seen for member in fold_bag.members)
+    assert run.seen == fold_bag.seen and run.member_seen == tuple(member.seen for member in fold_bag.members)
     tracks = fast_dataset.tracks(split.test)
     np.testing.assert_allclose(run.predict_proba(tracks), fold_bag.predict_proba(tracks), atol=1e-6)
 

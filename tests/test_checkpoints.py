@@ -8,6 +8,7 @@ import pytest
 from multimodal_genre.checkpoints import restored_or_fit
 from multimodal_genre.data import holdout_split
 from multimodal_genre.families import family
+from multimodal_genre.families.base import fit_split
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def fit_counted(fast_dataset, fast_config):
     def restored(folder, seed):
         def fit():
             calls.append(seed)
-            return owner.fit(settings, fast_dataset, split, seed)
+            return fit_split(owner, settings, fast_dataset, split, seed)
 
         return restored_or_fit(folder, owner, settings, fast_dataset, split, seed, fit)
 

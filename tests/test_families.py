@@ -24,8 +24,10 @@ from multimodal_genre.data import GENRES, GenreDataset, Split, holdout_split
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import FAMILIES, BaggingConfig, Family, TrainedModel, family
 from multimodal_genre.families.bag import fit_bag, load_saved
+from multimodal_genre.families.base import Fitted, fit_split
+from multimodal_genre.member_training import members_fitter
 from multimodal_genre.musicnn.embeddings import dataset_embedding
-from multimodal_genre.seen import Seen, SeenRowsError, unseen_probabilities
+from multimodal_genre.seen import SeenRowsError, unseen_probabilities
 from multimodal_genre.settings import Settings, replaced
 
 from conftest import FAST_CONFIG
@@ -47,20 +49,18 @@ class LogisticFamily(Family):
     length_setting = "max_iter"
     files = ("model.json",)
 
-    def fit(self, settings, dataset, split, seed, callbacks=()):
+    def fit(self, settings, train, validation, seed, callbacks=()):
         started = time.perf_counter()
-        rows = dataset.features[split.train]
+        rows = train.tracks.features
         mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-9
         fitted = LogisticRegression(C=settings.c, max_iter=settings.max_iter, random_state=seed)
-        fitted.fit((rows - mean) / scale, dataset.labels[split.train])
+        fitted.fit((rows - mean) / scale, train.labels)
         model = {"mean": mean, "scale": scale, "coef": fitted.coef_, "intercept": fitted.intercept_}
         iterations = int(fitted.n_iter_[0])  # scikit-learn gives the loss of the last one only
-        probabilities = self.predict_proba(model, dataset.tracks(split.train))
-        loss = log_loss(dataset.labels[split.train], probabilities, labels=list(range(10)))
+        loss = log_loss(train.labels, self.predict_proba(model, train.tracks), labels=list(range(10)))
         history = pd.DataFrame({"iteration": np.arange(1, iterations + 1), "loss": np.nan})
         history.loc[iterations - 1, "loss"] = loss
-        seconds = time.perf_counter() - started
-        return TrainedModel(self, model, history, iterations, seconds, Seen.of(dataset, split.train))
+        return Fitted(model, history, iterations, time.perf_counter() - started)
 
     def predict_proba(self, model, tracks):
         scaled = (tracks.features - model["mean"]) / model["scale"]
@@ -162,7 +162,7 @@ def conforming(request, fast_dataset, fast_config):
     views = {view.key: dataset_embedding(fast_dataset, view, fast_config.data) for view in owner.embeddings(settings)}
     dataset = fast_dataset.with_embeddings(views)
     split = holdout_split(dataset.labels, dataset.groups, fast_config.split)
-    return Conforming(owner, settings, dataset, split, owner.fit(settings, dataset, split, seed=3))
+    return Conforming(owner, settings, dataset, split, fit_split(owner, settings, dataset, split, seed=3))
 
 
 def quick_settings(name: str, fast_config: Config) -> Settings:
@@ -201,7 +201,7 @@ def test_a_family_saves_and_loads_the_same_model(conforming, tmp_path):
 def test_a_family_is_reproducible_from_its_seed(conforming):
     owner, settings, split, trained = conforming.owner, conforming.settings, conforming.split, conforming.trained
     dataset = conforming.dataset
-    again = owner.fit(settings, dataset, split, seed=3)
+    again = fit_split(owner, settings, dataset, split, seed=3)
     rows = split.test
     np.testing.assert_allclose(
         again.predict_proba(dataset.tracks(rows)),
@@ -218,7 +218,7 @@ def test_a_family_never_reads_the_genres_of_its_test_rows(conforming):
     labels[split.test] = np.random.default_rng(0).permutation(labels[split.test])
     assert (labels[split.test] != dataset.labels[split.test]).mean() > 0.5
     shuffled = dataclasses.replace(dataset, labels=labels)
-    again = owner.fit(settings, shuffled, split, seed=3)
+    again = fit_split(owner, settings, shuffled, split, seed=3)
     everything = dataset.tracks()
     np.testing.assert_allclose(again.predict_proba(everything), conforming.trained.predict_proba(everything), atol=1e-5)
 
@@ -243,7 +243,7 @@ def test_the_scoring_door_refuses_the_tracks_a_family_saw(conforming):
 
 def test_a_family_bags(conforming, tmp_path):
     owner, settings, split, dataset = conforming.owner, conforming.settings, conforming.split, conforming.dataset
-    bag = fit_bag(owner, BaggingConfig(2, "folds"), [settings] * 2, dataset, split, seed=3)
+    bag = fit_bag(owner, BaggingConfig(2, "folds"), [settings] * 2, dataset, split, 3, members_fitter())
     pool = np.union1d(split.train, split.validation)
     np.testing.assert_array_equal(bag.out_of_fold.rows, pool)
     assert bag.seen.trained | bag.seen.watched <= set(dataset.track_ids[pool])  # no test track

@@ -12,6 +12,7 @@ from multimodal_genre.config import load_config
 from multimodal_genre.data import Tracks, holdout_split
 from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.families import family
+from multimodal_genre.families.base import fit_split
 from multimodal_genre.families.svm.kernel import fit_machine
 from multimodal_genre.families.svm.settings import MusicViewConfig, SVMConfig
 from multimodal_genre.search import load_search
@@ -54,7 +55,7 @@ def test_bad_settings_name_their_key(section, message, tmp_path):
 
 def test_a_damaged_machine_file_is_one_line_naming_its_folder(fast_dataset, fast_config, tmp_path):
     split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
-    family("svm").fit(FEATURES_ONLY, fast_dataset, split, seed=0).save(tmp_path)
+    fit_split(family("svm"), FEATURES_ONLY, fast_dataset, split, seed=0).save(tmp_path)
     (tmp_path / "svm_rows.npz").write_bytes(b"not a zip file")
     with pytest.raises(RunError, match=f"^{tmp_path}: damaged or not a machine this package saved"):
         family("svm").load(tmp_path)
@@ -98,7 +99,7 @@ def test_a_loaded_machine_gives_the_probabilities_of_scikit_learns_calibrated_sv
     from multimodal_genre.families.svm.kernel import calibrated_svc, columns, machine_proba
 
     split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
-    trained = family("svm").fit(FEATURES_ONLY, fast_dataset, split, seed=3)
+    trained = fit_split(family("svm"), FEATURES_ONLY, fast_dataset, split, seed=3)
     trained.save(tmp_path)
     machine = trained.model
     test = fast_dataset.tracks(split.test)

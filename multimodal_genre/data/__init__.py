@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from multimodal_genre.data.dataset import GenreDataset, MissingImageWarning, Tracks, load_dataset
+    from multimodal_genre.data.dataset import GenreDataset, Labelled, MissingImageWarning, Tracks, load_dataset
     from multimodal_genre.data.layout import FEATURE_COLUMNS, GENRES, VARIANCE_COLUMNS
     from multimodal_genre.data.lists import split_for
     from multimodal_genre.data.splits import Split, holdout_split, inner_splits, kfold_splits, member_splits
@@ -21,6 +21,7 @@ _LAZY = {
     "FEATURE_COLUMNS": "layout",
     "GENRES": "layout",
     "GenreDataset": "dataset",
+    "Labelled": "dataset",
     "MissingImageWarning": "dataset",
     "Split": "splits",
     "Tracks": "dataset",
@@ -45,6 +46,7 @@ __all__ = [
     "FEATURE_COLUMNS",
     "GENRES",
     "GenreDataset",
+    "Labelled",
     "MissingImageWarning",
     "Split",
     "Tracks",

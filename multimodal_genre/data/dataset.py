@@ -53,6 +53,18 @@ class Tracks:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class Labelled:
+    """Some tracks' views and their genres: the rows a model is fitted on, or watches as it fits
+    (scikit-learn's ``X`` and ``y``)."""
+
+    tracks: Tracks
+    labels: np.ndarray  # int64 positions in GENRES, row i the genre of track i
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class GenreDataset:
     """Tracks with both views. Row i of every array is the same track."""
 
@@ -81,6 +93,10 @@ class GenreDataset:
         rows = slice(None) if rows is None else rows
         embeddings = {name: array[rows] for name, array in self.embeddings.items()}
         return Tracks(self.images[rows], self.features[rows], embeddings)
+
+    def labelled(self, rows: np.ndarray) -> Labelled:
+        """The views and genres of ``rows``, for a model to fit on."""
+        return Labelled(self.tracks(rows), self.labels[rows])
 
     def with_embeddings(self, embeddings: Mapping[str, np.ndarray]) -> GenreDataset:
         """The same dataset with these views of its tracks added (one row per track each)."""

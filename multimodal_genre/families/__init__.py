@@ -17,9 +17,17 @@ from multimodal_genre.families.registry import FAMILIES, family, register
 
 if TYPE_CHECKING:
     from multimodal_genre.families.bag import BaggedFamily, BaggingConfig
-    from multimodal_genre.families.base import Family, TrainedModel
+    from multimodal_genre.families.base import Family, Fitted, Predictor, TrainedModel, fit_split
 
-_LAZY = {"BaggedFamily": "bag", "BaggingConfig": "bag", "Family": "base", "TrainedModel": "base"}
+_LAZY = {
+    "BaggedFamily": "bag",
+    "BaggingConfig": "bag",
+    "Family": "base",
+    "Fitted": "base",
+    "Predictor": "base",
+    "TrainedModel": "base",
+    "fit_split": "base",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -28,4 +36,15 @@ def __getattr__(name: str) -> object:
     return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
 
 
-__all__ = ["FAMILIES", "BaggedFamily", "BaggingConfig", "Family", "TrainedModel", "family", "register"]
+__all__ = [
+    "FAMILIES",
+    "BaggedFamily",
+    "BaggingConfig",
+    "Family",
+    "Fitted",
+    "Predictor",
+    "TrainedModel",
+    "family",
+    "fit_split",
+    "register",
+]

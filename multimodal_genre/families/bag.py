@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,15 +24,13 @@ import pandas as pd
 
 from multimodal_genre.data import GenreDataset, Split, Tracks, member_splits
 from multimodal_genre.errors import RunError, first_line
-from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.base import Family, Predictor, TrainedModel
 from multimodal_genre.files import write_json
 from multimodal_genre.seen import OutOfFold, Seen, unseen_probabilities
 from multimodal_genre.settings import Problems, Settings
 
 if TYPE_CHECKING:
-    import optuna
-
-    from multimodal_genre.musicnn import Embedding
+    pass
 
 BAG_FILE = "bag.json"
 
@@ -70,22 +68,13 @@ class MemberTask:
 FitMembers = Callable[[Family, Sequence[MemberTask], GenreDataset, Sequence[Any]], list[TrainedModel]]
 
 
-class BaggedFamily(Family):
-    """``inner``'s models averaged, trained as ``plan`` says (None: a bag loaded or put together
-    from models trained elsewhere, which cannot be trained again as one)."""
+class BaggedFamily(Predictor):
+    """``inner``'s models averaged: what predicts with, saves and loads a bag (``fit_bag`` fits one)."""
 
-    def __init__(self, inner: Family, plan: BaggingConfig | None = None) -> None:
-        self.inner, self.plan = inner, plan
-        self.name, self.settings, self.views = inner.name, inner.settings, inner.views
+    def __init__(self, inner: Predictor) -> None:
+        self.inner = inner
+        self.name, self.views, self.shades = inner.name, inner.views, inner.shades
         self.unit, self.length_setting, self.files = inner.unit, inner.length_setting, (BAG_FILE,)
-        self.shades = inner.shades
-
-    def fit(
-        self, settings: Settings, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
-    ) -> TrainedModel:
-        if self.plan is None:
-            raise RunError(f"{self.name}: a bag without a bagging plan cannot be trained as one model")
-        return fit_bag(self.inner, self.plan, [settings] * self.plan.members, dataset, split, seed, callbacks)
 
     def predict_proba(self, model: Bag, tracks: Tracks) -> np.ndarray:
         return np.mean([self.inner.predict_proba(member, tracks) for member in model.members], axis=0)
@@ -101,31 +90,14 @@ class BaggedFamily(Family):
         count = _member_count(directory)
         return Bag(tuple(self.inner.load(directory / f"member{index}") for index in range(1, count + 1)))
 
-    def embeddings(self, settings: Settings) -> tuple[Embedding, ...]:
-        return self.inner.embeddings(settings)
 
-    def search_space(self, model: str) -> Mapping[str, Any]:
-        return self.inner.search_space(model)
-
-    def watches_validation(self, settings: Settings) -> bool:
-        """The inner family's answer; a fold bag pools the validation rows into its members' folds either way."""
-        return self.inner.watches_validation(settings)
-
-    def step_loggers(self, directory: Path) -> Sequence[Any]:
-        return self.inner.step_loggers(directory)
-
-    def pruning_callback(self, trial: optuna.Trial, settings: Settings) -> Any | None:
-        """The inner family's callback: it watches the first member, so each step is reported once."""
-        return self.inner.pruning_callback(trial, settings)
-
-
-def load_saved(family: Family, directory: Path) -> tuple[Family, Any]:
+def load_saved(family: Family, directory: Path) -> tuple[Predictor, Any]:
     """The model that ``save`` wrote into ``directory`` and the family that predicts with it: a bag
     (of bags, ...) of ``family``'s models where ``bag.json`` says so, else one of its models."""
     depth, folder = 0, directory
     while (folder / BAG_FILE).is_file():
         depth, folder = depth + 1, folder / "member1"
-    owner = family
+    owner: Predictor = family
     for _ in range(depth):
         owner = BaggedFamily(owner)
     return owner, owner.load(directory)
@@ -140,17 +112,6 @@ def _member_count(directory: Path) -> int:
     if not isinstance(count, int) or count < 1:
         raise RunError(f"{path}: 'members' must be a positive integer, got {count!r}")
     return count
-
-
-def fit_in_turn(
-    family: Family, tasks: Sequence[MemberTask], dataset: GenreDataset, callbacks: Sequence[Any] = ()
-) -> list[TrainedModel]:
-    """The members one after another in this process; ``callbacks`` watch the first only, so a
-    pruner sees each step once."""
-    return [
-        family.fit(task.settings, dataset, task.split, task.seed, callbacks if task.index == 1 else ())
-        for task in tasks
-    ]
 
 
 def member_tasks(
@@ -181,20 +142,18 @@ def fit_bag(
     dataset: GenreDataset,
     split: Split,
     seed: int,
+    fit_members: FitMembers,
     callbacks: Sequence[Any] = (),
-    fit_members: FitMembers = fit_in_turn,
 ) -> TrainedModel:
     """``plan.members`` models of ``family`` (member k with ``settings[k - 1]``) trained on ``split``
     by ``fit_members`` and averaged; a fold bag comes with its out-of-fold predictions."""
     tasks = member_tasks(family, plan, settings, dataset, split, seed)
     members = fit_members(family, tasks, dataset, callbacks)
     held_out = _out_of_fold(members, tasks, dataset) if plan.subsets == "folds" else None
-    return averaged(members, plan, held_out)
+    return averaged(members, held_out)
 
 
-def averaged(
-    members: Sequence[TrainedModel], plan: BaggingConfig | None = None, out_of_fold: OutOfFold | None = None
-) -> TrainedModel:
+def averaged(members: Sequence[TrainedModel], out_of_fold: OutOfFold | None = None) -> TrainedModel:
     """``members`` (of one family) as one model: the mean of their probabilities. It keeps every
     single model's history, told apart by the ``member`` column, and has seen what any member saw."""
     singles = [single for member in members for single in member.singles()]
@@ -202,7 +161,7 @@ def averaged(
         [single.history.assign(member=index) for index, single in enumerate(singles, start=1)], ignore_index=True
     )
     return TrainedModel(
-        BaggedFamily(members[0].family, plan),
+        BaggedFamily(members[0].family),
         Bag(tuple(member.model for member in members)),
         history,
         kept=None,

@@ -25,15 +25,14 @@ from multimodal_genre.settings import Problems, Settings, read_yaml
 if TYPE_CHECKING:
     import optuna
 
-    from multimodal_genre.data import GenreDataset, Split, Tracks
+    from multimodal_genre.data import GenreDataset, Labelled, Split, Tracks
     from multimodal_genre.musicnn import Embedding
 
 
-class Family(abc.ABC):
-    """One kind of model. The class attributes describe it; the methods do its work."""
+class Predictor(abc.ABC):
+    """What predicts with, saves and loads one kind of fitted model: a family, or a bag of its models."""
 
     name: str  # the model's name: its section under models:, its run folders, its rows in tables
-    settings: type[Settings]  # the dataclass of its section under models:
     views: tuple[str, ...]  # what it reads of a track: "image", "features", "pretrained"
     unit: str  # one step of its training, as its history counts them: "epoch", "round", "fit"
     # The dotted setting that fixes how many units it trains (re-training a tuned model at the length
@@ -42,6 +41,26 @@ class Family(abc.ABC):
     files: tuple[str, ...]  # what save() writes into a folder
     # Its models' colour in every chart, then shades of it for further runs of a model in one chart.
     shades: tuple[str, ...] = ()
+
+    @abc.abstractmethod
+    def predict_proba(self, model: Any, tracks: Tracks) -> np.ndarray:
+        """Genre probabilities (n, 10), rows in the order of ``tracks``, columns in GENRES order."""
+
+    @abc.abstractmethod
+    def save(self, model: Any, directory: Path) -> None:
+        """Write ``files`` into ``directory``, in a format that runs no code when loaded."""
+
+    @abc.abstractmethod
+    def load(self, directory: Path) -> Any:
+        """The model that ``save`` wrote into ``directory``."""
+
+
+class Family(Predictor):
+    """One kind of model, fitted like a scikit-learn estimator: on the views and genres of its
+    training rows, watching its validation rows where it is given some. The class attributes describe
+    it; the methods do its work."""
+
+    settings: type[Settings]  # the dataclass of its section under models:
     # Searched settings that stand for a list setting: list key -> (count key, size key, size ratio
     # from one entry to the next); a study searches the count and the first size.
     derived: Mapping[str, tuple[str, str, float]] = MappingProxyType({})
@@ -95,22 +114,11 @@ class Family(abc.ABC):
 
     @abc.abstractmethod
     def fit(
-        self, settings: Settings, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
-    ) -> TrainedModel:
-        """Train on ``split.train``, stopping early on ``split.validation`` where it has rows, and say
-        which rows it saw; ``callbacks`` (the family's own kind) see every step."""
-
-    @abc.abstractmethod
-    def predict_proba(self, model: Any, tracks: Tracks) -> np.ndarray:
-        """Genre probabilities (n, 10), rows in the order of ``tracks``, columns in GENRES order."""
-
-    @abc.abstractmethod
-    def save(self, model: Any, directory: Path) -> None:
-        """Write ``files`` into ``directory``, in a format that runs no code when loaded."""
-
-    @abc.abstractmethod
-    def load(self, directory: Path) -> Any:
-        """The model that ``save`` wrote into ``directory``."""
+        self, settings: Settings, train: Labelled, validation: Labelled | None, seed: int, callbacks: Sequence[Any] = ()
+    ) -> Fitted:
+        """A model fitted on ``train``, stopping early on ``validation`` where it is given and the
+        settings stop early (else it may only report a loss on it); ``callbacks`` (the family's own
+        kind) see every step. It sees no other rows, so it cannot say which rows it saw: its caller does."""
 
     def step_loggers(self, directory: Path) -> Sequence[Any]:
         """Callbacks of the family's own kind that write each step of a training into ``directory`` as
@@ -123,11 +131,21 @@ class Family(abc.ABC):
         return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Fitted:
+    """What a family's ``fit`` gives back: its own model object and what its training did."""
+
+    model: Any  # the family's own model object (a keras.Model, an xgboost.XGBClassifier, ...)
+    history: pd.DataFrame  # first column the family's unit ("epoch", "round"), then the losses
+    kept: int  # the 1-based step whose weights were kept
+    seconds: float
+
+
 @dataclasses.dataclass
 class TrainedModel:
     """A fitted model, what its training did and which tracks it saw."""
 
-    family: Family
+    family: Predictor
     model: Any  # the family's own model object (a keras.Model, an xgboost.XGBClassifier, a Bag, ...)
     history: pd.DataFrame  # first column the family's unit ("epoch", "round"), then the losses
     kept: int | None  # the 1-based step whose weights were kept; None for a bag (each member has its own)
@@ -153,3 +171,14 @@ class TrainedModel:
 
     def save(self, directory: Path) -> None:
         self.family.save(self.model, directory)
+
+
+def fit_split(
+    family: Family, settings: Settings, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
+) -> TrainedModel:
+    """``family``'s model fitted on ``split``'s training rows, given its validation rows where it has
+    some; what it saw is recorded here, from the rows it was handed (the validation rows as watched)."""
+    validation = dataset.labelled(split.validation) if len(split.validation) else None
+    fitted = family.fit(settings, dataset.labelled(split.train), validation, seed, callbacks)
+    seen = Seen.of(dataset, split.train, split.validation)
+    return TrainedModel(family, fitted.model, fitted.history, fitted.kept, fitted.seconds, seen)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from multimodal_genre.errors import ConfigError, RunError, first_line
-from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.base import Family, Fitted
 from multimodal_genre.families.networks.settings import NetworkConfig
 from multimodal_genre.families.registry import register
 from multimodal_genre.musicnn import Embedding
@@ -20,7 +20,7 @@ from multimodal_genre.settings import Problems
 if TYPE_CHECKING:
     import optuna
 
-    from multimodal_genre.data import GenreDataset, Split, Tracks
+    from multimodal_genre.data import Labelled, Tracks
 
 KERAS_MODEL = "model.keras"
 _BRANCHES = {"image": "image", "features": "tabular", "pretrained": "pretrained"}  # view -> its branch's section
@@ -71,11 +71,16 @@ class NetworkFamily(Family):
         return settings.training.early_stopping is not None
 
     def fit(
-        self, settings: NetworkConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
-    ) -> TrainedModel:
+        self,
+        settings: NetworkConfig,
+        train: Labelled,
+        validation: Labelled | None,
+        seed: int,
+        callbacks: Sequence[Any] = (),
+    ) -> Fitted:
         from multimodal_genre.families.networks.fitting import train_network
 
-        return train_network(self, settings, dataset, split, seed, callbacks)
+        return train_network(self, settings, train, validation, seed, callbacks)
 
     def migrate(self, section: Mapping[str, Any], where: str) -> Mapping[str, Any]:
         """Until bagging wrapped every family, a network's ensemble was ``training.ensemble``:

@@ -16,9 +16,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from multimodal_genre.data import GENRES, GenreDataset, Split
+from multimodal_genre.data import GENRES, Labelled
 from multimodal_genre.errors import DivergedError
-from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.base import Family, Fitted
 from multimodal_genre.families.networks.build import (
     GENRE_OUTPUT,
     IMAGE_INPUT,
@@ -29,7 +29,6 @@ from multimodal_genre.families.networks.build import (
     model_inputs,
 )
 from multimodal_genre.families.networks.settings import NetworkConfig, TrainingConfig
-from multimodal_genre.seen import Seen
 
 logger = logging.getLogger(__name__)
 
@@ -37,28 +36,27 @@ logger = logging.getLogger(__name__)
 def train_network(
     family: Family,
     settings: NetworkConfig,
-    dataset: GenreDataset,
-    split: Split,
+    train: Labelled,
+    validation: Labelled | None,
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
-) -> TrainedModel:
+) -> Fitted:
     """Keras' fit with early stopping (restoring the best epoch) and the configured learning-rate
     schedule, then the batch-norm statistics settled for the kept weights. Progress: Keras' bar on a
     watched terminal, else a logged line per epoch."""
     keras.backend.clear_session()  # a fresh graph state (layer names, caches) for every network trained
     keras.utils.set_random_seed(seed)
-    training = dataset.tracks(split.train)
-    shape = dataset.images.shape[1:]
+    shape = train.tracks.images.shape[1:]
     model = build_network(
-        family.name, settings, shape, training.features, seed=seed, training_views=training.embeddings
+        family.name, settings, shape, train.tracks.features, seed=seed, training_views=train.tracks.embeddings
     )
     _compile(model, settings)
-    stopping = _early_stopping(settings) if family.watches_validation(settings) and len(split.validation) else None
+    stopping = _early_stopping(settings) if family.watches_validation(settings) and validation else None
     started = time.perf_counter()
-    train_inputs = model_inputs(model, training)
+    train_inputs = model_inputs(model, train.tracks)
     fitted = model.fit(
-        **_training_data(model, settings, train_inputs, dataset.labels[split.train], seed),
-        validation_data=_validation_data(model, settings, dataset, split.validation),
+        **_training_data(model, settings, train_inputs, train.labels, seed),
+        validation_data=_validation_data(model, settings, validation),
         epochs=settings.training.epochs,
         callbacks=_callbacks(family.name, settings, stopping, callbacks),
         verbose=0,
@@ -66,8 +64,7 @@ def train_network(
     settle_batch_norm(model, train_inputs, settings.training.batch_size)
     history = _history(model, settings, fitted.history)
     kept = stopping.best_epoch + 1 if stopping is not None else len(history)
-    seen = Seen.of(dataset, split.train, split.validation)
-    return TrainedModel(family, inference_model(model), history, kept, time.perf_counter() - started, seen)
+    return Fitted(inference_model(model), history, kept, time.perf_counter() - started)
 
 
 def _callbacks(
@@ -88,12 +85,12 @@ def _callbacks(
 
 
 def _validation_data(
-    model: keras.Model, settings: NetworkConfig, dataset: GenreDataset, rows: np.ndarray
+    model: keras.Model, settings: NetworkConfig, validation: Labelled | None
 ) -> tuple[dict[str, np.ndarray], Any] | None:
     """What early stopping watches: the validation side's inputs and targets (None without one)."""
-    if not len(rows):
+    if not validation:
         return None
-    return model_inputs(model, dataset.tracks(rows)), _targets(model, settings, dataset.labels[rows])
+    return model_inputs(model, validation.tracks), _targets(model, settings, validation.labels)
 
 
 def _training_data(

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from multimodal_genre.errors import ConfigError, RunError, first_line
-from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.base import Family, Fitted
 from multimodal_genre.families.registry import register
 from multimodal_genre.families.svm.settings import SVMConfig
 from multimodal_genre.musicnn import Embedding
 from multimodal_genre.settings import from_data, to_data
 
 if TYPE_CHECKING:
-    from multimodal_genre.data import GenreDataset, Split, Tracks
+    from multimodal_genre.data import Labelled, Tracks
 
 SETTINGS_FILE = "svm.json"
 ROWS_FILE = "svm_rows.npz"
@@ -43,11 +43,16 @@ class SVMFamily(Family):
         return () if settings.pretrained is None else (settings.pretrained.embedding,)
 
     def fit(
-        self, settings: SVMConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
-    ) -> TrainedModel:
+        self,
+        settings: SVMConfig,
+        train: Labelled,
+        validation: Labelled | None,
+        seed: int,
+        callbacks: Sequence[Any] = (),
+    ) -> Fitted:
         from multimodal_genre.families.svm.kernel import train_svm
 
-        return train_svm(self, settings, dataset, split, seed)
+        return train_svm(settings, train, validation, seed)
 
     def predict_proba(self, model: Any, tracks: Tracks) -> np.ndarray:
         from multimodal_genre.families.svm.kernel import machine_proba

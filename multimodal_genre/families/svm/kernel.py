@@ -23,12 +23,11 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 
-from multimodal_genre.data import GENRES, VARIANCE_COLUMNS, GenreDataset, Split, Tracks
+from multimodal_genre.data import GENRES, VARIANCE_COLUMNS, Labelled, Tracks
 from multimodal_genre.errors import RunError
-from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.base import Fitted
 from multimodal_genre.families.svm.settings import SVMConfig
 from multimodal_genre.scaling import block_scales
-from multimodal_genre.seen import Seen
 
 CALIBRATION_FOLDS = 5
 
@@ -102,17 +101,17 @@ def machine_proba(machine: KernelMachine, tracks: Tracks) -> np.ndarray:
     return probabilities
 
 
-def train_svm(family: Family, settings: SVMConfig, dataset: GenreDataset, split: Split, seed: int) -> TrainedModel:
+def train_svm(settings: SVMConfig, train: Labelled, validation: Labelled | None, seed: int) -> Fitted:
     """One fit on the training rows; the validation rows, where there are some, only give its loss."""
     started = time.perf_counter()
-    machine = fit_machine(settings, dataset.tracks(split.train), dataset.labels[split.train], seed)
+    machine = fit_machine(settings, train.tracks, train.labels, seed)
     seconds = time.perf_counter() - started
-    history = pd.DataFrame({"fit": [1], "loss": [_loss(machine, dataset, split.train)]})
-    if len(split.validation):
-        history["val_loss"] = _loss(machine, dataset, split.validation)
-    return TrainedModel(family, machine, history, 1, seconds, Seen.of(dataset, split.train))
+    history = pd.DataFrame({"fit": [1], "loss": [_loss(machine, train)]})
+    if validation:
+        history["val_loss"] = _loss(machine, validation)
+    return Fitted(machine, history, 1, seconds)
 
 
-def _loss(machine: KernelMachine, dataset: GenreDataset, rows: np.ndarray) -> float:
-    probabilities = machine_proba(machine, dataset.tracks(rows))
-    return float(log_loss(dataset.labels[rows], probabilities, labels=list(range(len(GENRES)))))
+def _loss(machine: KernelMachine, rows: Labelled) -> float:
+    probabilities = machine_proba(machine, rows.tracks)
+    return float(log_loss(rows.labels, probabilities, labels=list(range(len(GENRES)))))

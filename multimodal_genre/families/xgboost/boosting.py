@@ -17,10 +17,9 @@ import xgboost
 from optuna_integration import XGBoostPruningCallback
 
 from multimodal_genre import workers
-from multimodal_genre.data import GenreDataset, Split
-from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.data import Labelled
+from multimodal_genre.families.base import Fitted
 from multimodal_genre.families.xgboost.settings import XGBoostConfig
-from multimodal_genre.seen import Seen
 
 # What pruning watches: the validation AUC, which rises like the objective.
 PRUNING_KEY = "validation_1-auc"
@@ -50,24 +49,23 @@ def build_xgboost(settings: XGBoostConfig, seed: int) -> xgboost.XGBClassifier:
 
 
 def train_xgboost(
-    family: Family,
     settings: XGBoostConfig,
-    dataset: GenreDataset,
-    split: Split,
+    train: Labelled,
+    validation: Labelled | None,
     seed: int,
     callbacks: Sequence[xgboost.callback.TrainingCallback] = (),
-) -> TrainedModel:
+) -> Fitted:
+    """Boosting on the feature rows, stopping early on the validation rows' loss where given."""
     model = build_xgboost(settings, seed)
-    features, labels = dataset.features, dataset.labels
-    sides = [(features[split.train], labels[split.train])]
-    if len(split.validation):
-        sides.append((features[split.validation], labels[split.validation]))
+    sides = [(train.tracks.features, train.labels)]
+    if validation:
+        sides.append((validation.tracks.features, validation.labels))
     else:
         model.set_params(early_stopping_rounds=None)
     if callbacks:
         model.set_params(callbacks=list(callbacks))
     started = time.perf_counter()
-    model.fit(features[split.train], labels[split.train], eval_set=sides, verbose=False)
+    model.fit(train.tracks.features, train.labels, eval_set=sides, verbose=False)
     seconds = time.perf_counter() - started
     curves = model.evals_result()
     history = pd.DataFrame({"loss": curves["validation_0"]["mlogloss"]})
@@ -75,7 +73,7 @@ def train_xgboost(
         history["val_loss"] = curves["validation_1"]["mlogloss"]
     history.insert(0, "round", np.arange(1, len(history) + 1))
     kept = model.best_iteration + 1 if len(sides) > 1 else len(history)
-    return TrainedModel(family, model, history, kept, seconds, Seen.of(dataset, split.train, split.validation))
+    return Fitted(model, history, kept, seconds)
 
 
 class SparseXGBoostPruning(XGBoostPruningCallback):

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from multimodal_genre.errors import RunError, first_line
-from multimodal_genre.families.base import Family, TrainedModel
+from multimodal_genre.families.base import Family, Fitted
 from multimodal_genre.families.registry import register
 from multimodal_genre.families.xgboost.settings import XGBoostConfig
 
 if TYPE_CHECKING:
     import optuna
 
-    from multimodal_genre.data import GenreDataset, Split, Tracks
+    from multimodal_genre.data import Labelled, Tracks
 
 XGBOOST_MODEL = "model.json"
 
@@ -34,11 +34,16 @@ class XGBoostFamily(Family):
     files = (XGBOOST_MODEL,)
 
     def fit(
-        self, settings: XGBoostConfig, dataset: GenreDataset, split: Split, seed: int, callbacks: Sequence[Any] = ()
-    ) -> TrainedModel:
+        self,
+        settings: XGBoostConfig,
+        train: Labelled,
+        validation: Labelled | None,
+        seed: int,
+        callbacks: Sequence[Any] = (),
+    ) -> Fitted:
         from multimodal_genre.families.xgboost.boosting import train_xgboost
 
-        return train_xgboost(self, settings, dataset, split, seed, callbacks)
+        return train_xgboost(settings, train, validation, seed, callbacks)
 
     def predict_proba(self, model: Any, tracks: Tracks) -> np.ndarray:
         return model.predict_proba(tracks.features)
