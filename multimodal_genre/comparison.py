@@ -2,7 +2,7 @@
 
 Published single-split figures move by several points with the split, so K-fold, with mean and
 standard deviation across folds, is the honest number. Each model of each fold writes its own run
-folder as its training ends; stacks are built last, in each fold, from their members' runs. The
+folder as its training ends; stacks are fitted last, in each fold, on their base models' runs. The
 comparison folder adds the tables and figure that ``comparison_tables.py`` makes.
 """
 
@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from multimodal_genre import progress
@@ -28,7 +29,7 @@ from multimodal_genre.families import family
 from multimodal_genre.files import writing_folder
 from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, write_record
 from multimodal_genre.runs import finished_run_scores, write_config, write_run_files
-from multimodal_genre.stacking import build_stack
+from multimodal_genre.stacking import Base, check_bases, fit_stack
 from multimodal_genre.training import RunContext, fitting_split, run_model_files, section, where, write_trained_run
 from multimodal_genre.views import prepared
 from multimodal_genre.workers import Workers
@@ -61,7 +62,7 @@ def run_comparison(
     diverges fails alone: the others go on, and its model is left out of the tables and listed as
     failed. With ``tensorboard``, each run folder holds its training's steps (``tensorboard/``)."""
     models = list(models or config.models)
-    stacks = [name for name in models if family(name).built_from_runs]
+    stacks = [name for name in models if family(name).composite]
     _check_stacks(models, stacks, config)
     if resume:
         check_resumable(out)
@@ -161,12 +162,12 @@ def _build_stacks(
                 failed[index, name] = f"its base model {lost[0]} failed"
             elif (index, name) not in scores:
                 run_dir = setup.run_dir(index, name)
-                trained, probabilities = build_stack(
-                    name, setup.config.models[name], run_dir.parent, setup.dataset, split
-                )
+                pool = np.union1d(split.train, split.validation)
+                runs = {base: Base.read(run_dir.parent / base, setup.dataset, pool) for base in bases}
+                trained = fit_stack(name, setup.config.models[name], runs, setup.dataset, setup.config.seed)
                 with writing_folder(run_dir) as partial:
                     scores[index, name] = write_trained_run(
-                        trained, setup.dataset, setup.config, split, partial, setup.context(index), probabilities
+                        trained, setup.dataset, setup.config, split, partial, setup.context(index)
                     )
 
 
@@ -197,19 +198,13 @@ def check_resumable(out: Path) -> None:
 
 
 def _check_stacks(models: Sequence[str], stacks: Sequence[str], config: Config) -> None:
-    """Every member of a stack is compared too, and fold-bagged: its out-of-fold predictions, which
-    the stack's weights are chosen on, and its test predictions come from the same models."""
+    """Every base model of a stack is compared too (the stack is fitted on its runs), and fold-bagged."""
     for stack in stacks:
-        for member in family(stack).built_from(section(config, stack)):
-            if member not in models:
-                raise ConfigError(f"models.{stack}.base_models: '{member}' must be compared too (add it to --models)")
-            plan = config.bagging.get(member)
-            if plan is None or plan.subsets != "folds":
-                raise ConfigError(
-                    f"models.{stack}.base_models: '{member}' must be fold-bagged (models.{member}.bagging: "
-                    "{members: 5, subsets: folds}), so that the predictions its weight is chosen on and those "
-                    "it is applied to come from the same models"
-                )
+        settings = section(config, stack)
+        for base in family(stack).built_from(settings):
+            if base not in models:
+                raise ConfigError(f"models.{stack}.base_models: '{base}' must be compared too (add it to --models)")
+        check_bases(stack, settings, config.bagging)
 
 
 def _collect(

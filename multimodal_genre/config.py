@@ -55,7 +55,7 @@ class Config(Settings):
             for key, problem in owner.problems(settings):
                 yield join(join("models", name), key), problem
         for name in self.bagging:
-            if name not in self.models or FAMILIES[name].built_from_runs:
+            if name not in self.models or FAMILIES[name].composite:
                 yield join(join("models", name), "bagging"), "bags only a model of this config that trains"
 
     def __reduce__(self) -> tuple[type[Config], tuple[Any, ...]]:

@@ -62,6 +62,11 @@ class OutOfFold:
     rows: np.ndarray  # dataset row indices, sorted
     probabilities: np.ndarray  # (len(rows), 10)
     predicted_by: np.ndarray  # the 0-based member that predicted each row
+    seen_by: tuple[Seen, ...]  # what each member saw: no row it predicted may be among them
+
+    def refuse_seen(self, dataset: GenreDataset, model: str) -> None:
+        """``refuse_seen_out_of_fold`` for these predictions of ``dataset``'s rows."""
+        refuse_seen_out_of_fold(self.seen_by, dataset.track_ids[self.rows], self.predicted_by, model)
 
 
 class Scored(Protocol):
@@ -73,10 +78,9 @@ class Scored(Protocol):
     def predict_proba(self, tracks: Tracks) -> np.ndarray: ...
 
 
-class Bagged(Scored, Protocol):
-    """A model with members and, fold-bagged, their out-of-fold predictions."""
+class HoldsOut(Scored, Protocol):
+    """A model and, where it is fold-bagged (or a stack of such), its out-of-fold predictions."""
 
-    members: Sequence[Scored]
     out_of_fold: OutOfFold | None
 
 
@@ -127,18 +131,17 @@ class HeldOut:
     test_to_train: float  # held-out rows per row the predicting model trained on
 
 
-def held_out(model: Bagged, dataset: GenreDataset, split: Split) -> list[HeldOut]:
-    """A fold-bagged model's out-of-fold predictions, one part per member (the fold it held out);
+def held_out(model: HoldsOut, dataset: GenreDataset, split: Split) -> list[HeldOut]:
+    """A fold-bagged model's out-of-fold predictions (a stack's too), one part per member (the fold it held out);
     else the predictions of the validation side (which early stopping may have watched, but no
     model trained on)."""
     oof = model.out_of_fold
     if oof is None:
         probabilities = unseen_probabilities(model, dataset, split.validation, validating=True)
         return [HeldOut(split.validation, probabilities, len(split.validation) / len(model.seen.trained))]
-    member_seen = [member.seen for member in model.members]
-    refuse_seen_out_of_fold(member_seen, dataset.track_ids[oof.rows], oof.predicted_by, model.name)
+    oof.refuse_seen(dataset, model.name)
     return [
         HeldOut(oof.rows[mine], oof.probabilities[mine], int(mine.sum()) / len(seen.trained))
-        for index, seen in enumerate(member_seen)
+        for index, seen in enumerate(oof.seen_by)
         if (mine := oof.predicted_by == index).any()
     ]

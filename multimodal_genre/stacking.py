@@ -1,80 +1,114 @@
-"""Building a stack from the runs of its members, which a comparison wrote beside it.
+"""A stack fitted in memory: its base models, fold bags trained on the same split, and its weights
+chosen by the stack family's fit on their out-of-fold predictions of the training pool.
 
-Each member is a fold bag: its out-of-fold predictions of the training pool (each row from the member
-model that held it out) and its test predictions (the same models averaged) come from the same K
-models, so the weights greedy selection chooses on the first are the weights of what the second
-averages. The selection sees only the pool, never the test rows; both sets of predictions pass
-``seen.py``'s checks against what each model saw, so the stack's test figures are as honest as its
-members'.
+Each base model's out-of-fold predictions (each row from the member model that held it out) and its
+test predictions (the same K models averaged) come from the same models, so the weights chosen on
+the first are the weights of what the second averages. The selection sees only the pool, never the
+test rows, and every out-of-fold row passes ``seen.py``'s check against the member that predicted
+it. ``train`` and ``tune`` fit the base models here; ``compare``, which trains them as runs of
+their own beside the stack, reads them back from their run folders.
 """
 
 from __future__ import annotations
 
-import time
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from multimodal_genre.data import GenreDataset, Split
-from multimodal_genre.errors import RunError
-from multimodal_genre.families import TrainedModel, family
-from multimodal_genre.families.stack.family import Stack, StackConfig
-from multimodal_genre.families.stack.selection import best_round, greedy_selection
-from multimodal_genre.runs import OUT_OF_FOLD_FILE, PREDICTIONS_FILE, PROBABILITY_COLUMNS, read_seen
-from multimodal_genre.seen import Seen, refuse_seen, refuse_seen_out_of_fold
+from multimodal_genre.data import GenreDataset, Labelled
+from multimodal_genre.errors import ConfigError, RunError
+from multimodal_genre.families import BaggingConfig, Predictor, TrainedModel, family
+from multimodal_genre.families.stack.family import Stack, StackConfig, base_view
+from multimodal_genre.runs import OUT_OF_FOLD_FILE, PROBABILITY_COLUMNS, load_model_run
+from multimodal_genre.seen import OutOfFold, Seen
 
 
-def build_stack(
-    name: str, settings: StackConfig, folder: Path, dataset: GenreDataset, split: Split
-) -> tuple[TrainedModel, np.ndarray]:
-    """The stack ``name`` of the member runs in ``folder`` (one sub-folder per member, named after
-    it), and its probabilities for ``split``'s test rows."""
-    started = time.perf_counter()
-    pool = np.union1d(split.train, split.validation)
-    out_of_fold, test, seen = [], [], []
-    for member in settings.base_models:
-        member_seen, held_out, tested = _member_predictions(folder / member, member, dataset, pool, split.test)
-        out_of_fold.append(held_out)
-        test.append(tested)
-        seen.append(member_seen)
-    weights, history = greedy_selection(out_of_fold, dataset.labels[pool], settings.rounds)
-    probabilities = sum(weight * member for weight, member in zip(weights, test, strict=True))
-    stack = Stack({member: float(weight) for member, weight in zip(settings.base_models, weights, strict=True)})
-    seconds = time.perf_counter() - started
-    trained = TrainedModel(family(name), stack, history, best_round(history), seconds, Seen.union(seen))
-    return trained, np.asarray(probabilities, dtype=np.float32)
+@dataclasses.dataclass(frozen=True)
+class Base:
+    """A fold-bagged base model of a stack: what predicts with it, what it saw, and its out-of-fold
+    predictions of the pool."""
 
+    predictor: Predictor
+    model: Any
+    seen: Seen
+    out_of_fold: OutOfFold
+    seconds: float  # its training's, where the stack trained it (0 for a run of its own)
 
-def _member_predictions(
-    directory: Path, member: str, dataset: GenreDataset, pool: np.ndarray, test: np.ndarray
-) -> tuple[Seen, np.ndarray, np.ndarray]:
-    """What the member run in ``directory`` saw, its out-of-fold probabilities for the ``pool`` rows
-    and its test probabilities for the ``test`` rows, each checked against what its models saw."""
-    seen, member_seen = read_seen(directory)
-    held_out = _read_table(directory / OUT_OF_FOLD_FILE, dataset, pool)
-    if not member_seen or "member" not in held_out:
-        raise RunError(f"{directory}: a stack's member must be fold-bagged (models.{member}.bagging)")
-    tracks = held_out.index.to_numpy()
-    refuse_seen_out_of_fold(member_seen, tracks, held_out["member"].to_numpy() - 1, member)
-    tested = _read_table(directory / PREDICTIONS_FILE, dataset, test)
-    refuse_seen(seen, tested.index, member)
-    return seen, _probabilities(held_out), _probabilities(tested)
+    @classmethod
+    def of(cls, trained: TrainedModel) -> Base:
+        if trained.out_of_fold is None:
+            raise RunError(f"a stack's base model '{trained.name}' must be fold-bagged ({fold_bagged(trained.name)})")
+        return cls(trained.family, trained.model, trained.seen, trained.out_of_fold, trained.seconds)
 
-
-def _read_table(path: Path, dataset: GenreDataset, rows: np.ndarray) -> pd.DataFrame:
-    """The predictions table at ``path`` for the tracks of ``rows``, in their order."""
-    if not path.is_file():
-        raise RunError(
-            f"{path}: missing (a stack's base models must be trained in the same comparison as the stack; "
-            "remove this run and --resume)"
+    @classmethod
+    def read(cls, directory: Path, dataset: GenreDataset, pool: np.ndarray) -> Base:
+        """The base model of the run folder ``directory`` (a comparison's, beside the stack's) and its
+        out-of-fold predictions (``out_of_fold.csv``) of the ``pool`` rows."""
+        run = load_model_run(directory)
+        path = directory / OUT_OF_FOLD_FILE
+        if not run.member_seen or not path.is_file():
+            raise RunError(f"{directory}: a stack's base model must be fold-bagged ({fold_bagged(run.name)})")
+        table = pd.read_csv(path)
+        rows = pd.Series(np.arange(len(dataset)), index=dataset.track_ids)
+        if set(table["track"]) != set(dataset.track_ids[pool]):
+            raise RunError(f"{path}: its tracks are not the {len(pool)} tracks of this split's training pool")
+        table = table.assign(row=rows[table["track"]].to_numpy()).sort_values("row")
+        oof = OutOfFold(
+            table["row"].to_numpy(),
+            table[PROBABILITY_COLUMNS].to_numpy(dtype=np.float64),
+            table["member"].to_numpy() - 1,
+            run.member_seen,
         )
-    table = pd.read_csv(path, index_col="track")
-    wanted = dataset.track_ids[rows]
-    if set(table.index) != set(wanted):
-        raise RunError(f"{path}: its tracks are not the {len(wanted)} tracks of this split")
-    return table.loc[wanted]
+        return cls(run.family, run.model, run.seen, oof, 0.0)
 
 
-def _probabilities(table: pd.DataFrame) -> np.ndarray:
-    return table[PROBABILITY_COLUMNS].to_numpy(dtype=np.float64)
+def fold_bagged(name: str) -> str:
+    return f"models.{name}.bagging: {{members: 5, subsets: folds}}"
+
+
+def check_bases(name: str, settings: StackConfig, bagging: Mapping[str, BaggingConfig]) -> None:
+    """A ConfigError unless every base model of the stack ``name`` is fold-bagged: its out-of-fold
+    predictions, which the weights are chosen on, and its test predictions then come from the same models."""
+    for base in settings.base_models:
+        plan = bagging.get(base)
+        if plan is None or plan.subsets != "folds":
+            raise ConfigError(
+                f"models.{name}.base_models: '{base}' must be fold-bagged ({fold_bagged(base)}), so that the "
+                "predictions its weight is chosen on and those it is applied to come from the same models"
+            )
+
+
+def fit_stack(
+    name: str, settings: StackConfig, bases: Mapping[str, Base], dataset: GenreDataset, seed: int
+) -> TrainedModel:
+    """The stack ``name`` of ``bases`` (by name, each held out on the same folds): fitted on their
+    out-of-fold probabilities, predicting through them, with its own out-of-fold predictions (their
+    weighted average, by the members that held each row out)."""
+    first = next(iter(bases.values())).out_of_fold
+    for base_name, base in bases.items():
+        oof = base.out_of_fold
+        if not (np.array_equal(oof.rows, first.rows) and np.array_equal(oof.predicted_by, first.predicted_by)):
+            raise RunError(
+                f"stack {name}: its base models must hold out the same folds, and {base_name} does not "
+                "(give each the same bagging members)"
+            )
+        oof.refuse_seen(dataset, base_name)
+    views = {base_view(base_name): base.out_of_fold.probabilities for base_name, base in bases.items()}
+    pool = Labelled(dataclasses.replace(dataset.tracks(first.rows), embeddings=views), dataset.labels[first.rows])
+    fitted = family(name).fit(settings, pool, None, seed)
+    weights = fitted.model.weights
+    stack = Stack(weights, {key: (base.predictor, base.model) for key, base in bases.items() if weights[key] > 0})
+    members = range(len(first.seen_by))
+    out_of_fold = OutOfFold(
+        first.rows,
+        sum(weights[key] * base.out_of_fold.probabilities for key, base in bases.items()),
+        first.predicted_by,
+        tuple(Seen.union(base.out_of_fold.seen_by[index] for base in bases.values()) for index in members),
+    )
+    seen = Seen.union(base.seen for base in bases.values())
+    seconds = fitted.seconds + sum(base.seconds for base in bases.values())
+    return TrainedModel(family(name), stack, fitted.history, fitted.kept, seconds, seen, out_of_fold=out_of_fold)

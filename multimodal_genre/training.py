@@ -26,12 +26,14 @@ from multimodal_genre.errors import ConfigError, DataError
 from multimodal_genre.families import Family, TrainedModel, family
 from multimodal_genre.families.bag import fit_bag
 from multimodal_genre.families.base import fit_split
+from multimodal_genre.families.stack.family import StackConfig
 from multimodal_genre.files import read_folder, writing_folder
 from multimodal_genre.member_training import members_fitter
 from multimodal_genre.records import RecipeRecord, SplitRecord
 from multimodal_genre.runs import write_model_run
-from multimodal_genre.seen import refuse_seen, unseen_probabilities
+from multimodal_genre.seen import unseen_probabilities
 from multimodal_genre.settings import Settings, replaced
+from multimodal_genre.stacking import Base, check_bases, fit_stack
 from multimodal_genre.views import prepared
 from multimodal_genre.workers import Workers
 
@@ -74,11 +76,32 @@ def train_model(
         raise ValueError(f"{name}: {len(lengths)} lengths for {count} model(s)")
     fixed = lengths is not None and owner.length_setting is not None
     each = [replaced(settings, owner.length_setting, n) for n in lengths] if fixed else [settings] * count
+    if owner.built_from(settings):
+        return _train_stack(name, each[0], config, dataset, split, workers, checkpoints)
     if plan is None:
         watching = [*callbacks, *(owner.step_loggers(step_logs) if step_logs else ())]
         return fit_split(owner, each[0], dataset, split, config.seed, watching)
     fit_members = members_fitter(workers, checkpoints, step_logs)
     return fit_bag(owner, plan, each, dataset, split, config.seed, fit_members, callbacks)
+
+
+def _train_stack(
+    name: str,
+    settings: StackConfig,
+    config: Config,
+    dataset: GenreDataset,
+    split: Split,
+    workers: Workers | None,
+    checkpoints: Path | None,
+) -> TrainedModel:
+    """A stack's base models, each trained on ``split`` as ``config`` bags it (its members
+    checkpointed in ``checkpoints/<base>``), then its weights on their out-of-fold predictions."""
+    check_bases(name, settings, config.bagging)
+    bases = {}
+    for base in settings.base_models:
+        folder = checkpoints and checkpoints / base
+        bases[base] = Base.of(train_model(base, config, dataset, split, workers=workers, checkpoints=folder))
+    return fit_stack(name, settings, bases, dataset, config.seed)
 
 
 def section(config: Config, name: str) -> Settings:
@@ -142,15 +165,10 @@ def write_trained_run(
     split: Split,
     out: Path,
     context: RunContext,
-    probabilities: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Score ``trained`` on the test side of ``split`` (tracks it has not seen), write its run folder
-    and log its summary line; return its test scores. ``probabilities`` are its test predictions
-    where they were made already (a stack's, from its members' tables): they pass the same check."""
-    if probabilities is None:
-        probabilities = unseen_probabilities(trained, dataset, split.test)
-    else:
-        refuse_seen(trained.seen, dataset.track_ids[split.test], trained.name)
+    and log its summary line; return its test scores."""
+    probabilities = unseen_probabilities(trained, dataset, split.test)
     split_record = SplitRecord.of(split, config.split.seed, context.fold, config.split.lists)
     scores = write_model_run(
         out, trained, config, dataset, split, probabilities, split_record, context.command, context.recipe

@@ -19,6 +19,7 @@ from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import BaggingConfig, family
 from multimodal_genre.families.bag import load_saved
 from multimodal_genre.families.stack.selection import greedy_selection
+from multimodal_genre.records import read_record
 from multimodal_genre.runs import load_model_run
 from multimodal_genre.seen import SeenRowsError, held_out, unseen_probabilities
 from multimodal_genre.settings import replaced
@@ -305,11 +306,59 @@ def test_bad_bagging_settings_are_one_line_errors(section, message, tmp_path, sy
     assert message in one_error(capsys.readouterr().err)
 
 
-def test_a_stack_cannot_be_trained_alone(synthetic_root, tmp_path, capsys):
+def stack_config_file(tmp_path, bagged=("mlp", "xgboost")):
+    """The quick config with a stack of mlp and xgboost (its older key, ``members``), each fold-bagged
+    where ``bagged`` says."""
     settings = yaml.safe_load(FAST_CONFIG.read_text())
     settings["models"]["stack"] = {"members": ["mlp", "xgboost"], "rounds": 5}
+    settings["models"]["mlp"]["training"]["epochs"] = 10
+    for name in bagged:
+        settings["models"][name]["bagging"] = {"members": 2, "subsets": "folds"}
     path = tmp_path / "stack.yaml"
     path.write_text(yaml.safe_dump(settings))
-    arguments = ["train", "--model", "stack", "--data", str(synthetic_root), "--config", str(path)]
+    return path
+
+
+def test_a_stack_trains_alone_and_predicts_like_any_model(synthetic_root, tmp_path, fast_dataset):
+    arguments = [
+        "train",
+        "--model",
+        "stack",
+        "--data",
+        str(synthetic_root),
+        "--config",
+        str(stack_config_file(tmp_path)),
+    ]
+    assert main([*arguments, "--out", str(tmp_path / "run")]) == 0
+    run = load_model_run(tmp_path / "run")
+    assert run.name == "stack" and {path.name for path in (tmp_path / "run" / "bases").iterdir()} <= {"mlp", "xgboost"}
+    sides = pd.read_csv(tmp_path / "run" / "split.csv").set_index("track")["side"]
+    test = sides.index[sides == "test"]
+    assert run.seen.trained.isdisjoint(test) and run.seen.watched.isdisjoint(test)
+    held = pd.read_csv(tmp_path / "run" / "out_of_fold.csv")
+    assert set(held["track"]) == set(sides.index[sides != "test"]) and set(held["member"]) == {1, 2}
+    rows = np.flatnonzero(np.isin(fast_dataset.track_ids, test))
+    probabilities = run.predict_proba(fast_dataset.tracks(rows))
+    recorded = pd.read_csv(tmp_path / "run" / "predictions.csv").set_index("track").loc[fast_dataset.track_ids[rows]]
+    np.testing.assert_allclose(recorded[PROBABILITIES].to_numpy(), probabilities, atol=1e-5)
+    assert np.mean(probabilities.argmax(axis=1) == fast_dataset.labels[rows]) > 0.2  # chance: 0.1
+
+
+def test_a_stack_of_a_model_not_fold_bagged_is_refused_before_training(synthetic_root, tmp_path, capsys):
+    config = stack_config_file(tmp_path, bagged=("mlp",))
+    arguments = ["train", "--model", "stack", "--data", str(synthetic_root), "--config", str(config)]
     assert main([*arguments, "--out", str(tmp_path / "run")]) == 2
-    assert "compare --models mlp xgboost stack" in one_error(capsys.readouterr().err)
+    assert "models.stack.base_models: 'xgboost' must be fold-bagged" in one_error(capsys.readouterr().err)
+    assert not any((tmp_path / "run").iterdir())  # nothing trained, nothing written
+
+
+def test_a_stack_is_tuned_on_its_out_of_fold_predictions(synthetic_root, tmp_path):
+    config = stack_config_file(tmp_path)
+    arguments = ["tune", "--model", "stack", "--trials", "2", "--data", str(synthetic_root), "--config", str(config)]
+    assert main([*arguments, "--out", str(tmp_path / "tuning")]) == 0
+    record = read_record(tmp_path / "tuning" / "stack")
+    assert "base models' out-of-fold predictions" in record.objective
+    assert (
+        record.trials["complete"] == 2
+        and load_model_run(tmp_path / "tuning" / "stack" / record.final_run).name == "stack"
+    )

@@ -138,7 +138,7 @@ def test_an_unknown_model_is_named_with_the_known_ones():
 
 # The conformance checks. Every registered family that trains (a stack is built from runs, see
 # test_bagging.py), and the family registered from outside above, with short trainings.
-CONFORMING = [name for name, owner in FAMILIES.items() if not owner.built_from_runs] + ["logreg"]
+CONFORMING = [name for name, owner in FAMILIES.items() if not owner.composite] + ["logreg"]
 
 
 @dataclasses.dataclass(frozen=True)

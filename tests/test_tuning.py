@@ -59,7 +59,7 @@ SMALL_SPACES = {
 
 def small_search_file(path: Path, **changes) -> Path:
     """A search file that drops every packaged setting but those of SMALL_SPACES."""
-    models = [name for name, owner in FAMILIES.items() if not owner.built_from_runs]
+    models = [name for name, owner in FAMILIES.items() if not owner.composite]
     spaces = {model: {key: None for key in family(model).search_space(model)} for model in models}
     for model, space in SMALL_SPACES.items():
         spaces[model].update(space)

@@ -41,7 +41,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--model",
         metavar="MODEL",
-        help=f"which model to train: {', '.join(FAMILIES)} (a stack only in compare; default: the recipe's)",
+        help=f"which model to train: {', '.join(FAMILIES)} (default: the recipe's)",
     )
     add_data_options(train, recipes=True)
     add_split_option(train)

@@ -99,7 +99,8 @@ def tune_models(args: argparse.Namespace) -> int:
     config = config_for(args, recipe, source)
     search = load_search(config, args.search or (recipe.search_path if recipe else None))
     dataset = source.load(config)
-    trainable = [name for name in config.models if not FAMILIES[name].built_from_runs]  # a stack has nothing to tune
+    # A stack is tuned alone (--model stack): each of its trials trains its base models again.
+    trainable = [name for name in config.models if not FAMILIES[name].composite]
     models = trainable if model == "all" else [model]
     # Optuna's progress bar (terminal) or one line per trial (log) replaces its own log records.
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -179,4 +179,5 @@ def _out_of_fold(members: Sequence[TrainedModel], tasks: Sequence[MemberTask], d
     rows = np.concatenate(held)
     predicted_by = np.concatenate([np.full(len(part), index) for index, part in enumerate(held)])
     order = np.argsort(rows)
-    return OutOfFold(rows[order], np.concatenate(probabilities)[order], predicted_by[order])
+    seen_by = tuple(member.seen for member in members)
+    return OutOfFold(rows[order], np.concatenate(probabilities)[order], predicted_by[order], seen_by)

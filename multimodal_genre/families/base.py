@@ -64,8 +64,8 @@ class Family(Predictor):
     # Searched settings that stand for a list setting: list key -> (count key, size key, size ratio
     # from one entry to the next); a study searches the count and the first size.
     derived: Mapping[str, tuple[str, str, float]] = MappingProxyType({})
-    # True for a model that trains nothing itself and is built from the runs of its members().
-    built_from_runs: bool = False
+    # True for a model made of other models (``built_from``): a stack, fitted on their predictions.
+    composite: bool = False
 
     def problems(self, settings: Settings) -> Problems:
         """(key, problem) for settings of the right type that this model still cannot use."""

@@ -62,7 +62,9 @@ class _Registry(MutableMapping[str, "Family"]):
         return name in self._declared() or name in self._families
 
     def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys([*self._declared(), *self._families]))
+        """The declared names by folder (each folder's in its own order), then those registered from outside."""
+        declared = self._declared()
+        return iter(dict.fromkeys([*sorted(declared, key=declared.__getitem__), *self._families]))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

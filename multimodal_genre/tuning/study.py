@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 from multimodal_genre.config import Config, config_dict
 from multimodal_genre.data import GenreDataset, Split, split_for
 from multimodal_genre.errors import ConfigError, RunError
-from multimodal_genre.families import BaggingConfig
+from multimodal_genre.families import BaggingConfig, family
 from multimodal_genre.files import new_run_dir, write_text
 from multimodal_genre.records import (
     DatasetRecord,
@@ -172,7 +172,7 @@ class Tuning:
             result = self._final_runs(
                 study, decision, outer, directory, RunContext(outer_fold, self.command, self.recipe), session, both
             )
-        objective_words = _objective_words(options, config.bagging.get(model))
+        objective_words = _objective_words(options, config.bagging.get(model), family(model).composite)
         _write_study_record(
             result, model, self.dataset, storage.url, objective_words, session, self.command, self.recipe
         )
@@ -232,9 +232,10 @@ class Tuning:
         if not self.search.spaces[model]:
             raise RunError(f"the search space of '{model}' is empty: nothing to tune")
         plan = self.config.bagging.get(model)
-        if self.options.folds is not None and plan is not None and plan.subsets == "folds":
+        if self.options.folds is not None and (family(model).composite or (plan and plan.subsets == "folds")):
+            what = "a stack of fold bags" if family(model).composite else "fold-bagged"
             raise ConfigError(
-                f"--folds: models.{model} is fold-bagged, so each trial is scored on its out-of-fold predictions "
+                f"--folds: models.{model} is {what}, so each trial is scored on its out-of-fold predictions "
                 "of the whole training pool already; tune it without --folds"
             )
 
@@ -272,8 +273,13 @@ def _result(
     )
 
 
-def _objective_words(options: StudyOptions, plan: BaggingConfig | None) -> str:
+def _objective_words(options: StudyOptions, plan: BaggingConfig | None, composite: bool) -> str:
     """What a trial is scored by, in words for the study's record and report."""
+    if composite:
+        return (
+            "validation macro-F1 of its base models' out-of-fold predictions of the training pool, weighed as "
+            "chosen on them"
+        )
     if plan is not None and plan.subsets == "folds":
         return f"validation macro-F1 of the {plan.members} members' out-of-fold predictions of the training pool"
     if options.folds is None:

@@ -1,9 +1,9 @@
 """The stack's family: a weighted average of other models' probabilities.
 
-A stack trains nothing of its own. ``compare`` builds it in each fold from the runs of its members,
-fold-bagged models that sit beside it in the same folder, with weights chosen by greedy selection
-(``selection.py``) on the members' out-of-fold predictions of the training rows; its run folder holds
-the weights (``stack.json``), and loading it loads the members from their run folders next to it.
+Its base models are fold bags of any family; its fit is greedy selection (``selection.py``) on their
+out-of-fold predictions of the training rows, and it predicts a new track through them
+(``stacking.py`` trains them and hands their predictions over). Its run folder holds the weights
+(``stack.json``) and each base model of some weight (``bases/<name>/``).
 """
 
 from multimodal_genre.families.registry import declare
