@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -259,6 +260,16 @@ def test_a_stack_is_reported_and_predicts_like_any_model(stacked, fast_dataset):
     rows = np.arange(20)
     predicted = run.predict_proba(fast_dataset.tracks(rows))
     np.testing.assert_allclose(predicted.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_stack_written_before_it_held_its_base_models_loads_them_from_beside_it(stacked, fast_dataset, tmp_path):
+    result, _ = stacked
+    older = tmp_path / "fold1"
+    shutil.copytree(result.directory / "fold1", older)
+    shutil.rmtree(older / "stack" / "bases")  # as a comparison wrote a stack's run folder before
+    rows = np.arange(20)
+    expected = load_model_run(result.directory / "fold1" / "stack").predict_proba(fast_dataset.tracks(rows))
+    np.testing.assert_allclose(load_model_run(older / "stack").predict_proba(fast_dataset.tracks(rows)), expected)
 
 
 def test_a_stack_member_must_be_compared_too_and_fold_bagged(fast_dataset, fast_config, tmp_path):
