@@ -25,7 +25,7 @@ from common import add_data_option, parse_with_data, provenance, quiet_dataset
 from multimodal_genre import log
 from multimodal_genre.comparison import run_comparison
 from multimodal_genre.config import load_config
-from multimodal_genre.records import portable_command
+from multimodal_genre.records import Provenance, portable_command
 
 ATTEMPTS = Path(__file__).parent / "fused" / "attempts.yaml"
 RESULTS = Path("reports/benchmarks/fused_attempts.json")
@@ -82,7 +82,9 @@ def attempt(name: str, model: str, path: Path | None, data: Path) -> dict:
         seeded = dataclasses.replace(config, split=dataclasses.replace(config.split, seed=seed))
         out = RUNS / f"{name}-seed{seed}"
         command = portable_command(["python", *sys.argv])
-        result = run_comparison(dataset, seeded, out, models=[model], folds=FOLDS, command=command, resume=out.is_dir())
+        result = run_comparison(
+            dataset, seeded, out, models=[model], folds=FOLDS, provenance=Provenance(command), resume=out.is_dir()
+        )
         scores = result.scores.loc[result.scores["model"] == model, "macro_f1"]
         found[f"seed{seed}"] = {
             "mean": round(float(scores.mean()), 4),

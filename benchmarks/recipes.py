@@ -37,9 +37,9 @@ from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.families.networks.backbones import backbone_network
 from multimodal_genre.files import new_run_dir
 from multimodal_genre.recipes import Recipe, load_recipe, recipe_names
-from multimodal_genre.records import RUN_FILE, read_record
+from multimodal_genre.records import RUN_FILE, Provenance, read_record
 from multimodal_genre.runs import finished_run_scores
-from multimodal_genre.training import RunContext, run_model
+from multimodal_genre.training import run_model
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc_ovr")
 FOLDS = 5
@@ -147,8 +147,7 @@ def run_protocols(
             folds_dir,
             models=[model],
             folds=FOLDS,
-            command=kfold_command,
-            recipe=recipe.info if recipe else None,
+            provenance=Provenance(kfold_command, recipe.info if recipe else None),
             resume=resume,
         )
     else:
@@ -161,8 +160,8 @@ def run_protocols(
         scores = cross.scores[cross.scores["fold"] == 1].iloc[0].to_dict()
     else:
         single = new_run_dir(RUNS, f"recipe-{name}")
-        context = RunContext(None, command, recipe.info if recipe else None)
-        scores = run_model(model, dataset, config, split, single, context)
+        provenance = Provenance(command, recipe.info if recipe else None)
+        scores = run_model(model, dataset, config, split, single, provenance)
     return {
         "published_protocol": {
             "command": command,

@@ -30,6 +30,7 @@ from common import add_data_option, parse_with_data, provenance, quiet_dataset, 
 from multimodal_genre import log
 from multimodal_genre.config import load_config
 from multimodal_genre.data import split_for
+from multimodal_genre.records import Provenance
 from multimodal_genre.search import load_search
 from multimodal_genre.statistics import corrected_t_test
 from multimodal_genre.tuning import StudyOptions, Tuning, tune_outer_folds
@@ -98,7 +99,7 @@ def run_entry(entry: str, args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     with Workers(args.jobs) as workers:
         command = provenance()["command"]
-        study = Tuning(model, dataset, config, load_search(config), options, None, command, None, workers)
+        study = Tuning(model, dataset, config, load_search(config), options, None, Provenance(command), workers)
         if lists:
             result = study.run(name, split_for(dataset, config.split), STUDIES / name, both=True)
             table = pd.DataFrame([_listed_row(result)])

@@ -27,10 +27,10 @@ from multimodal_genre.data import GenreDataset, Split, kfold_splits, split_for
 from multimodal_genre.errors import ConfigError, DivergedError, RunError
 from multimodal_genre.families import family
 from multimodal_genre.files import writing_folder
-from multimodal_genre.records import ComparisonRecord, DatasetRecord, RecipeRecord, write_record
+from multimodal_genre.records import ComparisonRecord, DatasetRecord, Provenance, write_record
 from multimodal_genre.runs import finished_run_scores, write_config, write_run_files
 from multimodal_genre.stacking import Base, check_bases, fit_stack
-from multimodal_genre.training import RunContext, fitting_split, run_model_files, section, where, write_trained_run
+from multimodal_genre.training import fitting_split, run_model_files, section, where, write_trained_run
 from multimodal_genre.views import prepared
 from multimodal_genre.workers import Workers
 
@@ -45,16 +45,16 @@ def run_comparison(
     out: Path,
     models: Sequence[str] | None = None,
     folds: int | None = None,
-    command: str | None = None,
-    recipe: RecipeRecord | None = None,
+    provenance: Provenance = Provenance(),
     resume: bool = False,
     workers: Workers | None = None,
     tensorboard: bool = False,
 ) -> ComparisonResult:
     """Train ``models`` (default: every model of ``config``) on the hold-out split (``folds`` None) or
-    on each of ``folds`` grouped folds; ``recipe`` (the published system ``config`` came from) is
-    recorded in every run folder. The trainings run on ``workers`` (entered; default: one at a time
-    in this process); each run folder appears, whole, when its training ends. With ``resume``, model
+    on each of ``folds`` grouped folds; ``provenance`` (the command, and the published system
+    ``config`` came from) is recorded in every run folder, with its fold. The trainings run on
+    ``workers`` (entered; default: one at a time in this process); each run folder appears, whole,
+    when its training ends. With ``resume``, model
     runs that already finished in ``out`` are taken back, not trained again: a K-fold comparison
     takes hours on a CPU, and an interruption should cost the runs in progress at most. The wall time
     recorded then counts the reused runs' training time. A bag's members are checkpointed as each
@@ -69,17 +69,19 @@ def run_comparison(
     started = time.perf_counter()
     dataset, config = prepared(dataset, config, models)
     splits = _splits(dataset, config, folds)
-    setup = Setup(dataset, config, out, folds, command, recipe, tensorboard)
+    setup = Setup(dataset, config, out, folds, provenance, tensorboard)
     scores, reused_seconds = _finished_runs(setup, models, splits) if resume else ({}, 0.0)
     failed = _train(setup, splits, [name for name in models if name not in stacks], scores, workers)
     _build_stacks(setup, splits, stacks, scores, failed)
     seconds = time.perf_counter() - started + reused_seconds
     result = _result(setup, models, scores, failed, seconds)
-    compared = write_comparison_tables(result, folds, dataset, command, config.split.lists, len(splits[0].test))
+    compared = write_comparison_tables(
+        result, folds, dataset, provenance.command, config.split.lists, len(splits[0].test)
+    )
     write_config(out, config)
     record = ComparisonRecord.new(
-        command=command,
-        recipe=recipe,
+        command=provenance.command,
+        recipe=provenance.recipe,
         dataset=DatasetRecord.of(dataset),
         models=compared,
         folds=folds,
@@ -97,12 +99,11 @@ class Setup:
     config: Config
     out: Path
     folds: int | None
-    command: str | None
-    recipe: RecipeRecord | None
+    provenance: Provenance  # the comparison's; each run's adds its fold
     tensorboard: bool
 
-    def context(self, index: int) -> RunContext:
-        return RunContext(_fold(index, self.folds), self.command, self.recipe)
+    def provenance_of(self, index: int) -> Provenance:
+        return self.provenance.in_fold(_fold(index, self.folds))
 
     def run_dir(self, index: int, name: str) -> Path:
         return self.out / name if self.folds is None else self.out / f"fold{index}" / name
@@ -143,7 +144,7 @@ def _train(
         for index, split, name in to_train:
             run_dir = setup.run_dir(index, name)
             checkpoints = None if workers.cluster else checkpoint_folder(run_dir.absolute())
-            task = (name, shared, setup.config, split, setup.context(index), checkpoints, setup.tensorboard)
+            task = (name, shared, setup.config, split, setup.provenance_of(index), checkpoints, setup.tensorboard)
             pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
             _collect(pending, scores, failed, setup.folds, block=False)
         _collect(pending, scores, failed, setup.folds, block=True)
@@ -167,7 +168,7 @@ def _build_stacks(
                 trained = fit_stack(name, setup.config.models[name], runs, setup.dataset, setup.config.seed)
                 with writing_folder(run_dir) as partial:
                     scores[index, name] = write_trained_run(
-                        trained, setup.dataset, setup.config, split, partial, setup.context(index)
+                        trained, setup.dataset, setup.config, split, partial, setup.provenance_of(index)
                     )
 
 

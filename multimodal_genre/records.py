@@ -125,6 +125,19 @@ class RecipeRecord(Settings):
                 yield f"published.{name}", f"must be a fraction between 0 and 1, got {value}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Provenance:
+    """What made a run, recorded in its ``run.json``: the command line, the published recipe its
+    config came from, and its fold (index, count) of a K-fold split (None: the hold-out split)."""
+
+    command: str | None = None
+    recipe: RecipeRecord | None = None
+    fold: tuple[int, int] | None = None
+
+    def in_fold(self, fold: tuple[int, int] | None) -> Provenance:
+        return dataclasses.replace(self, fold=fold)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SessionRecord(Settings):
     """What one ``tune`` process added to a study."""

@@ -35,7 +35,7 @@ from multimodal_genre.records import (
     DatasetRecord,
     MemberRecord,
     ModelRecord,
-    RecipeRecord,
+    Provenance,
     SplitRecord,
     TrainingRecord,
     read_record,
@@ -85,11 +85,10 @@ def write_model_run(
     split: Split,
     probabilities: np.ndarray,
     split_record: SplitRecord,
-    command: str | None = None,
-    recipe: RecipeRecord | None = None,
+    provenance: Provenance,
 ) -> dict[str, float]:
     """Save the model, what it saw and every report of its test predictions; return the test metrics
-    and, as ``f1_<genre>``, each genre's F1. ``recipe`` is the record of the recipe it ran, if any."""
+    and, as ``f1_<genre>``, each genre's F1."""
     directory.mkdir(parents=True, exist_ok=True)
     title = f"{trained.name} ({'synthetic data' if dataset.synthetic else dataset.root.name})"
     trained.save(directory)
@@ -105,8 +104,8 @@ def write_model_run(
         members=tuple(map(_member_record, trained.singles() if trained.members else ())),
     )
     record = ModelRecord.new(
-        command=command,
-        recipe=recipe,
+        command=provenance.command,
+        recipe=provenance.recipe,
         dataset=DatasetRecord.of(dataset),
         model=trained.name,
         split=split_record,

@@ -9,7 +9,6 @@ track it has seen.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 import tempfile
@@ -29,7 +28,7 @@ from multimodal_genre.families.base import fit_split
 from multimodal_genre.families.stack.family import StackConfig
 from multimodal_genre.files import read_folder, writing_folder
 from multimodal_genre.member_training import members_fitter
-from multimodal_genre.records import RecipeRecord, SplitRecord
+from multimodal_genre.records import Provenance, SplitRecord
 from multimodal_genre.runs import write_model_run
 from multimodal_genre.seen import unseen_probabilities
 from multimodal_genre.settings import Settings, replaced
@@ -39,15 +38,6 @@ from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
 TRAINING_LOG = "training.log"  # in a run folder: every line its training logged, a network's per epoch
-
-
-@dataclasses.dataclass(frozen=True)
-class RunContext:
-    """Where a model run sits and what made it, written into its run folder."""
-
-    fold: tuple[int, int] | None = None  # (index, count) of a K-fold split; None for the hold-out split
-    command: str | None = None
-    recipe: RecipeRecord | None = None
 
 
 def train_model(
@@ -124,7 +114,7 @@ def run_model(
     config: Config,
     split: Split,
     out: Path,
-    context: RunContext | None = None,
+    provenance: Provenance = Provenance(),
     workers: Workers | None = None,
     checkpoints: Path | None = None,
     tensorboard: bool = False,
@@ -144,7 +134,7 @@ def run_model(
         with writing_folder(out) as partial:
             if step_logs is not None and step_logs.is_dir():
                 shutil.copytree(step_logs, partial / step_logs.name)
-            scores = write_trained_run(trained, dataset, config, split, partial, context or RunContext())
+            scores = write_trained_run(trained, dataset, config, split, partial, provenance)
             (partial / TRAINING_LOG).write_text("\n".join(lines) + "\n")
             return scores
 
@@ -164,17 +154,15 @@ def write_trained_run(
     config: Config,
     split: Split,
     out: Path,
-    context: RunContext,
+    provenance: Provenance,
 ) -> dict[str, float]:
     """Score ``trained`` on the test side of ``split`` (tracks it has not seen), write its run folder
     and log its summary line; return its test scores."""
     probabilities = unseen_probabilities(trained, dataset, split.test)
-    split_record = SplitRecord.of(split, config.split.seed, context.fold, config.split.lists)
-    scores = write_model_run(
-        out, trained, config, dataset, split, probabilities, split_record, context.command, context.recipe
-    )
+    split_record = SplitRecord.of(split, config.split.seed, provenance.fold, config.split.lists)
+    scores = write_model_run(out, trained, config, dataset, split, probabilities, split_record, provenance)
     logger.info(
-        f"{trained.name:<8} {where(context.fold)}: macro-F1 {scores['macro_f1']:.3f}, accuracy "
+        f"{trained.name:<8} {where(provenance.fold)}: macro-F1 {scores['macro_f1']:.3f}, accuracy "
         f"{scores['accuracy']:.3f} on {len(split.test)} test tracks; {_steps(trained)}, {trained.seconds:.0f} s"
     )
     return scores
@@ -193,7 +181,7 @@ def run_model_files(
     dataset: GenreDataset,
     config: Config,
     split: Split,
-    context: RunContext,
+    provenance: Provenance,
     checkpoints: Path | None = None,
     tensorboard: bool = False,
 ) -> tuple[dict[str, float], dict[str, bytes]]:
@@ -202,7 +190,7 @@ def run_model_files(
     None on a cluster)."""
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         run_dir = Path(scratch) / name
-        scores = run_model(name, dataset, config, split, run_dir, context, None, checkpoints, tensorboard)
+        scores = run_model(name, dataset, config, split, run_dir, provenance, None, checkpoints, tensorboard)
         return scores, read_folder(run_dir)
 
 

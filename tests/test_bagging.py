@@ -20,11 +20,11 @@ from multimodal_genre.errors import ConfigError
 from multimodal_genre.families import BaggingConfig, family
 from multimodal_genre.families.bag import load_saved
 from multimodal_genre.families.stack.selection import greedy_selection
-from multimodal_genre.records import read_record
+from multimodal_genre.records import Provenance, read_record
 from multimodal_genre.runs import load_model_run
 from multimodal_genre.seen import SeenRowsError, held_out, unseen_probabilities
 from multimodal_genre.settings import replaced
-from multimodal_genre.training import RunContext, train_model, write_trained_run
+from multimodal_genre.training import train_model, write_trained_run
 
 from conftest import FAST_CONFIG, one_error
 
@@ -122,7 +122,7 @@ def test_any_family_bags_xgboost_included(fast_dataset, fast_config, split):
 
 def test_a_run_folder_records_each_member_and_what_it_saw(fold_bag, fast_dataset, fast_config, split, tmp_path):
     config = bagged(fast_config, "fused", 3, "folds")
-    write_trained_run(fold_bag, fast_dataset, config, split, tmp_path / "fused", RunContext())
+    write_trained_run(fold_bag, fast_dataset, config, split, tmp_path / "fused", Provenance())
     record = json.loads((tmp_path / "fused" / "run.json").read_text())
     assert record["format"] == 2 and record["training"]["kept"] is None
     assert [member["kept"] for member in record["training"]["members"]] == [m.kept for m in fold_bag.members]

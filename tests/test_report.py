@@ -27,6 +27,7 @@ from multimodal_genre.comparison import run_comparison
 from multimodal_genre.data import GENRES
 from multimodal_genre.plots import plot_per_genre_f1
 from multimodal_genre.recipes import load_recipe
+from multimodal_genre.records import Provenance
 from multimodal_genre.report import write_report
 from multimodal_genre.report.browser import check_in_browser, find_chromium
 from multimodal_genre.report.calibration import reliability
@@ -174,7 +175,9 @@ def test_the_per_genre_chart_keeps_its_width_with_many_models(tmp_path):
 
 def test_a_recipe_run_shows_the_published_figure_beside_ours(fast_dataset, fast_config, tmp_path):
     recipe = load_recipe("small-cnn-nadam")  # published: test accuracy 0.7085 on one split
-    result = run_comparison(fast_dataset, fast_config, tmp_path / "cv", models=["cnn"], folds=2, recipe=recipe.info)
+    result = run_comparison(
+        fast_dataset, fast_config, tmp_path / "cv", models=["cnn"], folds=2, provenance=Provenance(recipe=recipe.info)
+    )
     page = write_report([result.directory], tmp_path / "out").html.read_text()
     accuracy = result.scores["accuracy"]
     assert _rows(page, "small-cnn-nadam", "Published figures") == [

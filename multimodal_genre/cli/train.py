@@ -76,7 +76,8 @@ def train_one(args: argparse.Namespace) -> int:
     check_model_names([args.model] if args.model else [], "--model")
     source = data_source(args.data)  # argument and path errors come before the heavy imports
     from multimodal_genre.data import split_for
-    from multimodal_genre.training import RunContext, run_model
+    from multimodal_genre.records import Provenance
+    from multimodal_genre.training import run_model
 
     check_tracking(args)
     recipe = recipe_for(args)
@@ -90,8 +91,8 @@ def train_one(args: argparse.Namespace) -> int:
     member_progress = progress.job(plan.members, "member") if plan else contextlib.nullcontext()
     with workers, member_progress:
         log.say(training_on(workers))
-        context = RunContext(None, command_line(), recipe.info if recipe else None)
-        run_model(model, dataset, config, split, out, context, workers, tensorboard="tensorboard" in args.track)
+        provenance = Provenance(command_line(), recipe.info if recipe else None)
+        run_model(model, dataset, config, split, out, provenance, workers, tensorboard="tensorboard" in args.track)
     log.say(f"Run folder: {out}", f"Its report: {PROG} report {out}", *source.closing(f"train --model {model}"))
     if "mlflow" in args.track:
         from multimodal_genre.tracking import track_model_run, tracking_uri
@@ -107,6 +108,7 @@ def compare_models(args: argparse.Namespace) -> int:
     source = data_source(args.data)  # argument and path errors come before the heavy imports
     from multimodal_genre.comparison import check_resumable, run_comparison
     from multimodal_genre.comparison_tables import summary_lines
+    from multimodal_genre.records import Provenance
 
     check_tracking(args)
     recipe = recipe_for(args)
@@ -129,8 +131,7 @@ def compare_models(args: argparse.Namespace) -> int:
             out,
             models=models,
             folds=args.folds,
-            command=command_line(),
-            recipe=recipe.info if recipe else None,
+            provenance=Provenance(command_line(), recipe.info if recipe else None),
             resume=args.resume,
             workers=workers,
             tensorboard="tensorboard" in args.track,

@@ -127,10 +127,11 @@ def _tune_model(
 ) -> None:
     """One model's study (or one per outer fold), and how it ended."""
     from multimodal_genre.data import split_for
+    from multimodal_genre.records import Provenance
     from multimodal_genre.tuning import Tuning, tune_outer_folds
 
     info = recipe.info if recipe else None
-    study = Tuning(model, dataset, config, search, options, args.storage, command_line(), info, workers)
+    study = Tuning(model, dataset, config, search, options, args.storage, Provenance(command_line(), info), workers)
     name = name or model
     if options.outer_folds:
         table = tune_outer_folds(study, name, args.out)

@@ -18,9 +18,10 @@ from multimodal_genre.config import Config
 from multimodal_genre.data import GenreDataset, Split
 from multimodal_genre.families import TrainedModel
 from multimodal_genre.families.bag import averaged
+from multimodal_genre.records import Provenance
 from multimodal_genre.search import apply
 from multimodal_genre.settings import replaced
-from multimodal_genre.training import RunContext, train_model, write_trained_run
+from multimodal_genre.training import train_model, write_trained_run
 from multimodal_genre.views import with_sources, with_views
 
 
@@ -31,7 +32,7 @@ def retrain(
     top: Sequence[optuna.trial.FrozenTrial],
     outer: Split,
     out: Path,
-    context: RunContext,
+    provenance: Provenance,
 ) -> dict[str, float]:
     """The settings of each trial of ``top`` trained on train + validation at the lengths it kept;
     one trial's model alone, or the models of several averaged in one; scored once on the test side
@@ -46,7 +47,7 @@ def retrain(
         for trial_config, trial in zip(tuned, top, strict=True)
     ]
     final = trained[0] if len(trained) == 1 else averaged(trained)
-    return write_trained_run(final, dataset, _as_trained(tuned[0], model, final), refit, out, context)
+    return write_trained_run(final, dataset, _as_trained(tuned[0], model, final), refit, out, provenance)
 
 
 def kept_lengths(trial: optuna.trial.FrozenTrial) -> list[int]:

@@ -36,7 +36,7 @@ def tune_outer_folds(study: Tuning, name: str, out: Path) -> pd.DataFrame:
         if study.search.final.top_k == 1
         else f"the {study.search.final.top_k} best trials' settings, averaged"
     )
-    write_outer_summary(table, f"Study '{name}' of {study.model}", final, study.command, out / name)
+    write_outer_summary(table, f"Study '{name}' of {study.model}", final, study.provenance.command, out / name)
     return table
 
 

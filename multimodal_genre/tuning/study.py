@@ -27,14 +27,13 @@ from multimodal_genre.files import new_run_dir, write_text
 from multimodal_genre.records import (
     DatasetRecord,
     DecisionRecord,
-    RecipeRecord,
+    Provenance,
     SessionRecord,
     StudyRecord,
     write_record,
 )
 from multimodal_genre.search import SearchConfig, apply, default_values
 from multimodal_genre.settings import Problems, Settings
-from multimodal_genre.training import RunContext
 from multimodal_genre.tuning.decision import decide, scored
 from multimodal_genre.tuning.final import retrain
 from multimodal_genre.tuning.objective import Objective, study_identity, study_splits
@@ -111,8 +110,7 @@ def tune(
     study_name: str | None = None,
     folds: int | None = None,
     out: Path = TUNING_DIR,
-    command: str | None = None,
-    recipe: RecipeRecord | None = None,
+    provenance: Provenance = Provenance(),
     workers: Workers | None = None,
     repeats: int = 1,
 ) -> TuningResult:
@@ -123,7 +121,7 @@ def tune(
     options = StudyOptions(trials, timeout, study_name, folds, repeats)
     name = options.study_name or model
     outer, config = split_for(dataset, config.split), with_sources(config, dataset)  # tuned.yaml says the route
-    study = Tuning(model, dataset, config, search, options, storage_url, command, recipe, workers)
+    study = Tuning(model, dataset, config, search, options, storage_url, provenance, workers)
     return study.run(name, outer, out / name)
 
 
@@ -138,8 +136,7 @@ class Tuning:
     search: SearchConfig
     options: StudyOptions
     storage_url: str | None
-    command: str | None
-    recipe: RecipeRecord | None
+    provenance: Provenance  # the study's; its runs add their outer fold
     workers: Workers | None
 
     def run(
@@ -169,13 +166,10 @@ class Tuning:
             decision = self._decide(study, splits[0])
             directory.mkdir(parents=True, exist_ok=True)
             write_study_reports(study, directory)
-            result = self._final_runs(
-                study, decision, outer, directory, RunContext(outer_fold, self.command, self.recipe), session, both
-            )
+            provenance = self.provenance.in_fold(outer_fold)
+            result = self._final_runs(study, decision, outer, directory, provenance, session, both)
         objective_words = _objective_words(options, config.bagging.get(model), family(model).composite)
-        _write_study_record(
-            result, model, self.dataset, storage.url, objective_words, session, self.command, self.recipe
-        )
+        _write_study_record(result, model, self.dataset, storage.url, objective_words, session, self.provenance)
         return result
 
     def _decide(self, study: optuna.Study, first: Split) -> DecisionRecord:
@@ -195,7 +189,7 @@ class Tuning:
         decision: DecisionRecord,
         outer: Split,
         directory: Path,
-        context: RunContext,
+        provenance: Provenance,
         session: tuple[int, float],
         both: bool,
     ) -> TuningResult:
@@ -207,11 +201,11 @@ class Tuning:
         kept, unkept = (winners, [default]) if decision.adopted else ([default], winners)
         _write_tuned_config(directory, study.study_name, decision, apply(config, model, kept[0].params))
         final_run = new_run_dir(directory, "final")
-        test_scores = retrain(model, self.dataset, config, kept, outer, final_run, context)
+        test_scores = retrain(model, self.dataset, config, kept, outer, final_run, provenance)
         other = None
         if both and decision.winner_trial != decision.default_trial:
             other_run = new_run_dir(directory, "default" if decision.adopted else "winner")
-            other = retrain(model, self.dataset, config, unkept, outer, other_run, context)["macro_f1"]
+            other = retrain(model, self.dataset, config, unkept, outer, other_run, provenance)["macro_f1"]
         best = study.trials[decision.winner_trial]
         return _result(study, best, directory, session, decision, test_scores, final_run, other)
 
@@ -320,13 +314,12 @@ def _write_study_record(
     storage_url: str,
     objective: str,
     session: tuple[int, float],
-    command: str | None,
-    recipe: RecipeRecord | None,
+    provenance: Provenance,
 ) -> None:
     ran, seconds = session
     record = StudyRecord.new(
-        command=command,
-        recipe=recipe,
+        command=provenance.command,
+        recipe=provenance.recipe,
         dataset=DatasetRecord.of(dataset),
         study=result.study_name,
         model=model,
