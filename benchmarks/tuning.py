@@ -33,7 +33,7 @@ from multimodal_genre.data import split_for
 from multimodal_genre.records import Provenance
 from multimodal_genre.search import load_search
 from multimodal_genre.statistics import corrected_t_test
-from multimodal_genre.tuning import StudyOptions, Tuning, tune_outer_folds
+from multimodal_genre.tuning import StudyOptions, tune_outer_folds, tuning_for
 from multimodal_genre.views import with_sources
 from multimodal_genre.workers import Workers
 
@@ -99,7 +99,7 @@ def run_entry(entry: str, args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     with Workers(args.jobs) as workers:
         command = provenance()["command"]
-        study = Tuning(model, dataset, config, load_search(config), options, None, Provenance(command), workers)
+        study = tuning_for(model, dataset, config, load_search(config), options, None, Provenance(command), workers)
         if lists:
             result = study.run(name, split_for(dataset, config.split), STUDIES / name, both=True)
             table = pd.DataFrame([_listed_row(result)])

@@ -154,12 +154,29 @@ def load_search(config: Config, path: str | Path | None = None) -> SearchConfig:
         raise ConfigError(f"{source}: 'spaces' must be a mapping of model names to search spaces")
     _only_keys(spaces, set(FAMILIES), "spaces", source)  # a model the config leaves out keeps its space unused
     return SearchConfig(
-        pruner=from_data(PrunerConfig, data.get("pruner"), source, "pruner"),
+        pruner=from_data(PrunerConfig, _migrated_pruner(data.get("pruner")), source, "pruner"),
         storage=from_data(StorageConfig, data.get("storage"), source, "storage"),
         final=from_data(FinalConfig, data.get("final"), source, "final"),
         decision=from_data(DecisionConfig, data.get("decision"), source, "decision"),
         spaces={model: _space(config, model, spaces.get(model) or {}, source) for model in config.models},
     )
+
+
+def _migrated_pruner(pruner: Any) -> Any:
+    """A search file's ``pruner`` in today's form: until each family owned its warm-up, it was
+    ``warmup_epochs`` (every network's) and ``warmup_rounds`` (XGBoost's), now ``warmup`` by model."""
+    if not isinstance(pruner, Mapping):
+        return pruner
+    units = {"warmup_epochs": "epoch", "warmup_rounds": "round"}
+    warmup = {
+        model: pruner[key]
+        for key, unit in units.items()
+        if key in pruner
+        for model, owner in FAMILIES.items()
+        if owner.unit == unit and not owner.composite
+    }
+    rest = {key: value for key, value in pruner.items() if key not in units}
+    return {**rest, "warmup": {**warmup, **(rest.get("warmup") or {})}} if warmup else rest
 
 
 def _overlay(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def prepared(dataset: GenreDataset, config: Config, models: Sequence[str]) -> tu
     """``config`` with its sources resolved against ``dataset`` (``with_sources``), and ``dataset``
     with the views ``models`` read under it: what a run trains on and records."""
     config = with_sources(config, dataset)
-    return with_views(dataset, config, models), config
+    return _with_views(dataset, config, models), config
 
 
 def with_sources(config: Config, dataset: GenreDataset) -> Config:
@@ -90,10 +90,15 @@ def _reads_audio(settings: Settings) -> bool:
 def with_views(dataset: GenreDataset, config: Config, models: Sequence[str]) -> GenreDataset:
     """``dataset`` with the pre-trained views ``models`` read and it lacks (none: itself), their
     sources resolved against it (``with_sources``)."""
-    wanted = needed_views(with_sources(config, dataset), models)
+    return _with_views(dataset, with_sources(config, dataset), models)
+
+
+def _with_views(dataset: GenreDataset, resolved: Config, models: Sequence[str]) -> GenreDataset:
+    """``with_views`` for a config whose sources are resolved already (``prepared`` resolves them once)."""
+    wanted = needed_views(resolved, models)
     missing = [view for view in wanted if view.key not in dataset.embeddings]
     if not missing:
         return dataset
     from multimodal_genre.musicnn.embeddings import dataset_embedding  # PIL, librosa and Keras behind it
 
-    return dataset.with_embeddings({view.key: dataset_embedding(dataset, view, config.data) for view in missing})
+    return dataset.with_embeddings({view.key: dataset_embedding(dataset, view, resolved.data) for view in missing})

@@ -100,6 +100,13 @@ def test_an_override_file_narrows_and_drops_settings(config, tmp_path):
     assert "reg_alpha" not in search.spaces["xgboost"] and "reg_lambda" in search.spaces["xgboost"]
 
 
+def test_a_search_file_of_the_old_form_sets_the_warm_up_by_unit(config, tmp_path):
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump({"pruner": {"type": "median", "warmup_epochs": 3, "warmup_rounds": 50}}))
+    pruner = load_search(config, path).pruner
+    assert [pruner.warmup_of(model) for model in ("fused", "mlp", "xgboost", "svm")] == [3, 3, 50, 0]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

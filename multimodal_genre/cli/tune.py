@@ -128,10 +128,11 @@ def _tune_model(
     """One model's study (or one per outer fold), and how it ended."""
     from multimodal_genre.data import split_for
     from multimodal_genre.records import Provenance
-    from multimodal_genre.tuning import Tuning, tune_outer_folds
+    from multimodal_genre.tuning import tune_outer_folds, tuning_for
 
     info = recipe.info if recipe else None
-    study = Tuning(model, dataset, config, search, options, args.storage, Provenance(command_line(), info), workers)
+    provenance = Provenance(command_line(), info)
+    study = tuning_for(model, dataset, config, search, options, args.storage, provenance, workers)
     name = name or model
     if options.outer_folds:
         table = tune_outer_folds(study, name, args.out)

@@ -9,7 +9,7 @@ outer fold, tested beside the untuned model.
 from multimodal_genre.tuning.objective import Objective, study_splits
 from multimodal_genre.tuning.outer import tune_outer_folds
 from multimodal_genre.tuning.storage import TUNING_DIR, default_storage, mask
-from multimodal_genre.tuning.study import StudyOptions, Tuning, TuningResult, tune
+from multimodal_genre.tuning.study import StudyOptions, Tuning, TuningResult, tune, tuning_for
 
 __all__ = [
     "TUNING_DIR",
@@ -22,4 +22,5 @@ __all__ = [
     "study_splits",
     "tune",
     "tune_outer_folds",
+    "tuning_for",
 ]

@@ -119,10 +119,24 @@ def tune(
     split. ``trials`` more trials run here, or shared among ``workers`` (entered), which all use the
     study's storage."""
     options = StudyOptions(trials, timeout, study_name, folds, repeats)
+    study = tuning_for(model, dataset, config, search, options, storage_url, provenance, workers)
     name = options.study_name or model
-    outer, config = split_for(dataset, config.split), with_sources(config, dataset)  # tuned.yaml says the route
-    study = Tuning(model, dataset, config, search, options, storage_url, provenance, workers)
-    return study.run(name, outer, out / name)
+    return study.run(name, split_for(dataset, config.split), out / name)
+
+
+def tuning_for(
+    model: str,
+    dataset: GenreDataset,
+    config: Config,
+    search: SearchConfig,
+    options: StudyOptions,
+    storage_url: str | None,
+    provenance: Provenance,
+    workers: Workers | None,
+) -> Tuning:
+    """The one way into a study: ``model``'s study settings with ``config``'s sources resolved against
+    ``dataset`` once, here (so tuned.yaml says the route its trials took)."""
+    return Tuning(model, dataset, with_sources(config, dataset), search, options, storage_url, provenance, workers)
 
 
 @dataclasses.dataclass(frozen=True)
