@@ -82,7 +82,7 @@ class Family(Predictor):
         return ()
 
     def built_from(self, settings: Settings) -> tuple[str, ...]:
-        """The models whose runs this one is built from; () for a model that trains."""
+        """The models this one is made of (a stack's base models); () for a model of its own."""
         return ()
 
     def search_space(self, model: str) -> Mapping[str, Any]:
