@@ -41,7 +41,7 @@ from multimodal_genre.records import (
     read_record,
     write_record,
 )
-from multimodal_genre.seen import Seen
+from multimodal_genre.seen import OutOfFold, Seen
 
 PROBABILITY_COLUMNS = [f"p_{genre}" for genre in GENRES]  # a predictions table's columns, in GENRES order
 PREDICTIONS_FILE = "predictions.csv"
@@ -245,6 +245,22 @@ def read_seen(directory: Path) -> tuple[Seen, tuple[Seen, ...]]:
         return (Seen.union(member_seen) if member_seen else _seen(table, "side")), member_seen
     except (OSError, ValueError, KeyError) as error:
         raise RunError(f"{path}: cannot read which tracks the model saw ({error})") from None
+
+
+def read_out_of_fold(directory: Path, dataset: GenreDataset) -> OutOfFold | None:
+    """A fold bag's out-of-fold predictions as ``_write_training`` wrote them (``out_of_fold.csv``),
+    with what each member saw; None for a run that has none (not fold-bagged)."""
+    path = directory / OUT_OF_FOLD_FILE
+    _, member_seen = read_seen(directory)
+    if not member_seen or not path.is_file():
+        return None
+    table = pd.read_csv(path)
+    rows = pd.Series(np.arange(len(dataset)), index=dataset.track_ids)
+    if not set(table["track"]) <= set(rows.index):
+        raise RunError(f"{path}: tracks that are not this dataset's")
+    table = table.assign(row=rows[table["track"]].to_numpy()).sort_values("row")
+    probabilities = table[PROBABILITY_COLUMNS].to_numpy(dtype=np.float64)
+    return OutOfFold(table["row"].to_numpy(), probabilities, table["member"].to_numpy() - 1, member_seen)
 
 
 def _seen(table: pd.DataFrame, column: str) -> Seen:

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from multimodal_genre.data import GenreDataset, Labelled
 from multimodal_genre.errors import ConfigError, RunError
 from multimodal_genre.families import BaggingConfig, Predictor, TrainedModel, family
 from multimodal_genre.families.stack.family import Stack, StackConfig, base_view
-from multimodal_genre.runs import OUT_OF_FOLD_FILE, PROBABILITY_COLUMNS, load_model_run
+from multimodal_genre.runs import OUT_OF_FOLD_FILE, load_model_run, read_out_of_fold
 from multimodal_genre.seen import OutOfFold, Seen
 
 
@@ -49,20 +48,12 @@ class Base:
         """The base model of the run folder ``directory`` (a comparison's, beside the stack's) and its
         out-of-fold predictions (``out_of_fold.csv``) of the ``pool`` rows."""
         run = load_model_run(directory)
-        path = directory / OUT_OF_FOLD_FILE
-        if not run.member_seen or not path.is_file():
+        oof = read_out_of_fold(directory, dataset)
+        if oof is None:
             raise RunError(f"{directory}: a stack's base model must be fold-bagged ({fold_bagged(run.name)})")
-        table = pd.read_csv(path)
-        rows = pd.Series(np.arange(len(dataset)), index=dataset.track_ids)
-        if set(table["track"]) != set(dataset.track_ids[pool]):
+        if not np.array_equal(oof.rows, np.sort(pool)):
+            path = directory / OUT_OF_FOLD_FILE
             raise RunError(f"{path}: its tracks are not the {len(pool)} tracks of this split's training pool")
-        table = table.assign(row=rows[table["track"]].to_numpy()).sort_values("row")
-        oof = OutOfFold(
-            table["row"].to_numpy(),
-            table[PROBABILITY_COLUMNS].to_numpy(dtype=np.float64),
-            table["member"].to_numpy() - 1,
-            run.member_seen,
-        )
         return cls(run.family, run.model, run.seen, oof, 0.0)
 
 

@@ -17,7 +17,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,9 +28,6 @@ from multimodal_genre.families.base import Family, Predictor, TrainedModel
 from multimodal_genre.files import write_json
 from multimodal_genre.seen import OutOfFold, Seen, unseen_probabilities
 from multimodal_genre.settings import Problems, Settings
-
-if TYPE_CHECKING:
-    pass
 
 BAG_FILE = "bag.json"
 
