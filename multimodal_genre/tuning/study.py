@@ -212,7 +212,9 @@ class Tuning:
         model, config, top_k = self.model, self.config, self.search.final.top_k
         default = study.trials[decision.default_trial]
         winners = _top_trials(study, top_k)
-        kept, unkept = (winners, [default]) if decision.adopted else ([default], winners)
+        # no trial beat the configured settings: they head the top trials, which are kept as they are
+        heads = decision.adopted or decision.winner_trial == decision.default_trial
+        kept, unkept = (winners, [default]) if heads else ([default], winners)
         _write_tuned_config(directory, study.study_name, decision, apply(config, model, kept[0].params))
         final_run = new_run_dir(directory, "final")
         test_scores = retrain(model, self.dataset, config, kept, outer, final_run, provenance)
