@@ -40,6 +40,7 @@ from multimodal_genre.recipes import Recipe, load_recipe, recipe_names
 from multimodal_genre.records import RUN_FILE, Provenance, read_record
 from multimodal_genre.runs import finished_run_scores
 from multimodal_genre.training import run_model
+from multimodal_genre.views import prepare
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "macro_precision", "macro_recall", "roc_auc_ovr")
 FOLDS = 5
@@ -161,7 +162,7 @@ def run_protocols(
     else:
         single = new_run_dir(RUNS, f"recipe-{name}")
         provenance = Provenance(command, recipe.info if recipe else None)
-        scores = run_model(model, dataset, config, split, single, provenance)
+        scores = run_model(model, prepare(dataset, config, [model]), split, single, provenance)
     return {
         "published_protocol": {
             "command": command,

@@ -27,7 +27,7 @@ from multimodal_genre import log
 from multimodal_genre.config import load_config
 from multimodal_genre.families import BaggingConfig, family
 from multimodal_genre.search import load_search
-from multimodal_genre.tuning import default_storage, tune
+from multimodal_genre.tuning import StudyOptions, default_storage, tune
 from multimodal_genre.views import with_sources
 from multimodal_genre.workers import Workers
 
@@ -71,7 +71,13 @@ def main() -> None:
 def _study(model: str, dataset: Any, config: Any, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="shuffled-labels-") as scratch, Workers(args.jobs) as workers:
         result = tune(
-            model, dataset, config, load_search(config), trials=args.trials, out=Path(scratch), workers=workers
+            model,
+            dataset,
+            config,
+            load_search(config),
+            StudyOptions(trials=args.trials),
+            out=Path(scratch),
+            workers=workers,
         )
         study = optuna.load_study(study_name=result.study_name, storage=default_storage(Path(scratch)))
         values = [trial.value for trial in study.trials if trial.value is not None]

@@ -36,9 +36,8 @@ from typing import Any
 import pandas as pd
 from common import provenance
 
-from multimodal_genre.records import portable_command
-
 RESULTS = Path("reports/benchmarks/speed.json")
+COMMAND = "python benchmarks/speed.py"  # each entry records its own part and options
 NETWORKS = ("fused", "cnn", "mlp")
 BATCHES = (32, 64, 128)
 
@@ -59,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.part != "markdown" and args.data is None:
         parser.error("name the dataset with --data or GTZAN_DIR")
-    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"command": COMMAND, "entries": {}}
     if args.part != "markdown":
         started = time.perf_counter()
         section = {
@@ -70,12 +69,11 @@ def main() -> None:
             "recipe": recipe,
             "backend": backend,
         }[args.part](args)
-        section["machine"] = machine()
-        section["command"] = portable_command(["python", *sys.argv])
+        section.update(provenance())  # date, commit, processor and the command as typed
         section["seconds"] = round(time.perf_counter() - started, 1)
-        results[_section_name(args, section)] = section
+        results["entries"][_section_name(args, section)] = section
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    Path("reports/benchmarks/speed.md").write_text(markdown(results))
+    Path("reports/benchmarks/speed.md").write_text(markdown(results["entries"]))
 
 
 def _section_name(args: argparse.Namespace, section: dict[str, Any]) -> str:
@@ -87,21 +85,17 @@ def _section_name(args: argparse.Namespace, section: dict[str, Any]) -> str:
     return args.part
 
 
-def machine() -> dict[str, Any]:
-    """Where a section was measured (its own command is recorded beside it)."""
-    return {key: value for key, value in provenance().items() if key != "command"}
-
-
 def load(args: argparse.Namespace):
     from multimodal_genre.config import load_config
     from multimodal_genre.data import MissingImageWarning, kfold_splits, load_dataset
-    from multimodal_genre.views import prepared
+    from multimodal_genre.views import prepare
 
     config = load_config()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingImageWarning)
         dataset = load_dataset(args.data, config.data)
-    dataset, config = prepared(dataset, config, list(config.models))  # sources resolved, views computed
+    prepared = prepare(dataset, config, list(config.models))  # sources resolved, views computed
+    dataset, config = prepared.dataset, prepared.config
     return config, dataset, kfold_splits(dataset.labels, dataset.groups, config.split)[0]
 
 
@@ -456,7 +450,7 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
     from multimodal_genre.families.base import fit_split
     from multimodal_genre.recipes import load_recipe
     from multimodal_genre.seen import score_unseen
-    from multimodal_genre.views import prepared
+    from multimodal_genre.views import prepare
 
     hybrid = load_recipe("cnn-mlp-hybrid")
     systems = {"default fused": (load_config(), "fused"), "cnn-mlp-hybrid": (hybrid.config, hybrid.info.model)}
@@ -465,7 +459,8 @@ def recipe(args: argparse.Namespace) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MissingImageWarning)
             dataset = load_dataset(args.data, config.data)
-        dataset, config = prepared(dataset, config, [name])
+        prepared = prepare(dataset, config, [name])
+        dataset, config = prepared.dataset, prepared.config
         split = kfold_splits(dataset.labels, dataset.groups, dataclasses.replace(config.split, folds=5))[0]
         trained = fit_split(family(name), config.models[name], dataset, split, config.seed)
         result["systems"][label] = {
@@ -488,6 +483,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Made by `benchmarks/speed.py` (see its docstring); figures in speed.json.",
         "",
+        "<!-- figures: speed.json -->",
+        "",
     ]
     if "compare-holdout" in results:
         lines += _rounds_lines(results["compare-holdout"])
@@ -508,7 +505,7 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def _header(section: dict[str, Any]) -> list[str]:
-    where = section["machine"]
+    where = section
     return [f"{where['date']}, {where['cpus']} CPUs, {where['platform']}. Command: `{section['command']}`.", ""]
 
 
@@ -638,7 +635,7 @@ def _backend_lines(sections: dict[str, dict[str, Any]]) -> list[str]:
     for section in sections.values():
         lines.append(
             f"| {section['backend']} | {section['median_epoch_seconds']:.2f} | {section['first_epoch_seconds']:.2f} | "
-            f"{section['machine']['date']} | `{section['command']}` |"
+            f"{section['date']} | `{section['command']}` |"
         )
     return [*lines, ""]
 

@@ -31,7 +31,7 @@ from multimodal_genre.records import ComparisonRecord, DatasetRecord, Provenance
 from multimodal_genre.runs import finished_run_scores, write_config, write_run_files
 from multimodal_genre.stacking import Base, check_bases, fit_stack
 from multimodal_genre.training import fitting_split, run_model_files, section, where, write_trained_run
-from multimodal_genre.views import prepared
+from multimodal_genre.views import Prepared, prepare
 from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
@@ -51,25 +51,25 @@ def run_comparison(
     tensorboard: bool = False,
 ) -> ComparisonResult:
     """Train ``models`` (default: every model of ``config``) on the hold-out split (``folds`` None) or
-    on each of ``folds`` grouped folds; ``provenance`` (the command, and the published system
-    ``config`` came from) is recorded in every run folder, with its fold. The trainings run on
-    ``workers`` (entered; default: one at a time in this process); each run folder appears, whole,
-    when its training ends. With ``resume``, model
-    runs that already finished in ``out`` are taken back, not trained again: a K-fold comparison
-    takes hours on a CPU, and an interruption should cost the runs in progress at most. The wall time
-    recorded then counts the reused runs' training time. A bag's members are checkpointed as each
-    finishes, unless the workers are a cluster's, which may not share this disk. A training that
-    diverges fails alone: the others go on, and its model is left out of the tables and listed as
-    failed. With ``tensorboard``, each run folder holds its training's steps (``tensorboard/``)."""
+    on each of ``folds`` grouped folds, ``provenance`` recorded in every run folder with its fold. The
+    trainings run on ``workers`` (entered; default: one at a time in this process); each run folder
+    appears, whole, when its training ends. With ``resume``, model runs that already finished in
+    ``out`` are taken back, not trained again: a K-fold comparison takes hours on a CPU, and an
+    interruption should cost the runs in progress at most; the wall time recorded then counts their
+    training time. A bag's members are checkpointed as each finishes, unless the workers are a
+    cluster's, which may not share this disk. A training that diverges fails alone: the others go on,
+    its model left out of the tables and listed as failed. With ``tensorboard``, each run folder holds
+    its training's steps (``tensorboard/``)."""
     models = list(models or config.models)
     stacks = [name for name in models if family(name).composite]
     _check_stacks(models, stacks, config)
     if resume:
         check_resumable(out)
     started = time.perf_counter()
-    dataset, config = prepared(dataset, config, models)
+    prepared = prepare(dataset, config, models)
+    dataset, config = prepared.dataset, prepared.config
     splits = _splits(dataset, config, folds)
-    setup = Setup(dataset, config, out, folds, provenance, tensorboard)
+    setup = Setup(prepared, out, folds, provenance, tensorboard)
     scores, reused_seconds = _finished_runs(setup, models, splits) if resume else ({}, 0.0)
     failed = _train(setup, splits, [name for name in models if name not in stacks], scores, workers)
     _build_stacks(setup, splits, stacks, scores, failed)
@@ -95,12 +95,19 @@ def run_comparison(
 class Setup:
     """What every run of one comparison shares."""
 
-    dataset: GenreDataset
-    config: Config
+    prepared: Prepared
     out: Path
     folds: int | None
     provenance: Provenance  # the comparison's; each run's adds its fold
     tensorboard: bool
+
+    @property
+    def dataset(self) -> GenreDataset:
+        return self.prepared.dataset
+
+    @property
+    def config(self) -> Config:
+        return self.prepared.config
 
     def provenance_of(self, index: int) -> Provenance:
         return self.provenance.in_fold(_fold(index, self.folds))
@@ -139,12 +146,12 @@ def _train(
         workers = workers or stack.enter_context(Workers())
         costs = {name: _cost(setup.config, name) for name in models}
         stack.enter_context(progress.job([name for _, _, name in to_train], "training", costs=costs))
-        shared = workers.share(setup.dataset)
+        shared = workers.share(setup.prepared)
         pending: dict[concurrent.futures.Future, tuple[int, str, Path]] = {}
         for index, split, name in to_train:
             run_dir = setup.run_dir(index, name)
             checkpoints = None if workers.cluster else checkpoint_folder(run_dir.absolute())
-            task = (name, shared, setup.config, split, setup.provenance_of(index), checkpoints, setup.tensorboard)
+            task = (name, shared, split, setup.provenance_of(index), checkpoints, setup.tensorboard)
             pending[workers.submit(run_model_files, *task)] = (index, name, run_dir)
             _collect(pending, scores, failed, setup.folds, block=False)
         _collect(pending, scores, failed, setup.folds, block=True)

@@ -22,7 +22,7 @@ from multimodal_genre.musicnn import Embedding
 from multimodal_genre.musicnn.embeddings import RMS_MEAN, RMS_VAR, Clip, clip_embedding, embed_audio
 from multimodal_genre.runs import ModelRun, predictions_table
 from multimodal_genre.seen import Seen
-from multimodal_genre.views import needed_views, prepared
+from multimodal_genre.views import needed_views, prepare
 
 
 def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] | None = None) -> pd.DataFrame:
@@ -38,9 +38,7 @@ def predict_tracks(run: ModelRun, dataset: GenreDataset, tracks: Sequence[str] |
         rows = np.array([position[track] for track in wanted])
     else:
         rows = np.arange(len(dataset))
-    dataset, _ = prepared(
-        dataset, run.config, [run.name]
-    )  # by the route the model trained on, where the dataset has it
+    dataset = prepare(dataset, run.config, [run.name]).dataset  # by the route the model trained on, where it can
     expected = run.record.dataset.image_shape
     if "image" in run.family.views and expected != dataset.images.shape[1:]:
         raise DataError(

@@ -33,7 +33,7 @@ from multimodal_genre.runs import write_model_run
 from multimodal_genre.seen import unseen_probabilities
 from multimodal_genre.settings import Settings, replaced
 from multimodal_genre.stacking import Base, check_bases, fit_stack
-from multimodal_genre.views import prepared
+from multimodal_genre.views import Prepared
 from multimodal_genre.workers import Workers
 
 logger = logging.getLogger(__name__)
@@ -42,8 +42,7 @@ TRAINING_LOG = "training.log"  # in a run folder: every line its training logged
 
 def train_model(
     name: str,
-    config: Config,
-    dataset: GenreDataset,
+    prepared: Prepared,
     split: Split,
     callbacks: Sequence[Any] = (),
     *,
@@ -52,14 +51,15 @@ def train_model(
     checkpoints: Path | None = None,
     step_logs: Path | None = None,
 ) -> TrainedModel:
-    """Train the model ``name`` as ``config`` describes it. ``callbacks`` (the family's own kind) see
+    """Train the model ``name`` as ``prepared``'s config describes it. ``callbacks (the family's own kind) see
     every step (of a bag's first member); tuning prunes through them. ``lengths`` fixes how many
     steps each single model trains (one per member of a bag): a re-train at the lengths a trial kept.
     A bag's members train on ``workers`` (entered) or in turn, each checkpointed in ``checkpoints``;
     ``step_logs`` gets each step for TensorBoard, where the family writes them. With an empty
     validation side there is no early stopping: the model trains for its configured length."""
+    dataset, config = prepared.dataset, prepared.config
     _check_genres(dataset, split)
-    dataset, config = prepared(dataset, config, [name])
+    prepared.check_views(name)
     owner, settings, plan = family(name), section(config, name), config.bagging.get(name)
     count = 1 if plan is None else plan.members
     if lengths is not None and len(lengths) != count:
@@ -67,7 +67,7 @@ def train_model(
     fixed = lengths is not None and owner.length_setting is not None
     each = [replaced(settings, owner.length_setting, n) for n in lengths] if fixed else [settings] * count
     if owner.built_from(settings):
-        return _train_stack(name, each[0], config, dataset, split, workers, checkpoints)
+        return _train_stack(name, each[0], prepared, split, workers, checkpoints)
     if plan is None:
         watching = [*callbacks, *(owner.step_loggers(step_logs) if step_logs else ())]
         return fit_split(owner, each[0], dataset, split, config.seed, watching)
@@ -78,20 +78,19 @@ def train_model(
 def _train_stack(
     name: str,
     settings: StackConfig,
-    config: Config,
-    dataset: GenreDataset,
+    prepared: Prepared,
     split: Split,
     workers: Workers | None,
     checkpoints: Path | None,
 ) -> TrainedModel:
-    """A stack's base models, each trained on ``split`` as ``config`` bags it (its members
+    """A stack's base models, each trained on ``split`` as ``prepared``'s config bags it (its members
     checkpointed in ``checkpoints/<base>``), then its weights on their out-of-fold predictions."""
-    check_bases(name, settings, config.bagging)
+    check_bases(name, settings, prepared.config.bagging)
     bases = {}
     for base in settings.base_models:
         folder = checkpoints and checkpoints / base
-        bases[base] = Base.of(train_model(base, config, dataset, split, workers=workers, checkpoints=folder))
-    return fit_stack(name, settings, bases, dataset, config.seed)
+        bases[base] = Base.of(train_model(base, prepared, split, workers=workers, checkpoints=folder))
+    return fit_stack(name, settings, bases, prepared.dataset, prepared.config.seed)
 
 
 def section(config: Config, name: str) -> Settings:
@@ -110,8 +109,7 @@ def _check_genres(dataset: GenreDataset, split: Split) -> None:
 
 def run_model(
     name: str,
-    dataset: GenreDataset,
-    config: Config,
+    prepared: Prepared,
     split: Split,
     out: Path,
     provenance: Provenance = Provenance(),
@@ -124,17 +122,14 @@ def run_model(
     members side by side; else they are checkpointed in ``checkpoints`` as each finishes, for
     ``--resume``. With ``tensorboard``, the run folder gets the training's steps as TensorBoard reads
     them (``tensorboard/``)."""
-    dataset, config = prepared(dataset, config, [name])
-    split = fitting_split(family(name), section(config, name), split)
+    split = fitting_split(family(name), section(prepared.config, name), split)
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch, log.kept() as lines:
         step_logs = Path(scratch) / "tensorboard" if tensorboard else None
-        trained = train_model(
-            name, config, dataset, split, workers=workers, checkpoints=checkpoints, step_logs=step_logs
-        )
+        trained = train_model(name, prepared, split, workers=workers, checkpoints=checkpoints, step_logs=step_logs)
         with writing_folder(out) as partial:
             if step_logs is not None and step_logs.is_dir():
                 shutil.copytree(step_logs, partial / step_logs.name)
-            scores = write_trained_run(trained, dataset, config, split, partial, provenance)
+            scores = write_trained_run(trained, prepared.dataset, prepared.config, split, partial, provenance)
             (partial / TRAINING_LOG).write_text("\n".join(lines) + "\n")
             return scores
 
@@ -178,8 +173,7 @@ def _steps(trained: TrainedModel) -> str:
 
 def run_model_files(
     name: str,
-    dataset: GenreDataset,
-    config: Config,
+    prepared: Prepared,
     split: Split,
     provenance: Provenance,
     checkpoints: Path | None = None,
@@ -190,7 +184,7 @@ def run_model_files(
     None on a cluster)."""
     with tempfile.TemporaryDirectory(prefix="multimodal-genre-") as scratch:
         run_dir = Path(scratch) / name
-        scores = run_model(name, dataset, config, split, run_dir, provenance, None, checkpoints, tensorboard)
+        scores = run_model(name, prepared, split, run_dir, provenance, None, checkpoints, tensorboard)
         return scores, read_folder(run_dir)
 
 

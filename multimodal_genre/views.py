@@ -1,7 +1,11 @@
-"""The pre-trained views of the tracks that models read (``Tracks.embeddings``), added to a dataset
-before they train or predict.
+"""A config resolved against its dataset, and the pre-trained views of the tracks that models read
+(``Tracks.embeddings``), added to the dataset before they train or predict.
 
-A model's family says which views its settings read; a stack reads what its members read. Each
+A command resolves its config once, where it starts (``prepare``): every ``source: auto`` made picture
+or audio, and the dataset given every view its models read. What trains, tunes and records a run takes
+the ``Prepared`` that comes back, never a bare config, so nothing resolves it again.
+
+A model's family says which views its settings read; a stack reads what its base models read. Each
 view is computed once per dataset (and kept in the on-disk cache, ``musicnn/embeddings.py``), so a
 comparison's folds, a study's trials and a bag's members share it, and workers receive it with the
 dataset.
@@ -35,11 +39,32 @@ def needed_views(config: Config, models: Iterable[str]) -> list[Embedding]:
     return list(found.values())
 
 
-def prepared(dataset: GenreDataset, config: Config, models: Sequence[str]) -> tuple[GenreDataset, Config]:
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """``config`` with its sources resolved against ``dataset``, which carries the views its models
+    read: made by ``prepare`` alone."""
+
+    dataset: GenreDataset
+    config: Config
+
+    def with_config(self, config: Config, models: Sequence[str]) -> Prepared:
+        """Another config (a trial's, a re-train's) resolved against the same dataset, which gains the
+        views ``models`` read under it."""
+        return prepare(self.dataset, config, models)
+
+    def check_views(self, name: str) -> None:
+        """Refuse to train ``name`` on a dataset prepared without the views it reads: a caller that
+        prepared other models."""
+        missing = [view.key for view in needed_views(self.config, [name]) if view.key not in self.dataset.embeddings]
+        if missing:
+            raise ValueError(f"{name}: the dataset was prepared without the views it reads ({', '.join(missing)})")
+
+
+def prepare(dataset: GenreDataset, config: Config, models: Sequence[str]) -> Prepared:
     """``config`` with its sources resolved against ``dataset`` (``with_sources``), and ``dataset``
     with the views ``models`` read under it: what a run trains on and records."""
     config = with_sources(config, dataset)
-    return _with_views(dataset, config, models), config
+    return Prepared(_with_views(dataset, config, models), config)
 
 
 def with_sources(config: Config, dataset: GenreDataset) -> Config:
@@ -94,7 +119,7 @@ def with_views(dataset: GenreDataset, config: Config, models: Sequence[str]) -> 
 
 
 def _with_views(dataset: GenreDataset, resolved: Config, models: Sequence[str]) -> GenreDataset:
-    """``with_views`` for a config whose sources are resolved already (``prepared`` resolves them once)."""
+    """``with_views`` for a config whose sources are resolved already (``prepare`` resolves them once)."""
     wanted = needed_views(resolved, models)
     missing = [view for view in wanted if view.key not in dataset.embeddings]
     if not missing:

@@ -27,7 +27,7 @@ from multimodal_genre.prediction import predict_audio, predict_tracks
 from multimodal_genre.runs import load_model_run
 from multimodal_genre.settings import replaced
 from multimodal_genre.training import run_model
-from multimodal_genre.views import with_sources
+from multimodal_genre.views import prepare, with_sources
 
 from conftest import FAST_CONFIG, required_by_ci
 
@@ -121,7 +121,7 @@ def test_a_run_on_audio_records_the_route_and_predicts_a_file_as_its_track(audio
     config = load_config(config_file)
     dataset = load_dataset(audio_root, config.data)
     out = tmp_path / "run"
-    scores = run_model("musicnn", dataset, config, split_for(dataset, config.split), out)
+    scores = run_model("musicnn", prepare(dataset, config, ["musicnn"]), split_for(dataset, config.split), out)
     assert scores["accuracy"] > 0.2  # pitch and tempo tell the genres apart: above the 0.1 of guessing
     recorded = yaml.safe_load((out / "config.yaml").read_text())
     assert recorded["models"]["musicnn"]["pretrained"]["source"] == "audio"

@@ -14,6 +14,7 @@ from multimodal_genre.families.networks.build import RandomTimeCrop, TimeCrops, 
 from multimodal_genre.families.networks.fitting import MixupBatches
 from multimodal_genre.families.networks.settings import TimeCropConfig
 from multimodal_genre.training import train_model
+from multimodal_genre.views import prepare
 
 from conftest import one_error
 
@@ -66,7 +67,9 @@ def test_a_cropped_network_trains_and_reloads(fast_dataset, fast_config, tmp_pat
     from multimodal_genre.families import family
 
     split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
-    trained = train_model("cnn", cropped(fast_config, "cnn", width=0.5, test_crops=3), fast_dataset, split)
+    trained = train_model(
+        "cnn", prepare(fast_dataset, cropped(fast_config, "cnn", width=0.5, test_crops=3), ["cnn"]), split
+    )
     tracks = fast_dataset.tracks(split.test)
     probabilities = trained.predict_proba(tracks)
     member = fast_dataset.labels[split.test] % 2  # what the synthetic images encode
@@ -120,7 +123,7 @@ def test_a_network_trained_with_mixup_learns(fast_dataset, fast_config):
     config = fast_config.with_model(
         "mlp", dataclasses.replace(network, training=dataclasses.replace(network.training, mixup=0.4, epochs=30))
     )
-    trained = train_model("mlp", config, fast_dataset, split)
+    trained = train_model("mlp", prepare(fast_dataset, config, ["mlp"]), split)
     probabilities = trained.predict_proba(fast_dataset.tracks(split.test))
     assert np.mean(probabilities.argmax(axis=1) == fast_dataset.labels[split.test]) > 0.3  # chance: 0.1
     assert len(GENRES) == probabilities.shape[1]

@@ -25,6 +25,7 @@ from multimodal_genre.runs import load_model_run
 from multimodal_genre.seen import SeenRowsError, held_out, unseen_probabilities
 from multimodal_genre.settings import replaced
 from multimodal_genre.training import train_model, write_trained_run
+from multimodal_genre.views import prepare
 
 from conftest import FAST_CONFIG, one_error
 
@@ -50,7 +51,7 @@ def split(fast_dataset, fast_config):
 
 @pytest.fixture(scope="module")
 def fold_bag(fast_dataset, fast_config, split):
-    return train_model("fused", bagged(fast_config, "fused", 3, "folds"), fast_dataset, split)
+    return train_model("fused", prepare(fast_dataset, bagged(fast_config, "fused", 3, "folds"), ["fused"]), split)
 
 
 def test_a_bag_averages_its_members_and_saves_each_in_its_own_folder(fold_bag, fast_dataset, split, tmp_path):
@@ -106,7 +107,9 @@ def test_a_bag_is_never_scored_on_rows_its_members_trained_on(fold_bag, fast_dat
 
 
 def test_seed_members_train_on_the_same_rows_with_their_own_seeds(fast_dataset, fast_config, split):
-    trained = train_model("mlp", bagged(fast_config, "mlp", 2, "seeds", epochs=2), fast_dataset, split)
+    trained = train_model(
+        "mlp", prepare(fast_dataset, bagged(fast_config, "mlp", 2, "seeds", epochs=2), ["mlp"]), split
+    )
     first, second = (member.model.get_weights()[-2] for member in trained.members)
     assert not np.allclose(first, second)
     assert trained.members[0].seen == trained.members[1].seen == trained.seen
@@ -115,7 +118,7 @@ def test_seed_members_train_on_the_same_rows_with_their_own_seeds(fast_dataset, 
 
 def test_any_family_bags_xgboost_included(fast_dataset, fast_config, split):
     config = with_bagging(fast_config, "xgboost", BaggingConfig(3, "folds"))
-    trained = train_model("xgboost", config, fast_dataset, split)
+    trained = train_model("xgboost", prepare(fast_dataset, config, ["xgboost"]), split)
     assert len(trained.members) == 3 and trained.out_of_fold is not None
     assert [member.seen for member in trained.members] != [trained.members[0].seen] * 3
 

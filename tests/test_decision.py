@@ -4,15 +4,17 @@ than the inner folds' noise; and the statistics behind it."""
 import dataclasses
 
 import numpy as np
+import optuna
 import pytest
 import yaml
 from sklearn.metrics import f1_score
 from test_tuning import small_search_file
 
+from multimodal_genre import tuning
 from multimodal_genre.errors import ConfigError
 from multimodal_genre.search import DecisionConfig, load_search
 from multimodal_genre.statistics import bootstrap_draws, macro_f1, resampled_macro_f1, score_interval
-from multimodal_genre.tuning import tune
+from multimodal_genre.tuning import StudyOptions, tune
 from multimodal_genre.tuning.decision import Scored, decide
 
 CORRECTED = DecisionConfig("corrected_t", 0.05)
@@ -87,17 +89,22 @@ def test_a_study_takes_a_winner_that_beats_poor_settings_on_every_fold(fast_data
     settings = fast_config.models["mlp"]
     training = dataclasses.replace(settings.training, learning_rate=1e-5, epochs=15)
     config = fast_config.with_model("mlp", dataclasses.replace(settings, training=training))
-    # Usable rates beside the configured one, so every other trial learns (a range from 1e-5 may draw
-    # only rates that learn little, and the margin then sits at the test's noise).
     space = {"training.learning_rate": {"type": "categorical", "choices": [1e-5, 3e-3, 1e-2]}}
     no_pruning = {"type": "none", "startup_trials": 0}
     path = small_search_file(tmp_path / "search.yaml", pruner=no_pruning)
     changes = yaml.safe_load(path.read_text())
     changes["spaces"]["mlp"].update(space, **{"tabular.width": None})
     path.write_text(yaml.safe_dump(changes))
-    result = tune("mlp", fast_dataset, config, load_search(config, path), trials=4, folds=3, out=tmp_path)
+    # Usable rates first, so that some trial learns: the sampler's seed differs from process to process,
+    # and its draws alone may all be the configured rate.
+    storage = tuning.default_storage(tmp_path)
+    study = optuna.create_study(study_name="mlp", storage=storage, direction="maximize")
+    for rate in (3e-3, 1e-2):
+        study.enqueue_trial({"training.learning_rate": rate})
+    options = StudyOptions(trials=4, folds=3)
+    result = tune("mlp", fast_dataset, config, load_search(config, path), options, out=tmp_path, storage_url=storage)
     decision = result.decision
-    assert decision.winner_trial > 0 and decision.adopted, decision.words()
+    assert decision.winner_trial != decision.default_trial and decision.adopted, decision.words()
     tuned = yaml.safe_load((tmp_path / "mlp" / "tuned.yaml").read_text())
     assert tuned["models"]["mlp"]["training"]["learning_rate"] == pytest.approx(
         result.best_params["training.learning_rate"]

@@ -26,7 +26,7 @@ from multimodal_genre.musicnn import embeddings
 from multimodal_genre.musicnn.network import pretrained
 from multimodal_genre.runs import load_model_run
 from multimodal_genre.training import train_model
-from multimodal_genre.views import with_sources, with_views
+from multimodal_genre.views import prepare, with_sources, with_views
 
 from conftest import FAST_CONFIG, required_by_ci, tone
 
@@ -118,7 +118,9 @@ def test_the_musicnn_model_reads_its_view_computed_once(small_root, config_file,
 def test_the_fused_model_gains_a_third_branch(small):
     dataset, config = small
     split = split_for(dataset, config.split)
-    trained = train_model("fused", config.with_model("fused", config.models["fused"]), dataset, split)
+    trained = train_model(
+        "fused", prepare(dataset, config.with_model("fused", config.models["fused"]), ["fused"]), split
+    )
     view = config.models["fused"].embeddings()[0]
     assert set(trained.model.input) == {"image", "features", view.key}
     assert {"pretrained_genre_loss", "val_pretrained_genre_loss"} <= set(trained.history.columns)
@@ -134,7 +136,7 @@ def test_a_view_scaled_by_blocks_weighs_each_block_the_same_and_reads_units_that
     tuned = config.with_model("musicnn", dataclasses.replace(section, pretrained=branch))
     dataset = with_views(dataset, tuned, ["musicnn"])
     split = split_for(dataset, tuned.split)
-    trained = train_model("musicnn", tuned, dataset, split)
+    trained = train_model("musicnn", prepare(dataset, tuned, ["musicnn"]), split)
     rows = dataset.embeddings[branch.embedding.key][split.train].astype(np.float32)
     scaled = np.asarray(trained.model.get_layer("pretrained_standardised")(rows), dtype=np.float64)
     blocks = np.split(scaled.var(axis=0), np.cumsum(branch.embedding.blocks)[:-1])
@@ -181,7 +183,7 @@ def test_a_fine_tuned_branch_trains_the_network_from_a_layer(small, config_file,
     (tmp_path / "tuned.yaml").write_text(yaml.safe_dump(settings))
     tuned = load_config(tmp_path / "tuned.yaml")
     split = split_for(dataset, tuned.split)
-    trained = train_model("musicnn", tuned, dataset, split)
+    trained = train_model("musicnn", prepare(dataset, tuned, ["musicnn"]), split)
     network, reference = trained.model.get_layer("pretrained_network").layer, pretrained("musicnn", "msd")
     for layer, trains in (("timbral74_conv", False), ("midend2_conv", False), ("midend3_conv", True)):
         before, after = reference.get_layer(layer).get_weights()[0], network.get_layer(layer).get_weights()[0]

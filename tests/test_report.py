@@ -37,7 +37,7 @@ from multimodal_genre.report.paired import bootstrap_interval, paired_table
 from multimodal_genre.report.sources import groups_of, read_sources
 from multimodal_genre.search import load_search
 from multimodal_genre.statistics import corrected_t_test
-from multimodal_genre.tuning import tune
+from multimodal_genre.tuning import StudyOptions, tune
 
 from conftest import one_error
 
@@ -53,7 +53,12 @@ def crossval(tmp_path_factory, fast_dataset, fast_config):
 def study(tmp_path_factory, fast_dataset, fast_config):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return tune(
-        "xgboost", fast_dataset, fast_config, load_search(fast_config), trials=3, out=tmp_path_factory.mktemp("tuning")
+        "xgboost",
+        fast_dataset,
+        fast_config,
+        load_search(fast_config),
+        StudyOptions(trials=3),
+        out=tmp_path_factory.mktemp("tuning"),
     )
 
 

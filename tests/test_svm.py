@@ -17,7 +17,8 @@ from multimodal_genre.families.svm.kernel import fit_machine
 from multimodal_genre.families.svm.settings import MusicViewConfig, SVMConfig
 from multimodal_genre.search import load_search
 from multimodal_genre.training import run_model
-from multimodal_genre.tuning import tune
+from multimodal_genre.tuning import StudyOptions, tune
+from multimodal_genre.views import prepare
 
 FEATURES_ONLY = SVMConfig(c=3.0, log_variances=True, pretrained=None)
 
@@ -64,7 +65,9 @@ def test_a_damaged_machine_file_is_one_line_naming_its_folder(fast_dataset, fast
 def test_a_run_fits_the_machine_on_the_validation_rows_too(fast_dataset, fast_config, tmp_path):
     """It stops early on nothing, so a comparison's validation rows join its training rows."""
     split = holdout_split(fast_dataset.labels, fast_dataset.groups, fast_config.split)
-    run_model("svm", fast_dataset, fast_config.with_model("svm", FEATURES_ONLY), split, tmp_path / "svm")
+    run_model(
+        "svm", prepare(fast_dataset, fast_config.with_model("svm", FEATURES_ONLY), ["svm"]), split, tmp_path / "svm"
+    )
     sides = pd.read_csv(tmp_path / "svm" / "split.csv")["side"].value_counts().to_dict()
     assert sides == {"train": len(split.train) + len(split.validation), "test": len(split.test)}
 
@@ -83,7 +86,7 @@ def test_a_comparison_resumed_takes_back_a_finished_machine(fast_dataset, fast_c
 
 def test_a_study_tunes_the_machine_and_re_trains_the_best(fast_dataset, fast_config, tmp_path):
     config = fast_config.with_model("svm", FEATURES_ONLY)
-    result = tune("svm", fast_dataset, config, load_search(config), trials=3, out=tmp_path)
+    result = tune("svm", fast_dataset, config, load_search(config), StudyOptions(trials=3), out=tmp_path)
     assert result.counts["complete"] == 3 and set(result.best_params) == {"c", "log_variances"}
     tuned = load_config(tmp_path / "svm" / "tuned.yaml").models["svm"]
     assert tuned.c == pytest.approx(result.best_params["c"]) and tuned.pretrained is None

@@ -11,6 +11,7 @@ from multimodal_genre.errors import DataError
 from multimodal_genre.families.networks.build import build_network, model_inputs
 from multimodal_genre.families.networks.fitting import settle_batch_norm
 from multimodal_genre.training import run_model, train_model
+from multimodal_genre.views import prepare
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_fusion_pays_where_each_view_holds_half_the_answer(comparison):
 def test_early_stopping_restores_the_best_epoch(fast_dataset, fast_config, split):
     # The MLP has no batch norm, so the restored weights alone decide the validation loss.
     config = with_training(fast_config, "mlp", epochs=25)
-    trained = train_model("mlp", config, fast_dataset, split)
+    trained = train_model("mlp", prepare(fast_dataset, config, ["mlp"]), split)
     assert 1 <= trained.kept <= len(trained.history) <= 25
     best = trained.history.loc[trained.kept - 1]
     assert best["val_loss"] == trained.history["val_loss"].min()
@@ -73,7 +74,7 @@ def test_early_stopping_restores_the_best_epoch(fast_dataset, fast_config, split
 
 def test_a_cosine_schedule_warms_up_then_decays_to_the_last_epoch(fast_dataset, fast_config, split):
     config = with_training(fast_config, "mlp", epochs=8, schedule="cosine", warmup_epochs=2, learning_rate=0.003)
-    trained = train_model("mlp", config, fast_dataset, split)
+    trained = train_model("mlp", prepare(fast_dataset, config, ["mlp"]), split)
     rates = trained.history["learning_rate"].to_numpy()
     assert rates[:3] == pytest.approx([0.001, 0.002, 0.003])
     assert np.all(np.diff(rates[2:]) < 0) and 0 < rates[-1] < 0.0003
@@ -83,7 +84,7 @@ def test_a_network_without_early_stopping_trains_its_epochs_on_the_validation_ro
     fast_dataset, fast_config, split, tmp_path
 ):
     config = with_training(fast_config, "mlp", epochs=6, early_stopping=None, schedule="cosine")
-    run_model("mlp", fast_dataset, config, split, tmp_path / "mlp")
+    run_model("mlp", prepare(fast_dataset, config, ["mlp"]), split, tmp_path / "mlp")
     sides = pd.read_csv(tmp_path / "mlp" / "split.csv")["side"].value_counts().to_dict()
     assert sides == {"train": len(split.train) + len(split.validation), "test": len(split.test)}
     history = pd.read_csv(tmp_path / "mlp" / "history.csv")
@@ -130,12 +131,12 @@ def test_settle_batch_norm_fixes_statistics_that_lag_the_weights(fast_dataset, f
 
 def test_trained_networks_keep_settled_batch_norm_statistics(fast_dataset, fast_config, split):
     # A short run that early stopping may restore at an early epoch: the statistics still fit.
-    trained = train_model("cnn", with_training(fast_config, "cnn", epochs=6), fast_dataset, split)
+    trained = train_model("cnn", prepare(fast_dataset, with_training(fast_config, "cnn", epochs=6), ["cnn"]), split)
     assert max(batch_norm_gaps(trained.model, fast_dataset.images[split.train])) < 1e-3
 
 
 def test_feature_standardisation_is_fitted_on_training_rows_only(fast_dataset, fast_config, split):
-    trained = train_model("mlp", with_training(fast_config, "mlp", epochs=1), fast_dataset, split)
+    trained = train_model("mlp", prepare(fast_dataset, with_training(fast_config, "mlp", epochs=1), ["mlp"]), split)
     layer = trained.model.get_layer("features_standardised")
     logs = np.asarray(trained.model.get_layer("features_log_variances")(fast_dataset.features))
     np.testing.assert_allclose(np.ravel(layer.mean), logs[split.train].mean(axis=0), rtol=1e-4, atol=1e-4)
@@ -146,7 +147,7 @@ def test_auxiliary_heads_train_alongside_and_are_dropped_after(fast_dataset, fas
     config = with_training(fast_config, "fused", epochs=6)
     head = dataclasses.replace(config.models["fused"].head, auxiliary_weight=0.5)
     fused = dataclasses.replace(config.models["fused"], head=head)
-    trained = train_model("fused", config.with_model("fused", fused), fast_dataset, split)
+    trained = train_model("fused", prepare(fast_dataset, config.with_model("fused", fused), ["fused"]), split)
     assert tuple(trained.model.output.shape) == (None, 10)
     history = trained.history
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "total_loss", "val_image_genre_loss"} <= set(history)
@@ -156,14 +157,14 @@ def test_auxiliary_heads_train_alongside_and_are_dropped_after(fast_dataset, fas
 
 
 def test_history_columns_are_the_same_for_every_network(fast_dataset, fast_config, split):
-    trained = train_model("mlp", with_training(fast_config, "mlp", epochs=2), fast_dataset, split)
+    trained = train_model("mlp", prepare(fast_dataset, with_training(fast_config, "mlp", epochs=2), ["mlp"]), split)
     assert list(trained.history.columns) == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "learning_rate"]
 
 
 def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split, caplog):
     """At debug level: a command prints them with --verbose."""
     caplog.set_level(logging.DEBUG, logger="multimodal_genre")
-    trained = train_model("mlp", with_training(fast_config, "mlp", epochs=5), fast_dataset, split)
+    trained = train_model("mlp", prepare(fast_dataset, with_training(fast_config, "mlp", epochs=5), ["mlp"]), split)
     logger = "multimodal_genre.families.networks.fitting"
     lines = [record.getMessage() for record in caplog.records if record.name == logger]
     assert len(lines) == len(trained.history) == 5
@@ -172,7 +173,9 @@ def test_progress_lines_are_one_per_epoch(fast_dataset, fast_config, split, capl
 
 def test_a_network_with_auxiliary_heads_logs_its_genre_head_within_80_columns(fast_dataset, fast_config, split, caplog):
     caplog.set_level(logging.DEBUG, logger="multimodal_genre")
-    trained = train_model("fused", with_training(fast_config, "fused", epochs=2), fast_dataset, split)
+    trained = train_model(
+        "fused", prepare(fast_dataset, with_training(fast_config, "fused", epochs=2), ["fused"]), split
+    )
     logger = "multimodal_genre.families.networks.fitting"
     lines = [record.getMessage() for record in caplog.records if record.name == logger]
     assert "val_image_genre_loss" in trained.history  # the run folder's history keeps every head
@@ -183,21 +186,23 @@ def test_a_network_with_auxiliary_heads_logs_its_genre_head_within_80_columns(fa
 
 def test_training_is_seeded(fast_dataset, fast_config, split):
     config = with_training(fast_config, "mlp", epochs=5)
-    first = train_model("mlp", config, fast_dataset, split).history
-    again = train_model("mlp", config, fast_dataset, split).history
+    first = train_model("mlp", prepare(fast_dataset, config, ["mlp"]), split).history
+    again = train_model("mlp", prepare(fast_dataset, config, ["mlp"]), split).history
     pd.testing.assert_frame_equal(first, again)
-    other = train_model("mlp", dataclasses.replace(config, seed=1), fast_dataset, split).history
+    other = train_model("mlp", prepare(fast_dataset, dataclasses.replace(config, seed=1), ["mlp"]), split).history
     assert not first["loss"].equals(other["loss"])
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "nadam", "adamw"])
 def test_optimizer_comes_from_config(fast_dataset, fast_config, split, optimizer):
-    trained = train_model("mlp", with_training(fast_config, "mlp", epochs=1, optimizer=optimizer), fast_dataset, split)
+    trained = train_model(
+        "mlp", prepare(fast_dataset, with_training(fast_config, "mlp", epochs=1, optimizer=optimizer), ["mlp"]), split
+    )
     assert type(trained.model.optimizer).__name__.lower() == optimizer
 
 
 def test_xgboost_history_is_per_round(fast_dataset, fast_config, split):
-    trained = train_model("xgboost", fast_config, fast_dataset, split)
+    trained = train_model("xgboost", prepare(fast_dataset, fast_config, ["xgboost"]), split)
     assert list(trained.history.columns) == ["round", "loss", "val_loss"]
     assert trained.kept < len(trained.history) <= fast_config.models["xgboost"].max_rounds
     assert trained.unit == "round"
@@ -207,4 +212,4 @@ def test_a_genre_missing_from_training_is_an_error(fast_dataset, fast_config, sp
     without_pop = split.train[fast_dataset.labels[split.train] != GENRES.index("pop")]
     broken = dataclasses.replace(split, train=without_pop)
     with pytest.raises(DataError, match="the training split has no tracks of pop"):
-        train_model("mlp", fast_config, fast_dataset, broken)
+        train_model("mlp", prepare(fast_dataset, fast_config, ["mlp"]), broken)

@@ -34,7 +34,7 @@ from multimodal_genre.families import FAMILIES, family
 from multimodal_genre.families.bag import load_saved
 from multimodal_genre.records import read_record
 from multimodal_genre.search import apply, default_values, load_search
-from multimodal_genre.tuning import objective, study_splits, tune
+from multimodal_genre.tuning import StudyOptions, objective, study_splits, tune
 from multimodal_genre.tuning.storage import stopping_on_lost_storage
 
 from conftest import FAST_CONFIG, one_error, required_by_ci
@@ -93,7 +93,7 @@ def test_a_tiny_study_completes_and_writes_its_reports(model, fast_dataset, fast
         settings = fast_config.models[model]
         short = dataclasses.replace(settings.training, epochs=20)
         fast_config = fast_config.with_model(model, dataclasses.replace(settings, training=short))
-    result = tune(model, fast_dataset, fast_config, search, trials=2, out=tmp_path)
+    result = tune(model, fast_dataset, fast_config, search, StudyOptions(trials=2), out=tmp_path)
     assert result.counts["complete"] + result.counts["pruned"] == 2
     assert 0.0 <= result.best_value <= 1.0 and set(result.best_params) == set(SMALL_SPACES[model])
     directory = tmp_path / model
@@ -134,7 +134,9 @@ def test_a_hopeless_trial_is_pruned(model, good, hopeless, fast_dataset, fast_co
     study.enqueue_trial(good)
     study.enqueue_trial(hopeless)
     with pytest.warns(UserWarning, match="is out of range for distribution"):  # enqueued from outside the space
-        result = tune(model, fast_dataset, fast_config, search, trials=2, storage_url=storage, out=tmp_path)
+        result = tune(
+            model, fast_dataset, fast_config, search, StudyOptions(trials=2), storage_url=storage, out=tmp_path
+        )
     states = [trial.state for trial in optuna.load_study(study_name=model, storage=storage).trials]
     assert states == [TrialState.COMPLETE, TrialState.PRUNED]
     assert result.counts["pruned"] == 1
@@ -146,7 +148,9 @@ def test_a_trial_whose_training_diverges_is_pruned_and_the_study_goes_on(fast_da
     study.enqueue_trial({"training.learning_rate": 10_000.0, "tabular.width": 32})
     study.enqueue_trial({"training.learning_rate": 3e-3, "tabular.width": 32})
     with pytest.warns(UserWarning, match="is out of range for distribution"):  # enqueued from outside the space
-        result = tune("mlp", fast_dataset, fast_config, search, trials=2, storage_url=storage, out=tmp_path)
+        result = tune(
+            "mlp", fast_dataset, fast_config, search, StudyOptions(trials=2), storage_url=storage, out=tmp_path
+        )
     diverged, good = optuna.load_study(study_name="mlp", storage=storage).trials
     assert diverged.state == TrialState.PRUNED and "mlp diverged at epoch" in diverged.user_attrs["diverged"]
     assert good.state == TrialState.COMPLETE and result.best_params["training.learning_rate"] == 3e-3
@@ -154,12 +158,16 @@ def test_a_trial_whose_training_diverges_is_pruned_and_the_study_goes_on(fast_da
 
 def test_a_study_resumes_under_its_name(fast_dataset, fast_config, search, tmp_path):
     storage = tuning.default_storage(tmp_path)
-    first = tune("xgboost", fast_dataset, fast_config, search, trials=2, out=tmp_path, study_name="resumable")
+    first = tune(
+        "xgboost", fast_dataset, fast_config, search, StudyOptions(trials=2, study_name="resumable"), out=tmp_path
+    )
     before = [
         (trial.number, trial.params, trial.value)
         for trial in optuna.load_study(study_name="resumable", storage=storage).trials
     ]
-    second = tune("xgboost", fast_dataset, fast_config, search, trials=2, out=tmp_path, study_name="resumable")
+    second = tune(
+        "xgboost", fast_dataset, fast_config, search, StudyOptions(trials=2, study_name="resumable"), out=tmp_path
+    )
     assert sum(first.counts.values()) == 2 and sum(second.counts.values()) == 4
     trials = optuna.load_study(study_name="resumable", storage=storage).trials
     # A new study starts from the configured model; resuming it does not start over.
@@ -173,19 +181,26 @@ def test_a_study_resumes_under_its_name(fast_dataset, fast_config, search, tmp_p
     with pytest.raises(
         RunError, match="study 'resumable' in sqlite:///.* was made for other trials: folds: None, now 3"
     ):
-        tune("xgboost", fast_dataset, fast_config, search, trials=1, out=tmp_path, study_name="resumable", folds=3)
+        tune(
+            "xgboost",
+            fast_dataset,
+            fast_config,
+            search,
+            StudyOptions(trials=1, study_name="resumable", folds=3),
+            out=tmp_path,
+        )
 
 
 def test_trials_never_see_the_test_split(fast_dataset, fast_config, search, tmp_path, monkeypatch):
     seen = []
     original = objective.train_model
 
-    def spy(name, config, dataset, split, *args, **kwargs):
+    def spy(name, prepared, split, *args, **kwargs):
         seen.append(split)
-        return original(name, config, dataset, split, *args, **kwargs)
+        return original(name, prepared, split, *args, **kwargs)
 
     monkeypatch.setattr(objective, "train_model", spy)
-    tune("xgboost", fast_dataset, fast_config, search, trials=2, folds=3, out=tmp_path)
+    tune("xgboost", fast_dataset, fast_config, search, StudyOptions(trials=2, folds=3), out=tmp_path)
     outer, _ = study_splits(fast_dataset, fast_config, None)
     assert len(seen) >= 3  # a trial pruned in its first fold trains no further folds
     for split in seen:
@@ -212,7 +227,7 @@ def test_repeated_inner_folds_are_shuffled_anew_and_never_hold_test_rows(fast_da
 
 
 def test_a_trial_records_the_mean_and_spread_over_its_folds(fast_dataset, fast_config, search, tmp_path):
-    tune("xgboost", fast_dataset, fast_config, search, trials=2, folds=2, repeats=2, out=tmp_path)
+    tune("xgboost", fast_dataset, fast_config, search, StudyOptions(trials=2, folds=2, repeats=2), out=tmp_path)
     trials = optuna.load_study(study_name="xgboost", storage=tuning.default_storage(tmp_path)).trials
     for trial in (trial for trial in trials if trial.state == TrialState.COMPLETE):
         scores = trial.user_attrs["fold_macro_f1"]
@@ -231,7 +246,7 @@ def test_a_study_can_hand_back_its_top_trials_averaged(fast_dataset, fast_config
     config = fast_config.with_model(
         "mlp", dataclasses.replace(settings, training=dataclasses.replace(settings.training, epochs=30))
     )
-    result = tune("mlp", fast_dataset, config, search, trials=3, out=tmp_path)
+    result = tune("mlp", fast_dataset, config, search, StudyOptions(trials=3), out=tmp_path)
     record = read_record(result.final_run)
     assert len(record.training.members) == 2  # the two best trials, each re-trained
     owner, model = load_saved(family("mlp"), result.final_run)

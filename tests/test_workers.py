@@ -191,14 +191,21 @@ def test_a_study_shares_its_trials_among_worker_processes(
     from test_tuning import small_search_file
 
     from multimodal_genre.search import load_search
-    from multimodal_genre.tuning import default_storage, tune
+    from multimodal_genre.tuning import StudyOptions, default_storage, tune
 
     search = load_search(fast_config, small_search_file(tmp_path / "search.yaml", storage=SLOW_HEARTBEATS))
     storage = default_storage(tmp_path)
     with caplog.at_level("INFO", logger="multimodal_genre"), progress.job(5, "trial"):
         with Workers(jobs=2, threads=1) as workers:
             result = tune(
-                "mlp", fast_dataset, fast_config, search, trials=5, storage_url=storage, out=tmp_path, workers=workers
+                "mlp",
+                fast_dataset,
+                fast_config,
+                search,
+                StudyOptions(trials=5),
+                storage_url=storage,
+                out=tmp_path,
+                workers=workers,
             )
     trials = optuna.load_study(study_name="mlp", storage=storage).trials
     # The trials finish in the workers; the command reads them off the storage for the job's estimate.

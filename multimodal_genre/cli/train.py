@@ -78,6 +78,7 @@ def train_one(args: argparse.Namespace) -> int:
     from multimodal_genre.data import split_for
     from multimodal_genre.records import Provenance
     from multimodal_genre.training import run_model
+    from multimodal_genre.views import prepare
 
     check_tracking(args)
     recipe = recipe_for(args)
@@ -92,7 +93,8 @@ def train_one(args: argparse.Namespace) -> int:
     with workers, member_progress:
         log.say(training_on(workers))
         provenance = Provenance(command_line(), recipe.info if recipe else None)
-        run_model(model, dataset, config, split, out, provenance, workers, tensorboard="tensorboard" in args.track)
+        prepared = prepare(dataset, config, [model])
+        run_model(model, prepared, split, out, provenance, workers, tensorboard="tensorboard" in args.track)
     log.say(f"Run folder: {out}", f"Its report: {PROG} report {out}", *source.closing(f"train --model {model}"))
     if "mlflow" in args.track:
         from multimodal_genre.tracking import track_model_run, tracking_uri

@@ -15,20 +15,19 @@ import numpy as np
 import optuna
 
 from multimodal_genre.config import Config
-from multimodal_genre.data import GenreDataset, Split
+from multimodal_genre.data import Split
 from multimodal_genre.families import TrainedModel
 from multimodal_genre.families.bag import averaged
 from multimodal_genre.records import Provenance
 from multimodal_genre.search import apply
 from multimodal_genre.settings import replaced
 from multimodal_genre.training import train_model, write_trained_run
-from multimodal_genre.views import with_sources, with_views
+from multimodal_genre.views import Prepared
 
 
 def retrain(
     model: str,
-    dataset: GenreDataset,
-    config: Config,
+    prepared: Prepared,
     top: Sequence[optuna.trial.FrozenTrial],
     outer: Split,
     out: Path,
@@ -39,15 +38,17 @@ def retrain(
     and written into ``out``."""
     pool = np.union1d(outer.train, outer.validation)
     refit = Split(train=pool, validation=outer.validation[:0], test=outer.test)
-    tuned = [with_sources(apply(config, model, trial.params), dataset) for trial in top]
-    for trial_config in tuned:  # the views the averaged models read, each added once
-        dataset = with_views(dataset, trial_config, [model])
+    configured, tuned = prepared.config, []
+    for trial in top:  # each on the dataset of the one before, which gains the views the averaged models read
+        prepared = prepared.with_config(apply(configured, model, trial.params), [model])
+        tuned.append(prepared)
     trained = [
-        train_model(model, trial_config, dataset, refit, lengths=kept_lengths(trial))
-        for trial_config, trial in zip(tuned, top, strict=True)
+        train_model(model, trial_run, refit, lengths=kept_lengths(trial))
+        for trial_run, trial in zip(tuned, top, strict=True)
     ]
     final = trained[0] if len(trained) == 1 else averaged(trained)
-    return write_trained_run(final, dataset, _as_trained(tuned[0], model, final), refit, out, provenance)
+    recorded = _as_trained(tuned[0].config, model, final)
+    return write_trained_run(final, prepared.dataset, recorded, refit, out, provenance)
 
 
 def kept_lengths(trial: optuna.trial.FrozenTrial) -> list[int]:

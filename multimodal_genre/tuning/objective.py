@@ -26,7 +26,7 @@ from multimodal_genre.search import SearchConfig, apply, suggest
 from multimodal_genre.seen import held_out
 from multimodal_genre.settings import to_data
 from multimodal_genre.training import train_model
-from multimodal_genre.views import prepared
+from multimodal_genre.views import Prepared
 
 
 @dataclasses.dataclass
@@ -35,24 +35,24 @@ class Objective:
     parts); the configured settings' trial is never pruned, so that every trial can be weighed against it."""
 
     model: str
-    config: Config
+    prepared: Prepared  # the configured settings, resolved against the dataset
     search: SearchConfig
-    dataset: GenreDataset
     splits: Sequence[Split]  # train and validation sides only are used
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = suggest(trial, self.search.spaces[self.model])
-        config = apply(self.config, self.model, params)
-        configured = config.models[self.model] == self.config.models[self.model]
-        dataset, config = prepared(self.dataset, config, [self.model])  # a trial's settings may read another view
-        watched = _NeverPruned(trial) if configured else trial  # its steps still inform the pruner
+        configured = self.prepared.config
+        trial_run = self.prepared.with_config(apply(configured, self.model, params), [self.model])
+        dataset, config = trial_run.dataset, trial_run.config  # a trial's settings may read another view
+        is_configured = config.models[self.model] == configured.models[self.model]
+        watched = _NeverPruned(trial) if is_configured else trial  # its steps still inform the pruner
         pruning = family(self.model).pruning_callback(watched, config.models[self.model])
         parts, kept = [], []
         for index, split in enumerate(self.splits):
             # Pruning steps are epochs (or rounds) of the first split; later folds run unpruned.
             callbacks = [pruning] if pruning is not None and index == 0 else []
             try:
-                trained = train_model(self.model, config, dataset, split, callbacks=callbacks)
+                trained = train_model(self.model, trial_run, split, callbacks=callbacks)
             except DivergedError as error:  # these settings are hopeless: stopped like a pruned trial
                 trial.set_user_attr("diverged", str(error))
                 raise optuna.TrialPruned(str(error)) from None

@@ -47,7 +47,7 @@ from multimodal_genre.tuning.storage import (
     stopping_on_lost_storage,
     study_storage,
 )
-from multimodal_genre.views import with_sources
+from multimodal_genre.views import Prepared, prepare
 from multimodal_genre.workers import Workers
 
 
@@ -55,10 +55,10 @@ from multimodal_genre.workers import Workers
 class StudyOptions(Settings):
     """How long a study runs in this process, what it is called, and what its objective averages over."""
 
-    trials: int | None  # more trials to run here
-    timeout: float | None  # seconds after which no new trial starts
-    study_name: str | None  # default: the model's name
-    folds: int | None  # objective: mean over this many grouped inner folds (None: the validation split)
+    trials: int | None = None  # more trials to run here
+    timeout: float | None = None  # seconds after which no new trial starts
+    study_name: str | None = None  # default: the model's name
+    folds: int | None = None  # objective: mean over this many grouped inner folds (None: the validation split)
     repeats: int = 1  # the inner folds drawn this many times, each with its own shuffle
     # Tune once per outer grouped fold (a study each) and test each fold's result beside the untuned
     # model on the same fold: whether tuning gains, measured as the comparison measures (None: one study).
@@ -104,21 +104,16 @@ def tune(
     dataset: GenreDataset,
     config: Config,
     search: SearchConfig,
-    trials: int | None,
-    timeout: float | None = None,
-    storage_url: str | None = None,
-    study_name: str | None = None,
-    folds: int | None = None,
+    options: StudyOptions,
     out: Path = TUNING_DIR,
+    storage_url: str | None = None,
     provenance: Provenance = Provenance(),
     workers: Workers | None = None,
-    repeats: int = 1,
 ) -> TuningResult:
-    """Run (or resume) a study of ``model``, write its reports, then re-train the best settings (or
-    the ``search.final.top_k`` best, averaged) on train + validation and score them once on the test
-    split. ``trials`` more trials run here, or shared among ``workers`` (entered), which all use the
-    study's storage."""
-    options = StudyOptions(trials, timeout, study_name, folds, repeats)
+    """Run (or resume) a study of ``model`` on the hold-out split, write its reports in ``out/<study>``,
+    then re-train the settings the decision kept on train + validation and score them once on the test
+    split. ``options.trials`` more trials run here, or shared among ``workers`` (entered), which all
+    use the study's storage (default: a SQLite file in ``out``)."""
     study = tuning_for(model, dataset, config, search, options, storage_url, provenance, workers)
     name = options.study_name or model
     return study.run(name, split_for(dataset, config.split), out / name)
@@ -134,9 +129,10 @@ def tuning_for(
     provenance: Provenance,
     workers: Workers | None,
 ) -> Tuning:
-    """The one way into a study: ``model``'s study settings with ``config``'s sources resolved against
-    ``dataset`` once, here (so tuned.yaml says the route its trials took)."""
-    return Tuning(model, dataset, with_sources(config, dataset), search, options, storage_url, provenance, workers)
+    """The one way into a study: ``model``'s study settings with ``config`` resolved against ``dataset``
+    once, here (so tuned.yaml says the route its trials took)."""
+    prepared = prepare(dataset, config, [model])
+    return Tuning(model, prepared, search, options, storage_url, provenance, workers)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,13 +141,20 @@ class Tuning:
     ``tune_outer_folds`` on each outer fold."""
 
     model: str
-    dataset: GenreDataset
-    config: Config
+    prepared: Prepared  # the configured settings, resolved against the dataset
     search: SearchConfig
     options: StudyOptions
     storage_url: str | None
     provenance: Provenance  # the study's; its runs add their outer fold
     workers: Workers | None
+
+    @property
+    def dataset(self) -> GenreDataset:
+        return self.prepared.dataset
+
+    @property
+    def config(self) -> Config:
+        return self.prepared.config
 
     def run(
         self, name: str, outer: Split, directory: Path, outer_fold: tuple[int, int] | None = None, both: bool = False
@@ -168,7 +171,7 @@ class Tuning:
         with study_storage(self.storage_url or default_storage(directory.parent), search) as storage:
             study = open_study(name, storage, search, identity, config.seed)
             study.enqueue_trial(default_values(config, model, search.spaces[model]), skip_if_exists=True)
-            objective = Objective(model, config, search, self.dataset, splits)
+            objective = Objective(model, self.prepared, search, splits)
             with stopping_on_lost_storage(storage.url):
                 if self.workers is None or self.workers.here:
                     session = optimise(study, objective, options.trials, options.timeout)
@@ -209,19 +212,19 @@ class Tuning:
     ) -> TuningResult:
         """The settings kept re-trained into ``<time>-final`` and tested once, and with ``both`` the
         settings not kept beside them (``<time>-default`` or ``<time>-winner``); ``tuned.yaml``."""
-        model, config, top_k = self.model, self.config, self.search.final.top_k
+        model, top_k = self.model, self.search.final.top_k
         default = study.trials[decision.default_trial]
         winners = _top_trials(study, top_k)
         # no trial beat the configured settings: they head the top trials, which are kept as they are
         heads = decision.adopted or decision.winner_trial == decision.default_trial
         kept, unkept = (winners, [default]) if heads else ([default], winners)
-        _write_tuned_config(directory, study.study_name, decision, apply(config, model, kept[0].params))
+        _write_tuned_config(directory, study.study_name, decision, apply(self.config, model, kept[0].params))
         final_run = new_run_dir(directory, "final")
-        test_scores = retrain(model, self.dataset, config, kept, outer, final_run, provenance)
+        test_scores = retrain(model, self.prepared, kept, outer, final_run, provenance)
         other = None
         if both and decision.winner_trial != decision.default_trial:
             other_run = new_run_dir(directory, "default" if decision.adopted else "winner")
-            other = retrain(model, self.dataset, config, unkept, outer, other_run, provenance)["macro_f1"]
+            other = retrain(model, self.prepared, unkept, outer, other_run, provenance)["macro_f1"]
         best = study.trials[decision.winner_trial]
         return _result(study, best, directory, session, decision, test_scores, final_run, other)
 
