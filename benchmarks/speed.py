@@ -309,7 +309,11 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     for arm, code in checkouts.items():
         _check_imports(pythons[arm], code)
     options = [*(["--folds", str(args.folds)] if args.folds else []), "--jobs", str(args.jobs)]
+    old_commit = subprocess.run(
+        ["git", "rev-parse", "--short=7", "HEAD"], cwd=args.old, capture_output=True, text=True, check=False
+    ).stdout.strip()
     result: dict[str, Any] = {"folds": args.folds or None, "jobs": args.jobs, "old": str(args.old), "arms": {}}
+    result["old_commit"] = old_commit or "unknown"
     with tempfile.TemporaryDirectory() as scratch:
 
         def start(arm: str, run: str) -> tuple[subprocess.Popen, Path]:
@@ -536,8 +540,8 @@ def _rounds_lines(section: dict[str, Any]) -> list[str]:
     """The default comparison (one grouped split), old then new from empty caches, round by round."""
     lines = ["## The default `compare` from an empty cache: old code against new", "", *_header(section)]
     lines += [
-        f"Old: the checkout `{section['old']}`. Each run from an empty cache, one at a time, old then new, "
-        f"`{' '.join(next(iter(section['arms'].values()))['options'])}`. New over old: wall "
+        f"Old: the checkout `{section['old']}`{_at(section)}. Each run from an empty cache, one at a time, "
+        f"old then new, `{' '.join(next(iter(section['arms'].values()))['options'])}`. New over old: wall "
         f"**{section['ratio']['wall']:.2f}**, CPU {section['ratio']['cpu']:.2f} (summed over the rounds).",
         "",
         "| run | wall s | CPU s | macro-F1 by model |",
@@ -547,6 +551,11 @@ def _rounds_lines(section: dict[str, Any]) -> list[str]:
         scores = ", ".join(f"{model} {value:.3f}" for model, value in found["macro_f1"].items())
         lines.append(f"| {name} | {found['wall_seconds']:.0f} | {found['cpu_seconds']:.0f} | {scores} |")
     return [*lines, ""]
+
+
+def _at(section: dict[str, Any]) -> str:
+    """`` at 94744aa``: the old checkout's commit, where the section recorded it."""
+    return f" at {section['old_commit']}" if "old_commit" in section else ""
 
 
 def _cpu_sentence(section: dict[str, Any]) -> str:
