@@ -3,6 +3,8 @@ and (with a server) two workers sharing one PostgreSQL study."""
 
 import dataclasses
 import json
+import logging
+import logging.handlers
 import os
 import shutil
 import signal
@@ -610,6 +612,25 @@ def test_a_heartbeat_that_loses_the_storage_ends_quietly_and_other_thread_errors
             thread.join()
     assert [type(args.exc_value) for args in reported] == [ValueError]
     assert threading.excepthook == reported.append
+
+
+def test_optunas_fallback_warning_on_a_lost_storage_is_left_to_the_one_line():
+    """Reading a lost storage's trials, Optuna warns that it falls back to a slower query (which meets
+    the same loss); inside a study that line is the command's one error, so the warning is dropped."""
+    logger = logging.getLogger("optuna.storages._rdb.storage")
+    handler = logging.handlers.BufferingHandler(10)
+    logger.addHandler(handler)
+    try:
+        with stopping_on_lost_storage("postgresql://optuna@127.0.0.1:1/optuna"):
+            logger.warning("Caught an error from sqlalchemy: terminating connection. Falling back.")
+            logger.warning("another warning")
+        logger.warning("Caught an error from sqlalchemy: outside a study")
+    finally:
+        logger.removeHandler(handler)
+    assert [record.getMessage() for record in handler.buffer] == [
+        "another warning",
+        "Caught an error from sqlalchemy: outside a study",
+    ]
 
 
 def free_port() -> int:

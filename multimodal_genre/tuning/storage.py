@@ -6,6 +6,7 @@ run again, and a study's identity, so that a resumed study never mixes trials tr
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -117,9 +118,12 @@ def stopping_on_lost_storage(url: str) -> Iterator[None]:
     to it) stops with one line: its finished trials are in the storage, and the same command goes on.
 
     A trial's heartbeat thread that meets the lost storage ends quietly: the trial itself either
-    reaches the storage again when it finishes or stops with that line."""
+    reaches the storage again when it finishes or stops with that line. So does Optuna's warning that
+    it read a lost storage's trials again "by a slower alternative", which meets the same loss."""
     report_thread_error = threading.excepthook
     threading.excepthook = _quiet_on_lost_storage(report_thread_error)
+    rdb_logger = logging.getLogger("optuna.storages._rdb.storage")
+    rdb_logger.addFilter(_without_fallback_warning)
     try:
         yield
     except Exception as error:
@@ -132,6 +136,11 @@ def stopping_on_lost_storage(url: str) -> Iterator[None]:
         ) from None
     finally:
         threading.excepthook = report_thread_error
+        rdb_logger.removeFilter(_without_fallback_warning)
+
+
+def _without_fallback_warning(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Caught an error from sqlalchemy")
 
 
 def _quiet_on_lost_storage(
