@@ -1,6 +1,6 @@
 """The pre-trained view's one pass over a dataset's pictures: seconds and peak memory, from a cold cache.
 
-Computes the musicnn view of every track that a config's models read (``views.with_views``) in a
+Computes the musicnn view of every track that a config's models read (``views.prepare``) in a
 fresh, empty cache folder, so nothing is taken from an earlier run, and writes the wall time, the
 time per picture and the process's peak resident memory to ``--out`` (JSON):
 
@@ -27,7 +27,7 @@ from multimodal_genre import __version__
 from multimodal_genre.backend import describe
 from multimodal_genre.config import load_config
 from multimodal_genre.records import portable_command
-from multimodal_genre.views import needed_views, with_sources, with_views
+from multimodal_genre.views import needed_views, prepare, with_sources
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="embedding-pass-") as scratch:
         cold = dataclasses.replace(config, data=dataclasses.replace(config.data, cache=True, cache_dir=scratch))
         started = time.perf_counter()
-        viewed = with_views(dataset, cold, args.models)
+        viewed = prepare(dataset, cold, args.models).dataset
         seconds = time.perf_counter() - started
     views = needed_views(with_sources(config, dataset), args.models)
     figures = {

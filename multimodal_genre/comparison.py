@@ -101,14 +101,6 @@ class Setup:
     provenance: Provenance  # the comparison's; each run's adds its fold
     tensorboard: bool
 
-    @property
-    def dataset(self) -> GenreDataset:
-        return self.prepared.dataset
-
-    @property
-    def config(self) -> Config:
-        return self.prepared.config
-
     def provenance_of(self, index: int) -> Provenance:
         return self.provenance.in_fold(_fold(index, self.folds))
 
@@ -144,7 +136,7 @@ def _train(
     failed: dict[tuple[int, str], str] = {}
     with contextlib.ExitStack() as stack:
         workers = workers or stack.enter_context(Workers())
-        costs = {name: _cost(setup.config, name) for name in models}
+        costs = {name: _cost(setup.prepared.config, name) for name in models}
         stack.enter_context(progress.job([name for _, _, name in to_train], "training", costs=costs))
         shared = workers.share(setup.prepared)
         pending: dict[concurrent.futures.Future, tuple[int, str, Path]] = {}
@@ -162,20 +154,21 @@ def _build_stacks(
     setup: Setup, splits: Sequence[Split], stacks: Sequence[str], scores: Scores, failed: dict[tuple[int, str], str]
 ) -> None:
     """Each stack of each split, from its base models' runs (a stack whose base model failed fails too)."""
+    dataset, config = setup.prepared.dataset, setup.prepared.config
     for index, split in enumerate(splits, start=1):
         for name in stacks:
-            bases = family(name).built_from(setup.config.models[name])
+            bases = family(name).built_from(config.models[name])
             lost = [base for base in bases if (index, base) in failed]
             if lost:
                 failed[index, name] = f"its base model {lost[0]} failed"
             elif (index, name) not in scores:
                 run_dir = setup.run_dir(index, name)
                 pool = np.union1d(split.train, split.validation)
-                runs = {base: Base.read(run_dir.parent / base, setup.dataset, pool) for base in bases}
-                trained = fit_stack(name, setup.config.models[name], runs, setup.dataset, setup.config.seed)
+                runs = {base: Base.read(run_dir.parent / base, dataset, pool) for base in bases}
+                trained = fit_stack(name, config.models[name], runs, dataset, config.seed)
                 with writing_folder(run_dir) as partial:
                     scores[index, name] = write_trained_run(
-                        trained, setup.dataset, setup.config, split, partial, setup.provenance_of(index)
+                        trained, dataset, config, split, partial, setup.provenance_of(index)
                     )
 
 
@@ -184,11 +177,12 @@ def _finished_runs(setup: Setup, models: Sequence[str], splits: Sequence[Split])
     index, model), and their summed training seconds."""
     scores: Scores = {}
     seconds = 0.0
+    dataset, config = setup.prepared.dataset, setup.prepared.config
     for index, split in enumerate(splits, start=1):
         for name in models:
             run_dir = setup.run_dir(index, name)
-            fitted = fitting_split(family(name), section(setup.config, name), split)  # the sides its split.csv has
-            finished = finished_run_scores(run_dir, name, setup.config, setup.dataset, fitted)
+            fitted = fitting_split(family(name), section(config, name), split)  # the sides its split.csv has
+            finished = finished_run_scores(run_dir, name, config, dataset, fitted)
             if finished is not None:
                 scores[index, name], spent = finished
                 seconds += spent

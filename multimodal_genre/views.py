@@ -64,7 +64,12 @@ def prepare(dataset: GenreDataset, config: Config, models: Sequence[str]) -> Pre
     """``config`` with its sources resolved against ``dataset`` (``with_sources``), and ``dataset``
     with the views ``models`` read under it: what a run trains on and records."""
     config = with_sources(config, dataset)
-    return Prepared(_with_views(dataset, config, models), config)
+    missing = [view for view in needed_views(config, models) if view.key not in dataset.embeddings]
+    if missing:
+        from multimodal_genre.musicnn.embeddings import dataset_embedding  # PIL, librosa and Keras behind it
+
+        dataset = dataset.with_embeddings({view.key: dataset_embedding(dataset, view, config.data) for view in missing})
+    return Prepared(dataset, config)
 
 
 def with_sources(config: Config, dataset: GenreDataset) -> Config:
@@ -110,20 +115,3 @@ def _reads_audio(settings: Settings) -> bool:
         or (isinstance(getattr(settings, field.name), Settings) and _reads_audio(getattr(settings, field.name)))
         for field in dataclasses.fields(settings)
     )
-
-
-def with_views(dataset: GenreDataset, config: Config, models: Sequence[str]) -> GenreDataset:
-    """``dataset`` with the pre-trained views ``models`` read and it lacks (none: itself), their
-    sources resolved against it (``with_sources``)."""
-    return _with_views(dataset, with_sources(config, dataset), models)
-
-
-def _with_views(dataset: GenreDataset, resolved: Config, models: Sequence[str]) -> GenreDataset:
-    """``with_views`` for a config whose sources are resolved already (``prepare`` resolves them once)."""
-    wanted = needed_views(resolved, models)
-    missing = [view for view in wanted if view.key not in dataset.embeddings]
-    if not missing:
-        return dataset
-    from multimodal_genre.musicnn.embeddings import dataset_embedding  # PIL, librosa and Keras behind it
-
-    return dataset.with_embeddings({view.key: dataset_embedding(dataset, view, resolved.data) for view in missing})

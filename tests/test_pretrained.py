@@ -26,7 +26,7 @@ from multimodal_genre.musicnn import embeddings
 from multimodal_genre.musicnn.network import pretrained
 from multimodal_genre.runs import load_model_run
 from multimodal_genre.training import train_model
-from multimodal_genre.views import prepare, with_sources, with_views
+from multimodal_genre.views import prepare
 
 from conftest import FAST_CONFIG, required_by_ci, tone
 
@@ -73,7 +73,8 @@ def small(small_root, config_file, module_cache):
         dataset = load_dataset(small_root, dataclasses.replace(config.data, cache=False))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MULTIMODAL_GENRE_CACHE", str(module_cache))
-        return with_views(dataset, config, ["musicnn"]), with_sources(config, dataset)  # the pictures: no audio
+        prepared = prepare(dataset, config, ["musicnn"])  # the pictures: no audio
+        return prepared.dataset, prepared.config
 
 
 @pytest.fixture
@@ -134,9 +135,10 @@ def test_a_view_scaled_by_blocks_weighs_each_block_the_same_and_reads_units_that
     section = config.models["musicnn"]
     branch = dataclasses.replace(section.pretrained, activations=("mean_pool", "max_pool"), scaling="blocks")
     tuned = config.with_model("musicnn", dataclasses.replace(section, pretrained=branch))
-    dataset = with_views(dataset, tuned, ["musicnn"])
+    prepared = prepare(dataset, tuned, ["musicnn"])
+    dataset = prepared.dataset
     split = split_for(dataset, tuned.split)
-    trained = train_model("musicnn", prepare(dataset, tuned, ["musicnn"]), split)
+    trained = train_model("musicnn", prepared, split)
     rows = dataset.embeddings[branch.embedding.key][split.train].astype(np.float32)
     scaled = np.asarray(trained.model.get_layer("pretrained_standardised")(rows), dtype=np.float64)
     blocks = np.split(scaled.var(axis=0), np.cumsum(branch.embedding.blocks)[:-1])
@@ -190,7 +192,7 @@ def test_a_fine_tuned_branch_trains_the_network_from_a_layer(small, config_file,
         assert np.allclose(before, after) != trains, layer  # the layers before midend3_conv keep their weights
     trained.save(tmp_path)
     loaded = family("musicnn").load(tmp_path)
-    tracks = with_views(dataset, tuned, ["musicnn"]).tracks(split.test)
+    tracks = prepare(dataset, tuned, ["musicnn"]).dataset.tracks(split.test)
     again = family("musicnn").predict_proba(loaded, tracks)
     np.testing.assert_allclose(again, trained.predict_proba(tracks), atol=1e-5)
 

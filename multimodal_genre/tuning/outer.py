@@ -20,7 +20,7 @@ def tune_outer_folds(study: Tuning, name: str, out: Path) -> pd.DataFrame:
     --folds`` uses); writes ``outer_folds.{csv,md}`` under ``out/name`` and returns the table: per
     fold the test macro-F1 of the settings the decision kept (``tuned_macro_f1``), of the configured
     settings (``untuned_macro_f1``) and of the winner, and the inner comparison behind the decision."""
-    config, dataset = study.config, study.dataset
+    config, dataset = study.prepared.config, study.prepared.dataset
     if config.split.lists is not None:
         raise ConfigError(f"--outer-folds: split.lists ({config.split.lists}) gives one split, which has no folds")
     folds = kfold_splits(

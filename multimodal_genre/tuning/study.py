@@ -148,26 +148,17 @@ class Tuning:
     provenance: Provenance  # the study's; its runs add their outer fold
     workers: Workers | None
 
-    @property
-    def dataset(self) -> GenreDataset:
-        return self.prepared.dataset
-
-    @property
-    def config(self) -> Config:
-        return self.prepared.config
-
     def run(
         self, name: str, outer: Split, directory: Path, outer_fold: tuple[int, int] | None = None, both: bool = False
     ) -> TuningResult:
         """The study ``name`` on ``outer``'s training side (``outer_fold`` of the outer folds, or the
         hold-out split), its reports and final run in ``directory``. With ``both``, the configured
         settings and the winner are each re-trained and tested, whichever the decision kept."""
-        model, config, search, options = self.model, self.config, self.search, self.options
+        model, search, options = self.model, self.search, self.options
+        dataset, config = self.prepared.dataset, self.prepared.config
         self._check(model)
-        _, splits = study_splits(self.dataset, config, options.folds, options.repeats, outer)
-        identity = study_identity(
-            model, self.dataset, config, outer_fold, [outer, *splits], options.folds, options.repeats
-        )
+        _, splits = study_splits(dataset, config, options.folds, options.repeats, outer)
+        identity = study_identity(model, dataset, config, outer_fold, [outer, *splits], options.folds, options.repeats)
         with study_storage(self.storage_url or default_storage(directory.parent), search) as storage:
             study = open_study(name, storage, search, identity, config.seed)
             study.enqueue_trial(default_values(config, model, search.spaces[model]), skip_if_exists=True)
@@ -186,14 +177,14 @@ class Tuning:
             provenance = self.provenance.in_fold(outer_fold)
             result = self._final_runs(study, decision, outer, directory, provenance, session, both)
         objective_words = _objective_words(options, config.bagging.get(model), family(model).composite)
-        _write_study_record(result, model, self.dataset, storage.url, objective_words, session, self.provenance)
+        _write_study_record(result, model, dataset, storage.url, objective_words, session, self.provenance)
         return result
 
     def _decide(self, study: optuna.Study, first: Split) -> DecisionRecord:
         """The winner weighed against the configured settings' trial on the same held-out rows
         (``first``'s validation side where there is one split, for the bootstrap)."""
         best, default = _best_trial(study), self._default_trial(study)
-        labels = self.dataset.labels[first.validation]
+        labels = self.prepared.dataset.labels[first.validation]
         return decide(
             scored(default.number, default.user_attrs, labels),
             scored(best.number, best.user_attrs, labels),
@@ -218,7 +209,7 @@ class Tuning:
         # no trial beat the configured settings: they head the top trials, which are kept as they are
         heads = decision.adopted or decision.winner_trial == decision.default_trial
         kept, unkept = (winners, [default]) if heads else ([default], winners)
-        _write_tuned_config(directory, study.study_name, decision, apply(self.config, model, kept[0].params))
+        _write_tuned_config(directory, study.study_name, decision, apply(self.prepared.config, model, kept[0].params))
         final_run = new_run_dir(directory, "final")
         test_scores = retrain(model, self.prepared, kept, outer, final_run, provenance)
         other = None
@@ -230,9 +221,9 @@ class Tuning:
 
     def _default_trial(self, study: optuna.Study) -> optuna.trial.FrozenTrial:
         """The finished trial of the configured settings, which every other is weighed against."""
-        configured = self.config.models[self.model]
+        configured = self.prepared.config.models[self.model]
         for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            if apply(self.config, self.model, trial.params).models[self.model] == configured:
+            if apply(self.prepared.config, self.model, trial.params).models[self.model] == configured:
                 return trial
         raise RunError(
             f"study '{study.study_name}': the configured settings' trial did not finish (see trials.csv), so no "
@@ -244,7 +235,7 @@ class Tuning:
         predictions of the whole training pool, which inner folds would only repeat."""
         if not self.search.spaces[model]:
             raise RunError(f"the search space of '{model}' is empty: nothing to tune")
-        plan = self.config.bagging.get(model)
+        plan = self.prepared.config.bagging.get(model)
         if self.options.folds is not None and (family(model).composite or (plan and plan.subsets == "folds")):
             what = "a stack of fold bags" if family(model).composite else "fold-bagged"
             raise ConfigError(
